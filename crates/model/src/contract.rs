@@ -1,0 +1,74 @@
+//! Deployment defaults shared by every program: XMPP domains, rooms, accounts, MQTT topics.
+
+use crate::event::EventKind;
+
+/// Domain of registered accounts (gateway, collector, operators).
+pub const XMPP_DOMAIN: &str = "localhost";
+/// Domain of anonymous, read-only viewers.
+pub const ANON_DOMAIN: &str = "anon.localhost";
+/// The MUC service hosting the rooms.
+pub const MUC_SERVICE: &str = "rooms.localhost";
+
+/// The room each event kind is posted to.
+pub fn room_for(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Accident => "accidents",
+        EventKind::Jam => "jams",
+        EventKind::ZoneEnter | EventKind::ZoneExit => "zones",
+    }
+}
+
+/// Rooms where only the gateway speaks.
+pub const EVENT_ROOMS: [&str; 3] = ["accidents", "jams", "zones"];
+/// The operators' chat room.
+pub const OPS_ROOM: &str = "ops";
+
+/// Bare JID of a room on the MUC service.
+pub fn room_jid(room: &str) -> String {
+    format!("{room}@{MUC_SERVICE}")
+}
+
+/// Account the gateway posts events with; room admin of every event room.
+pub const GATEWAY_USER: &str = "gateway";
+/// Account the collector reads events with; member of every event room.
+pub const COLLECTOR_USER: &str = "collector";
+
+/// MQTT topic filter the gateway subscribes to.
+pub const TELEMETRY_FILTER: &str = "vigie/vehicles/+/telemetry";
+
+/// MQTT topic a vehicle publishes its telemetry on.
+pub fn telemetry_topic(vehicle_id: &str) -> String {
+    format!("vigie/vehicles/{vehicle_id}/telemetry")
+}
+
+/// The vehicle id inside a telemetry topic, if the topic is one.
+pub fn vehicle_of_topic(topic: &str) -> Option<&str> {
+    let id = topic.strip_prefix("vigie/vehicles/")?.strip_suffix("/telemetry")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
+}
+
+/// Path of Prosody's WebSocket endpoint (RFC 7395) on its HTTP port and on the server's proxy.
+pub const WEBSOCKET_PATH: &str = "/xmpp-websocket";
+/// Path of Prosody's BOSH endpoint (XEP-0206).
+pub const BOSH_PATH: &str = "/http-bind";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_round_trip() {
+        assert_eq!(vehicle_of_topic(&telemetry_topic("v42")), Some("v42"));
+        assert_eq!(vehicle_of_topic("vigie/vehicles//telemetry"), None);
+        assert_eq!(vehicle_of_topic("vigie/vehicles/a/b/telemetry"), None);
+        assert_eq!(vehicle_of_topic("other/v1/telemetry"), None);
+    }
+
+    #[test]
+    fn every_kind_has_an_event_room() {
+        for kind in EventKind::ALL {
+            assert!(EVENT_ROOMS.contains(&room_for(kind)));
+        }
+        assert_eq!(room_jid("ops"), "ops@rooms.localhost");
+    }
+}

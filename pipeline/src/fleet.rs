@@ -1,0 +1,199 @@
+//! The simulated fleet: vehicles driving the city's roads at plausible speeds, with scripted
+//! incidents. Pure and deterministic for a seed; the simulator program only publishes its fixes.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use vigie_model::telemetry::FLAG_CRASH;
+use vigie_model::{City, Road, Telemetry};
+
+/// Metres per degree of latitude, and of longitude at the equator.
+const METRES_PER_DEGREE: f64 = 111_320.0;
+
+/// A scripted crash: the vehicle stops dead with its crash sensor raised, then drives on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Crash {
+    pub vehicle: usize,
+    pub at_ms: i64,
+    pub stopped_for_ms: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Scenario {
+    pub crashes: Vec<Crash>,
+}
+
+pub fn vehicle_id(index: usize) -> String {
+    format!("veh-{index:04}")
+}
+
+/// A road as a polyline in local metres, with its cumulative lengths.
+struct Track {
+    points: Vec<[f64; 2]>,
+    lengths: Vec<f64>,
+    free_flow_kmh: f64,
+}
+
+impl Track {
+    fn new(road: &Road, origin: [f64; 2]) -> Track {
+        let scale_lon = METRES_PER_DEGREE * origin[1].to_radians().cos();
+        let points: Vec<[f64; 2]> = road
+            .points
+            .iter()
+            .map(|&[lon, lat]| [(lon - origin[0]) * scale_lon, (lat - origin[1]) * METRES_PER_DEGREE])
+            .collect();
+        let mut lengths = vec![0.0];
+        for pair in points.windows(2) {
+            let step = (pair[1][0] - pair[0][0]).hypot(pair[1][1] - pair[0][1]);
+            lengths.push(lengths.last().copied().unwrap_or(0.0) + step);
+        }
+        Track { points, lengths, free_flow_kmh: road.free_flow_kmh }
+    }
+
+    fn length(&self) -> f64 {
+        self.lengths.last().copied().unwrap_or(0.0)
+    }
+
+    /// Position (local metres) and heading (degrees from north) at a distance along the track.
+    fn locate(&self, distance: f64, forward: bool) -> ([f64; 2], f64) {
+        let segment = self.lengths.partition_point(|&l| l <= distance).clamp(1, self.points.len() - 1);
+        let (a, b) = (self.points[segment - 1], self.points[segment]);
+        let span = self.lengths[segment] - self.lengths[segment - 1];
+        let t = if span > 0.0 { (distance - self.lengths[segment - 1]) / span } else { 0.0 };
+        let position = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+        let (dx, dy) = if forward { (b[0] - a[0], b[1] - a[1]) } else { (a[0] - b[0], a[1] - b[1]) };
+        (position, dx.atan2(dy).to_degrees().rem_euclid(360.0))
+    }
+}
+
+struct Vehicle {
+    track: usize,
+    distance: f64,
+    forward: bool,
+    /// Fraction of free-flow speed this driver keeps.
+    pace: f64,
+    speed_kmh: f64,
+}
+
+pub struct Fleet {
+    origin: [f64; 2],
+    tracks: Vec<Track>,
+    vehicles: Vec<Vehicle>,
+    scenario: Scenario,
+    rng: StdRng,
+    start_ms: i64,
+    last_elapsed_ms: i64,
+}
+
+impl Fleet {
+    pub fn new(city: &City, vehicles: usize, seed: u64, scenario: Scenario, start_ms: i64) -> Fleet {
+        let origin = [city.bounds.min_lon, city.bounds.min_lat];
+        let tracks: Vec<Track> = city.roads.iter().map(|road| Track::new(road, origin)).collect();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let vehicles = (0..vehicles)
+            .map(|i| {
+                let track = i % tracks.len();
+                Vehicle {
+                    track,
+                    distance: rng.random_range(0.0..tracks[track].length()),
+                    forward: rng.random_bool(0.5),
+                    pace: rng.random_range(0.6..1.0),
+                    speed_kmh: 0.0,
+                }
+            })
+            .collect();
+        Fleet { origin, tracks, vehicles, scenario, rng, start_ms, last_elapsed_ms: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.vehicles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vehicles.is_empty()
+    }
+
+    /// Moves every vehicle to `elapsed_ms` after the start and returns each one's fix.
+    pub fn tick(&mut self, elapsed_ms: i64) -> Vec<(String, Telemetry)> {
+        let dt_s = (elapsed_ms - self.last_elapsed_ms).max(0) as f64 / 1000.0;
+        self.last_elapsed_ms = elapsed_ms;
+        let scale_lon = METRES_PER_DEGREE * self.origin[1].to_radians().cos();
+        let mut fixes = Vec::with_capacity(self.vehicles.len());
+        for (index, vehicle) in self.vehicles.iter_mut().enumerate() {
+            let track = &self.tracks[vehicle.track];
+            let crashed = self
+                .scenario
+                .crashes
+                .iter()
+                .any(|c| c.vehicle == index && (c.at_ms..c.at_ms + c.stopped_for_ms).contains(&elapsed_ms));
+            vehicle.speed_kmh = if crashed {
+                0.0
+            } else {
+                let noise: f64 = self.rng.random_range(-0.05..0.05);
+                (track.free_flow_kmh * (vehicle.pace + noise)).max(0.0)
+            };
+            let step = vehicle.speed_kmh / 3.6 * dt_s * if vehicle.forward { 1.0 } else { -1.0 };
+            vehicle.distance += step;
+            if vehicle.distance >= track.length() || vehicle.distance <= 0.0 {
+                vehicle.forward = !vehicle.forward;
+                vehicle.distance = vehicle.distance.clamp(0.0, track.length());
+            }
+            let ([x, y], heading) = track.locate(vehicle.distance, vehicle.forward);
+            fixes.push((
+                vehicle_id(index),
+                Telemetry {
+                    ts: self.start_ms + elapsed_ms,
+                    lat: self.origin[1] + y / METRES_PER_DEGREE,
+                    lon: self.origin[0] + x / scale_lon,
+                    speed_kmh: (vehicle.speed_kmh * 10.0).round() / 10.0,
+                    heading: (heading * 10.0).round() / 10.0 % 360.0,
+                    flags: if crashed { vec![FLAG_CRASH.to_owned()] } else { Vec::new() },
+                },
+            ));
+        }
+        fixes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_traffic() {
+        let city = City::builtin();
+        let run = |seed| {
+            let mut fleet = Fleet::new(&city, 5, seed, Scenario::default(), 0);
+            (1..20).flat_map(|s| fleet.tick(s * 500)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn vehicles_stay_in_the_city_at_plausible_speeds() {
+        let city = City::builtin();
+        let mut fleet = Fleet::new(&city, 20, 1, Scenario::default(), 0);
+        for s in 1..600 {
+            for (_, fix) in fleet.tick(s * 1000) {
+                let b = city.bounds;
+                assert!((b.min_lat..=b.max_lat).contains(&fix.lat), "{fix:?}");
+                assert!((b.min_lon..=b.max_lon).contains(&fix.lon), "{fix:?}");
+                assert!((10.0..=80.0).contains(&fix.speed_kmh), "{fix:?}");
+                assert!(Telemetry::decode(&fix.encode()).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn a_scripted_crash_stops_the_vehicle_with_its_flag() {
+        let city = City::builtin();
+        let crash = Crash { vehicle: 1, at_ms: 3000, stopped_for_ms: 5000 };
+        let mut fleet = Fleet::new(&city, 3, 1, Scenario { crashes: vec![crash] }, 0);
+        let fixes: Vec<_> = (1..=10).map(|s| fleet.tick(s * 1000)[1].1.clone()).collect();
+        let crashed: Vec<bool> = fixes.iter().map(|f| f.has_flag(FLAG_CRASH)).collect();
+        assert_eq!(crashed, [false, false, true, true, true, true, true, false, false, false]);
+        assert!(fixes[2..7].windows(2).all(|w| w[0].lat == w[1].lat && w[0].lon == w[1].lon));
+        assert_eq!(fixes[2].speed_kmh, 0.0);
+    }
+}
