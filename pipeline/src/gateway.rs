@@ -1,0 +1,333 @@
+//! The gateway: telemetry in from MQTT, road events out to the rooms.
+//!
+//! A telemetry message is acknowledged to the broker only once every event it caused has come
+//! back from its room (the room's reflection is its confirmation), and acknowledgements keep
+//! the order the messages arrived in (MQTT 3.1.1 §4.6). With a persistent session at QoS 1,
+//! a gateway that dies therefore loses nothing: the broker redelivers what was not confirmed.
+//! While the XMPP server is away, events wait in the outbox and are sent again on reconnect.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Packet, Publish, QoS};
+use tokio::sync::mpsc;
+use vigie_model::contract::{self, room_for, room_jid, vehicle_of_topic, TELEMETRY_FILTER};
+use vigie_model::{City, Event, Telemetry};
+use vigie_xmpp::driver_tokio::Handle;
+use vigie_xmpp::{Event as XmppEvent, History};
+
+use crate::detect::{Detector, IdSource, Thresholds};
+use crate::session::{backoff, join_rooms, XmppArgs};
+use crate::stats::Stats;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayArgs {
+    /// The broker, e.g. mqtt://127.0.0.1:1883.
+    #[arg(long, env = "MQTT_URL", default_value = "mqtt://127.0.0.1:1883")]
+    pub mqtt_url: String,
+    /// MQTT client id; the broker keeps this session's subscription and unacknowledged messages.
+    #[arg(long, env = "GATEWAY_MQTT_CLIENT_ID", default_value = "vigie-gateway")]
+    pub mqtt_client_id: String,
+    #[command(flatten)]
+    pub xmpp: XmppArgs,
+    /// Nick in the event rooms.
+    #[arg(long, env = "GATEWAY_NICK", default_value = "gateway")]
+    pub nick: String,
+}
+
+/// Nick the gateway uses unless told otherwise; its messages are the only events viewers trust.
+pub const NICK: &str = contract::GATEWAY_USER;
+
+/// How often timed-out incidents are looked for and counters logged.
+const TICK: Duration = Duration::from_secs(5);
+
+/// One telemetry message waiting for its events to be confirmed before its ack.
+struct Pending {
+    publish: Publish,
+    unconfirmed: usize,
+}
+
+/// Events sent but not yet reflected, and the MQTT messages they hold back.
+#[derive(Default)]
+struct Outbox {
+    queue: VecDeque<Pending>,
+    /// Event id → the event and the sequence number of the telemetry message it holds back,
+    /// if any (timeouts are caused by no message).
+    events: HashMap<String, (Event, Option<u64>)>,
+    /// Sequence number of `queue[0]`.
+    first_seq: u64,
+}
+
+impl Outbox {
+    /// Queues a message and the events it caused; returns the events to send.
+    fn push(&mut self, publish: Publish, events: Vec<Event>) -> Vec<Event> {
+        let seq = self.first_seq + self.queue.len() as u64;
+        self.queue.push_back(Pending { publish, unconfirmed: events.len() });
+        for event in &events {
+            self.events.insert(event.id.clone(), (event.clone(), Some(seq)));
+        }
+        events
+    }
+
+    /// Queues events no telemetry message waits for.
+    fn push_unprompted(&mut self, events: Vec<Event>) -> Vec<Event> {
+        for event in &events {
+            self.events.insert(event.id.clone(), (event.clone(), None));
+        }
+        events
+    }
+
+    /// Marks an event confirmed; false if it was not waiting (a duplicate reflection).
+    fn confirm(&mut self, id: &str) -> bool {
+        let Some((_, seq)) = self.events.remove(id) else { return false };
+        if let Some(pending) = seq.and_then(|seq| self.queue.get_mut((seq - self.first_seq) as usize)) {
+            pending.unconfirmed -= 1;
+        }
+        true
+    }
+
+    /// Messages whose events are all confirmed, in arrival order.
+    fn ready(&mut self) -> Vec<Publish> {
+        let mut ready = Vec::new();
+        while self.queue.front().is_some_and(|p| p.unconfirmed == 0) {
+            ready.extend(self.queue.pop_front().map(|p| p.publish));
+            self.first_seq += 1;
+        }
+        ready
+    }
+
+    /// Every unconfirmed event, oldest first, to send again after a reconnect.
+    fn unconfirmed(&self) -> Vec<Event> {
+        let mut events: Vec<_> = self.events.values().cloned().collect();
+        // ULIDs sort by the time the events occurred.
+        events.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        events.into_iter().map(|(event, _)| event).collect()
+    }
+
+    fn depth(&self) -> usize {
+        self.events.len()
+    }
+}
+
+struct Rooms {
+    handle: Handle,
+    events: mpsc::Receiver<XmppEvent>,
+}
+
+async fn join(args: &GatewayArgs) -> anyhow::Result<Rooms> {
+    let rooms: Vec<String> = contract::EVENT_ROOMS.iter().map(|r| room_jid(r)).collect();
+    let (handle, events, _) = join_rooms(&args.xmpp, &rooms, &args.nick, History::None).await?;
+    Ok(Rooms { handle, events })
+}
+
+/// Posts events to their rooms; what cannot be sent stays in the outbox for the reconnect.
+async fn send_all(rooms: Option<&Rooms>, events: &[Event]) {
+    let Some(rooms) = rooms else { return };
+    for event in events {
+        let room = room_jid(room_for(event.kind));
+        let sent = rooms
+            .handle
+            .send_groupchat_with_id(&room, &event.id, &event.body(), Some(event.to_element()))
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, event = %event.id, %room, "event kept in the outbox");
+        }
+    }
+}
+
+/// Runs until `shutdown` resolves; returns an error only for what retrying cannot fix.
+pub async fn run(args: GatewayArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let mut options = crate::mqtt::options(&args.mqtt_url, &args.mqtt_client_id)?;
+    options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(15));
+    let (mqtt, mut eventloop) = AsyncClient::new(options, 1024);
+    mqtt.subscribe(TELEMETRY_FILTER, QoS::AtLeastOnce).await?;
+
+    let mut rooms = Some(join(&args).await?);
+    tracing::info!(rooms = ?contract::EVENT_ROOMS, "gateway joined the event rooms");
+    let mut detector = Detector::new(City::builtin(), Thresholds::default(), IdSource::from_entropy());
+    let mut outbox = Outbox::default();
+    let mut stats = Stats::default();
+    let mut latest_ms = 0;
+    let mut tick = tokio::time::interval(TICK);
+    let mut reconnect_attempt = 0;
+    tokio::pin!(shutdown);
+
+    loop {
+        // Hold telemetry back while the rooms are away: the broker keeps it for us.
+        let connected = rooms.is_some();
+        tokio::select! {
+            () = &mut shutdown => break,
+            polled = eventloop.poll(), if connected => match polled {
+                Ok(rumqttc::Event::Incoming(Packet::Publish(publish))) => {
+                    let events = match decode(&publish) {
+                        Ok((vehicle, fix)) => {
+                            stats.received += 1;
+                            latest_ms = latest_ms.max(fix.ts);
+                            detector.observe(&vehicle, &fix)
+                        }
+                        Err(reason) => {
+                            stats.reject(reason);
+                            Vec::new()
+                        }
+                    };
+                    let events = outbox.push(publish, events);
+                    stats.events(&events);
+                    send_all(rooms.as_ref(), &events).await;
+                    ack_ready(&mqtt, &mut outbox);
+                }
+                Ok(rumqttc::Event::Incoming(Packet::ConnAck(ack))) => {
+                    tracing::info!(session_present = ack.session_present, "connected to the MQTT broker");
+                    if !ack.session_present {
+                        mqtt.try_subscribe(TELEMETRY_FILTER, QoS::AtLeastOnce)?;
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "MQTT connection lost; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
+            xmpp = next_xmpp(&mut rooms) => match xmpp {
+                Some(XmppEvent::GroupchatMessage(message)) if message.nick == args.nick => {
+                    let id = message.origin_id.as_deref().or(message.id.as_deref()).unwrap_or_default();
+                    if outbox.confirm(id) {
+                        ack_ready(&mqtt, &mut outbox);
+                    }
+                }
+                Some(XmppEvent::MessageError { id, error, .. }) => {
+                    tracing::error!(?id, condition = %error.condition, "a room refused an event");
+                }
+                Some(XmppEvent::Disconnected { error }) => {
+                    tracing::warn!(?error, "XMPP session lost");
+                    rooms = None;
+                }
+                None => {
+                    tracing::warn!("XMPP session lost");
+                    rooms = None;
+                }
+                Some(_) => {}
+            },
+            () = reconnect_delay(!connected, reconnect_attempt) => {
+                match join(&args).await {
+                    Ok(joined) => {
+                        reconnect_attempt = 0;
+                        let resend = outbox.unconfirmed();
+                        tracing::info!(outbox = resend.len(), "XMPP session back; sending the outbox");
+                        send_all(Some(&joined), &resend).await;
+                        rooms = Some(joined);
+                    }
+                    Err(error) => {
+                        reconnect_attempt += 1;
+                        tracing::warn!(%error, attempt = reconnect_attempt, "XMPP reconnect failed");
+                    }
+                }
+            },
+            _ = tick.tick() => {
+                if latest_ms > 0 && rooms.is_some() {
+                    let events = outbox.push_unprompted(detector.expire(latest_ms));
+                    stats.events(&events);
+                    send_all(rooms.as_ref(), &events).await;
+                }
+                stats.outbox_depth = outbox.depth();
+                stats.log();
+            }
+        }
+    }
+    if let Some(joined) = rooms {
+        joined.handle.close().await;
+    }
+    mqtt.disconnect().await.ok();
+    Ok(())
+}
+
+async fn next_xmpp(rooms: &mut Option<Rooms>) -> Option<XmppEvent> {
+    match rooms {
+        Some(joined) => joined.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn reconnect_delay(disconnected: bool, attempt: u32) {
+    if disconnected {
+        tokio::time::sleep(backoff(attempt)).await;
+    } else {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn ack_ready(mqtt: &AsyncClient, outbox: &mut Outbox) {
+    for publish in outbox.ready() {
+        if let Err(error) = mqtt.try_ack(&publish) {
+            tracing::warn!(%error, "could not queue an MQTT ack; the broker will redeliver");
+        }
+    }
+}
+
+/// The vehicle and its fix, or the reason the message is rejected.
+fn decode(publish: &Publish) -> Result<(String, Telemetry), &'static str> {
+    let vehicle = vehicle_of_topic(&publish.topic).ok_or("topic")?;
+    let fix = Telemetry::decode(&publish.payload).map_err(|e| e.reason())?;
+    Ok((vehicle.to_owned(), fix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::time_of;
+    use vigie_model::{EventKind, Severity, Status};
+
+    fn publish(n: u16) -> Publish {
+        let mut publish = Publish::new("vigie/vehicles/v1/telemetry", QoS::AtLeastOnce, vec![]);
+        publish.pkid = n;
+        publish
+    }
+
+    fn event(id: &str) -> Event {
+        Event {
+            id: id.into(),
+            incident: id.into(),
+            kind: EventKind::Accident,
+            status: Status::Open,
+            severity: Severity::Major,
+            zone: None,
+            road: None,
+            vehicles: vec!["v1".into()],
+            lat: 45.0,
+            lon: 4.0,
+            occurred_at: time_of(0),
+            detail: String::new(),
+        }
+    }
+
+    fn pkids(publishes: Vec<Publish>) -> Vec<u16> {
+        publishes.into_iter().map(|p| p.pkid).collect()
+    }
+
+    #[test]
+    fn acks_wait_for_confirmation_and_keep_arrival_order() {
+        let mut outbox = Outbox::default();
+        outbox.push(publish(1), vec![event("A"), event("B")]);
+        outbox.push(publish(2), vec![]);
+        outbox.push(publish(3), vec![event("C")]);
+        assert_eq!(pkids(outbox.ready()), [] as [u16; 0]);
+        assert!(outbox.confirm("C"));
+        assert!(outbox.confirm("A"));
+        assert_eq!(pkids(outbox.ready()), [] as [u16; 0], "B still holds message 1 back");
+        assert!(outbox.confirm("B"));
+        assert_eq!(pkids(outbox.ready()), [1, 2, 3]);
+        assert!(!outbox.confirm("B"), "a second reflection confirms nothing");
+        assert_eq!(outbox.depth(), 0);
+    }
+
+    #[test]
+    fn unconfirmed_events_are_resent_oldest_first() {
+        let mut outbox = Outbox::default();
+        outbox.push(publish(1), vec![event("01B"), event("01A")]);
+        outbox.push_unprompted(vec![event("01C")]);
+        outbox.confirm("01B");
+        let ids: Vec<String> = outbox.unconfirmed().into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, ["01A", "01C"]);
+        outbox.confirm("01A");
+        assert_eq!(pkids(outbox.ready()), [1]);
+    }
+}
