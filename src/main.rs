@@ -1,1 +1,14 @@
-fn main() {}
+//! Vigie's dashboard: a Leptos (CSR) WebAssembly page that speaks XMPP itself to watch the event
+//! rooms live, and reads the incident history from the companion server's REST API.
+
+mod api;
+mod app;
+mod components;
+mod connection;
+mod feed;
+mod session;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,48 @@
+use leptos::prelude::*;
+
+use crate::api;
+use crate::components::live::kind_label;
+
+/// Incident history from the REST API, newest first; refetched when live events arrive.
+#[component]
+pub fn HistoryPanel(refresh: RwSignal<u64>) -> impl IntoView {
+    let page = LocalResource::new(move || {
+        refresh.track();
+        api::incidents(50)
+    });
+    let rows = move || match page.get() {
+        None => view! { <tr><td colspan="6">"Loading…"</td></tr> }.into_any(),
+        Some(Err(error)) => view! { <tr><td colspan="6" class="error">{error}</td></tr> }.into_any(),
+        Some(Ok(page)) if page.incidents.is_empty() => {
+            view! { <tr><td colspan="6" class="empty">"No incidents yet."</td></tr> }.into_any()
+        }
+        Some(Ok(page)) => page
+            .incidents
+            .into_iter()
+            .map(|incident| {
+                view! {
+                    <tr data-incident-id=incident.id.clone()>
+                        <td><time>{incident.opened_at}</time></td>
+                        <td>{kind_label(incident.kind)}</td>
+                        <td>{incident.status.as_str()}</td>
+                        <td class=format!("severity {}", incident.severity.as_str())>{incident.severity.as_str()}</td>
+                        <td>{incident.zone.unwrap_or_default()}</td>
+                        <td>{incident.vehicles.join(", ")}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    };
+    view! {
+        <section class="pane history" aria-labelledby="history-title">
+            <h2 id="history-title">"Incident history"</h2>
+            <table data-testid="history">
+                <thead>
+                    <tr><th>"Opened"</th><th>"Kind"</th><th>"Status"</th><th>"Severity"</th><th>"Zone"</th><th>"Vehicles"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}

@@ -1,0 +1,5 @@
+//! The page's parts, one component per file.
+
+pub mod history;
+pub mod live;
+pub mod status;
