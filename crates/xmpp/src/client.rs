@@ -1,0 +1,934 @@
+//! The sans-IO client: RFC 7395 stream over WebSocket frames, RFC 6120 negotiation
+//! (open → SASL → restart → bind → online), then stanzas, MUC rooms and keepalive.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::mem;
+
+use web_time::Instant;
+
+pub use crate::config::{Backoff, ClientConfig};
+use crate::error::{Error, Refusal};
+pub use crate::event::Event;
+use crate::framing::{self, Frame, STREAM_NS};
+use crate::jid::{self, Jid};
+use crate::mam::{self, ArchiveQuery};
+use crate::muc::{self, History, RoomMessage, RoomPresence};
+use crate::sasl::{self, Credentials, Exchange, Step};
+use crate::stanza::{ErrorType, Iq, IqType, Message, MessageType, Presence, Stanza, StanzaError};
+use crate::timer::{Timer, TimerTable};
+use crate::xml::Element;
+use crate::{bind, disco, ping};
+
+/// Where stream negotiation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    BeforeAuth,
+    AfterAuth,
+}
+
+/// The session's state; each transition consumes the previous one.
+#[derive(Debug)]
+enum Phase {
+    /// No transport yet (or any more): waiting for [`Client::handle_connected`].
+    Idle,
+    /// Lost the connection; waiting for the reconnect timer before asking for a transport.
+    Reconnecting,
+    /// Our `<open/>` is sent; waiting for the server's.
+    AwaitingOpen(Stage),
+    /// Stream open; waiting for `<stream:features/>`.
+    AwaitingFeatures(Stage),
+    Authenticating(Exchange),
+    Binding {
+        request_id: String,
+    },
+    Online,
+    /// Our `<close/>` is sent; waiting for the server's.
+    Closing,
+    Closed,
+}
+
+/// A room we asked to join; `joined` once our own presence came back.
+#[derive(Debug)]
+struct Room {
+    nick: String,
+    joined: bool,
+    /// We asked to leave: do not rejoin it after a reconnect.
+    leaving: bool,
+}
+
+/// An IQ request awaiting its answer.
+#[derive(Debug)]
+struct PendingIq {
+    to: Option<String>,
+    deadline: Instant,
+    purpose: Purpose,
+}
+
+/// Which event answers a pending IQ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// [`Event::IqResult`] for [`Client::send_iq`].
+    Caller,
+    /// [`Event::ArchiveQueryDone`] for [`Client::query_room_archive`].
+    ArchiveQuery,
+}
+
+/// A sans-IO XMPP client session over one RFC 7395 WebSocket connection.
+///
+/// The client does no IO and never reads the clock; a driver moves frames and time:
+///
+/// 1. Open the WebSocket (subprotocol `xmpp`), then call
+///    [`handle_connected`](Self::handle_connected).
+/// 2. Feed every received text frame to [`handle_frame`](Self::handle_frame), and call
+///    [`handle_timeout`](Self::handle_timeout) once [`poll_timeout`](Self::poll_timeout)'s
+///    instant has passed. Call [`handle_disconnected`](Self::handle_disconnected) if the
+///    transport closes.
+/// 3. After each `handle_*` call or command, drain [`poll_transmit`](Self::poll_transmit)
+///    (send each string as one text frame) and [`poll_event`](Self::poll_event) until they
+///    return `None`, then sleep until the new `poll_timeout` or the next frame.
+/// 4. After [`Event::ConnectionLost`] or [`Event::Disconnected`], send what is left in
+///    `poll_transmit` and close the transport. After `ConnectionLost`, open a new transport
+///    whenever [`wants_transport`](Self::wants_transport) turns true (it does after the
+///    backoff delay, at a `poll_timeout`), and start again at step 1; if opening it fails,
+///    call `handle_disconnected`. `Disconnected` is final.
+///
+/// Commands (`join_room`, `send_groupchat`, …) are accepted once [`Event::Online`] was
+/// emitted and return [`Error::Misuse`] otherwise. They take no `now`: request deadlines
+/// count from the latest instant given to a `handle_*` call.
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    nonce: String,
+    id_prefix: String,
+    next_id: u64,
+    phase: Phase,
+    connected: bool,
+    close_sent: bool,
+    /// `Event::Disconnected` was emitted: the session is over.
+    ended: bool,
+    /// Reconnection only makes sense once the configuration has proven to work.
+    was_online: bool,
+    /// Connections attempted since the last time we were online (backoff exponent).
+    failed_attempts: u32,
+    /// Connections opened so far; varies the SCRAM nonce between logins.
+    connections: u32,
+    now: Option<Instant>,
+    timers: TimerTable,
+    transmits: VecDeque<String>,
+    events: VecDeque<Event>,
+    rooms: BTreeMap<String, Room>,
+    pending_iqs: BTreeMap<String, PendingIq>,
+    keepalive_id: Option<String>,
+    bound_jid: Option<String>,
+}
+
+impl Client {
+    /// `nonce`: at least 16 random printable ASCII characters from the caller (SCRAM client
+    /// nonce; its start also prefixes stanza ids so they are unique across sessions).
+    pub fn new(config: ClientConfig, nonce: String) -> Client {
+        let id_prefix: String = nonce
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        Client {
+            config,
+            nonce,
+            id_prefix,
+            next_id: 0,
+            phase: Phase::Idle,
+            connected: false,
+            close_sent: false,
+            ended: false,
+            was_online: false,
+            failed_attempts: 0,
+            connections: 0,
+            now: None,
+            timers: TimerTable::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            rooms: BTreeMap::new(),
+            pending_iqs: BTreeMap::new(),
+            keepalive_id: None,
+            bound_jid: None,
+        }
+    }
+
+    /// The transport is open: the client opens the stream.
+    pub fn handle_connected(&mut self, now: Instant) {
+        self.now = Some(now);
+        if !matches!(self.phase, Phase::Idle) {
+            self.events.push_back(Event::Error(Error::Misuse(
+                "handle_connected while a transport is open or not wanted".into(),
+            )));
+            return;
+        }
+        self.connected = true;
+        self.close_sent = false;
+        self.keepalive_id = None;
+        self.connections += 1;
+        // Frames left over from a lost connection must not reach the new one.
+        self.transmits.clear();
+        self.transmits.push_back(framing::open(&self.config.domain));
+        self.phase = Phase::AwaitingOpen(Stage::BeforeAuth);
+        self.timers
+            .set(Timer::Handshake, now + self.config.request_timeout);
+    }
+
+    /// One received WebSocket text frame.
+    pub fn handle_frame(&mut self, frame: &str, now: Instant) {
+        self.now = Some(now);
+        if self.ended || matches!(self.phase, Phase::Idle | Phase::Reconnecting) {
+            return;
+        }
+        // Any traffic proves the connection alive.
+        self.timers.stop(Timer::PongDeadline);
+        if matches!(self.phase, Phase::Online) {
+            self.arm_ping(now);
+        }
+        let result = match framing::parse(frame, &self.config.limits) {
+            Ok(Frame::Open { version, .. }) => self.handle_open(version.as_deref()),
+            Ok(Frame::Close { see_other_uri }) => {
+                self.handle_close(see_other_uri);
+                Ok(())
+            }
+            Ok(Frame::Element(element)) => self.handle_element(element, now),
+            Err(error) => Err(Error::Peer(error.to_string())),
+        };
+        if let Err(error) = result {
+            self.fail(error);
+        }
+    }
+
+    /// Call when [`poll_timeout`](Self::poll_timeout)'s instant has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = Some(now);
+        for timer in self.timers.take_expired(now) {
+            match timer {
+                Timer::Handshake if matches!(self.phase, Phase::Closing) => self.finish(None),
+                Timer::Handshake => self.fail(Error::Timeout("stream negotiation")),
+                Timer::Ping => self.send_keepalive(now),
+                Timer::PongDeadline => self.fail(Error::Timeout("an answer to our ping")),
+                Timer::IqDeadline => self.expire_iqs(now),
+                Timer::Reconnect => self.phase = Phase::Idle,
+            }
+        }
+    }
+
+    /// The transport closed (or failed) underneath us.
+    pub fn handle_disconnected(&mut self, now: Instant) {
+        self.now = Some(now);
+        self.connected = false;
+        match self.phase {
+            Phase::Closing => self.finish(None),
+            Phase::Reconnecting => {}
+            Phase::Idle => self.fail(Error::Transport("could not connect".into())),
+            _ => self.fail(Error::Transport("connection closed".into())),
+        }
+    }
+
+    /// The next frame to send, if any. Drain until `None`.
+    pub fn poll_transmit(&mut self) -> Option<String> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event, if any. Drain until `None`.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// Our full JID once bound.
+    pub fn bound_jid(&self) -> Option<&str> {
+        self.bound_jid.as_deref()
+    }
+
+    pub fn is_online(&self) -> bool {
+        matches!(self.phase, Phase::Online)
+    }
+
+    /// Whether the driver should open a transport now (first connection, or reconnection
+    /// once the backoff delay has passed).
+    pub fn wants_transport(&self) -> bool {
+        !self.ended && matches!(self.phase, Phase::Idle)
+    }
+
+    /// Joins `room` (a bare room JID) as `nick`; answered by [`Event::RoomJoined`] or
+    /// [`Event::RoomJoinFailed`].
+    pub fn join_room(&mut self, room: &str, nick: &str, history: History) -> Result<(), Error> {
+        self.require_online()?;
+        let room = bare_room(room)?;
+        if nick.is_empty() || nick.contains('/') {
+            return Err(Error::Misuse(format!("invalid nick `{nick}`")));
+        }
+        if self.rooms.contains_key(&room) {
+            return Err(Error::Misuse(format!("already in or joining {room}")));
+        }
+        self.send(&muc::join_presence(&room, nick, &history).to_element());
+        self.rooms.insert(
+            room,
+            Room {
+                nick: nick.to_owned(),
+                joined: false,
+                leaving: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Leaves `room`; [`Event::RoomLeft`] follows when the room confirms.
+    pub fn leave_room(&mut self, room: &str) -> Result<(), Error> {
+        self.require_online()?;
+        let room = bare_room(room)?;
+        let nick = match self.rooms.get_mut(&room) {
+            Some(state) => {
+                state.leaving = true;
+                state.nick.clone()
+            }
+            None => return Err(Error::Misuse(format!("not in {room}"))),
+        };
+        self.send(&muc::leave_presence(&room, &nick).to_element());
+        Ok(())
+    }
+
+    /// Sends a groupchat message with an optional payload element to a joined room; returns
+    /// its id, also sent as XEP-0359 origin-id.
+    pub fn send_groupchat(
+        &mut self,
+        room: &str,
+        body: &str,
+        payload: Option<Element>,
+    ) -> Result<String, Error> {
+        let id = self.next_id();
+        self.send_groupchat_with_id(room, &id, body, payload)?;
+        Ok(id)
+    }
+
+    /// As [`send_groupchat`](Self::send_groupchat), with the caller's id (e.g. an event ULID).
+    pub fn send_groupchat_with_id(
+        &mut self,
+        room: &str,
+        id: &str,
+        body: &str,
+        payload: Option<Element>,
+    ) -> Result<(), Error> {
+        self.require_online()?;
+        let room = bare_room(room)?;
+        if !self.rooms.get(&room).is_some_and(|state| state.joined) {
+            return Err(Error::Misuse(format!("not joined to {room}")));
+        }
+        if id.is_empty() {
+            return Err(Error::Misuse("empty message id".into()));
+        }
+        self.send(&muc::groupchat(&room, id, body, payload).to_element());
+        Ok(())
+    }
+
+    /// Sends a one-to-one message; returns its id.
+    pub fn send_message(
+        &mut self,
+        to: &str,
+        kind: MessageType,
+        body: &str,
+    ) -> Result<String, Error> {
+        self.require_online()?;
+        Jid::parse(to).map_err(|e| Error::Misuse(e.to_string()))?;
+        if kind == MessageType::Error {
+            return Err(Error::Misuse(
+                "messages of type error are only sent in reply".into(),
+            ));
+        }
+        let id = self.next_id();
+        let message = Message::new(kind)
+            .with_to(to)
+            .with_id(id.clone())
+            .with_body(body);
+        self.send(&message.to_element());
+        Ok(id)
+    }
+
+    /// Sends any presence (e.g. initial availability).
+    pub fn send_presence(&mut self, presence: Presence) -> Result<(), Error> {
+        self.require_online()?;
+        self.send(&presence.to_element());
+        Ok(())
+    }
+
+    /// Sends an IQ get/set; an empty `iq.id` gets a fresh one. The answer arrives as
+    /// [`Event::IqResult`] with the returned id.
+    pub fn send_iq(&mut self, mut iq: Iq) -> Result<String, Error> {
+        self.require_online()?;
+        if !matches!(iq.kind, IqType::Get | IqType::Set) || iq.payload.is_none() {
+            return Err(Error::Misuse(
+                "send_iq takes a get or set with a payload".into(),
+            ));
+        }
+        if iq.id.is_empty() {
+            iq.id = self.next_id();
+        }
+        self.send_request(iq, Purpose::Caller)
+    }
+
+    /// Fetches one page of `room`'s archive (XEP-0313), oldest first: each message arrives
+    /// as [`Event::ArchivedMessage`], then [`Event::ArchiveQueryDone`] says whether to ask
+    /// for the next page (`after_id` = its `last_id`). Returns the query id.
+    pub fn query_room_archive(&mut self, room: &str, query: ArchiveQuery) -> Result<String, Error> {
+        self.require_online()?;
+        let room = bare_room(room)?;
+        let query_id = self.next_id();
+        self.send_request(
+            mam::request(&room, &query_id, &query),
+            Purpose::ArchiveQuery,
+        )
+    }
+
+    fn send_request(&mut self, iq: Iq, purpose: Purpose) -> Result<String, Error> {
+        if self.pending_iqs.contains_key(&iq.id) {
+            return Err(Error::Misuse(format!("IQ id {} is already pending", iq.id)));
+        }
+        let now = self
+            .now
+            .ok_or_else(|| Error::Misuse("no time given yet".into()))?;
+        self.pending_iqs.insert(
+            iq.id.clone(),
+            PendingIq {
+                to: iq.to.clone(),
+                deadline: now + self.config.request_timeout,
+                purpose,
+            },
+        );
+        self.arm_iq_deadline();
+        self.send(&iq.to_element());
+        Ok(iq.id)
+    }
+
+    /// Submits the room configuration form (owner only; see [`muc::configure`]). No fields
+    /// accepts the defaults and unlocks a room we just created.
+    pub fn configure_room(&mut self, room: &str, fields: &[(&str, &str)]) -> Result<String, Error> {
+        let room = bare_room(room)?;
+        self.send_iq(muc::configure(&room, fields))
+    }
+
+    /// Closes the stream politely; [`Event::Disconnected`] follows the server's `<close/>`.
+    pub fn close(&mut self) {
+        match self.phase {
+            _ if self.ended => {}
+            Phase::Closing | Phase::Closed => {}
+            Phase::Idle | Phase::Reconnecting => self.finish(None),
+            _ => {
+                self.send_close();
+                self.phase = Phase::Closing;
+                self.timers.stop_all();
+                if let Some(now) = self.now {
+                    self.timers
+                        .set(Timer::Handshake, now + self.config.request_timeout);
+                }
+            }
+        }
+    }
+
+    fn handle_open(&mut self, version: Option<&str>) -> Result<(), Error> {
+        match mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::AwaitingOpen(stage) if version == Some("1.0") => {
+                self.phase = Phase::AwaitingFeatures(stage);
+                Ok(())
+            }
+            Phase::AwaitingOpen(_) => Err(Error::Incompatible(format!(
+                "stream version {} instead of 1.0",
+                version.unwrap_or("(none)")
+            ))),
+            _ => Err(Error::Peer("unexpected <open/>".into())),
+        }
+    }
+
+    fn handle_close(&mut self, see_other_uri: Option<String>) {
+        if matches!(self.phase, Phase::Closing) {
+            self.finish(None);
+            return;
+        }
+        let reason = match see_other_uri {
+            Some(uri) => format!("server closed the stream, asking to reconnect to {uri}"),
+            None => "server closed the stream".to_owned(),
+        };
+        self.fail(Error::Transport(reason));
+    }
+
+    fn handle_element(&mut self, element: Element, now: Instant) -> Result<(), Error> {
+        if element.is("error", STREAM_NS) {
+            return Err(Error::ServerRefused(stream_error_refusal(&element)));
+        }
+        self.phase = match mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::AwaitingFeatures(Stage::BeforeAuth) => self.start_authentication(&element)?,
+            Phase::AwaitingFeatures(Stage::AfterAuth) => self.start_binding(&element)?,
+            Phase::Authenticating(exchange) => self.continue_authentication(exchange, &element)?,
+            Phase::Binding { request_id } => self.finish_binding(request_id, &element, now)?,
+            Phase::Online => {
+                self.handle_stanza(&element);
+                Phase::Online
+            }
+            // Stanzas still in flight while closing are of no interest any more.
+            Phase::Closing => Phase::Closing,
+            Phase::Idle | Phase::Reconnecting | Phase::AwaitingOpen(_) | Phase::Closed => {
+                return Err(Error::Peer(format!(
+                    "<{}/> before the stream was opened",
+                    element.name()
+                )))
+            }
+        };
+        Ok(())
+    }
+
+    fn start_authentication(&mut self, features: &Element) -> Result<Phase, Error> {
+        expect_features(features)?;
+        let offered = sasl::offered_mechanisms(features);
+        let with_credentials = self.config.jid.is_some();
+        let mechanism = sasl::choose(&offered, with_credentials).ok_or_else(|| {
+            let wanted = if with_credentials {
+                "a password mechanism"
+            } else {
+                "ANONYMOUS"
+            };
+            Error::Incompatible(format!(
+                "server offers [{}], we need {wanted}",
+                offered.join(", ")
+            ))
+        })?;
+        let credentials = self.credentials()?;
+        // A distinct client nonce per login, even when reconnecting with the caller's nonce.
+        let nonce = match self.connections {
+            1 => self.nonce.clone(),
+            later => format!("{}{later}", self.nonce),
+        };
+        let (exchange, auth) = Exchange::start(mechanism, credentials.as_ref(), &nonce)?;
+        self.send(&auth);
+        Ok(Phase::Authenticating(exchange))
+    }
+
+    fn credentials(&self) -> Result<Option<Credentials>, Error> {
+        let Some(jid) = &self.config.jid else {
+            return Ok(None);
+        };
+        let username = Jid::parse(jid)
+            .ok()
+            .and_then(|jid| jid.node().map(str::to_owned))
+            .ok_or_else(|| Error::Misuse(format!("account JID `{jid}` has no local part")))?;
+        let password = self
+            .config
+            .password
+            .clone()
+            .ok_or_else(|| Error::Misuse("an account JID needs a password".into()))?;
+        Ok(Some(Credentials { username, password }))
+    }
+
+    fn continue_authentication(
+        &mut self,
+        exchange: Exchange,
+        element: &Element,
+    ) -> Result<Phase, Error> {
+        match exchange.handle(element)? {
+            Step::Respond { exchange, response } => {
+                self.send(&response);
+                Ok(Phase::Authenticating(exchange))
+            }
+            Step::Success => {
+                // RFC 6120 §6.4.6: restart the stream over the same connection.
+                self.transmits.push_back(framing::open(&self.config.domain));
+                Ok(Phase::AwaitingOpen(Stage::AfterAuth))
+            }
+        }
+    }
+
+    fn start_binding(&mut self, features: &Element) -> Result<Phase, Error> {
+        expect_features(features)?;
+        if !bind::is_offered(features) {
+            return Err(Error::Incompatible(
+                "server offers no resource binding".into(),
+            ));
+        }
+        let request_id = self.next_id();
+        self.send(&bind::request(&request_id, self.config.resource.as_deref()).to_element());
+        Ok(Phase::Binding { request_id })
+    }
+
+    fn finish_binding(
+        &mut self,
+        request_id: String,
+        element: &Element,
+        now: Instant,
+    ) -> Result<Phase, Error> {
+        let response = Iq::from_element(element).map_err(|e| Error::Peer(e.to_string()))?;
+        if response.id != request_id || matches!(response.kind, IqType::Get | IqType::Set) {
+            return Err(Error::Peer(format!(
+                "<{}/> while binding a resource",
+                element.name()
+            )));
+        }
+        let jid = bind::parse_response(&response)?;
+        self.bound_jid = Some(jid.clone());
+        self.timers.stop(Timer::Handshake);
+        self.arm_ping(now);
+        self.was_online = true;
+        self.failed_attempts = 0;
+        self.events.push_back(Event::Online { jid });
+        self.rejoin_rooms();
+        Ok(Phase::Online)
+    }
+
+    fn handle_stanza(&mut self, element: &Element) {
+        match Stanza::from_element(element) {
+            Ok(Some(Stanza::Message(message))) => self.handle_message(message),
+            Ok(Some(Stanza::Presence(presence))) => self.handle_presence(presence),
+            Ok(Some(Stanza::Iq(iq))) => self.handle_iq(iq),
+            // Other top-level elements (e.g. stream management we did not enable).
+            Ok(None) => {}
+            Err(error) => self
+                .events
+                .push_back(Event::Error(Error::Peer(error.to_string()))),
+        }
+    }
+
+    fn handle_message(&mut self, message: Message) {
+        if let Some((query_id, archived)) = mam::parse_result(&message) {
+            // Only the archive we queried may send results for our query.
+            let expected = self.pending_iqs.get(&query_id).filter(|pending| {
+                pending.purpose == Purpose::ArchiveQuery && pending.to == message.from
+            });
+            if expected.is_some() {
+                self.events.push_back(Event::ArchivedMessage {
+                    query_id,
+                    message: archived,
+                });
+                return;
+            }
+        }
+        if message.kind == MessageType::Error {
+            let error = message
+                .error
+                .clone()
+                .unwrap_or_else(|| StanzaError::new(ErrorType::Cancel, "undefined-condition"));
+            self.events.push_back(Event::MessageError {
+                from: message.from,
+                id: message.id,
+                error,
+            });
+            return;
+        }
+        let in_joined_room = message.kind == MessageType::Groupchat
+            && message
+                .from
+                .as_deref()
+                .and_then(|from| self.rooms.get(jid::bare(from)))
+                .is_some_and(|room| room.joined);
+        if !in_joined_room {
+            self.events.push_back(Event::Message(message));
+            return;
+        }
+        match (&message.subject, &message.body) {
+            (Some(subject), None) => self.events.push_back(Event::RoomSubject {
+                room: message
+                    .from
+                    .as_deref()
+                    .map(jid::bare)
+                    .unwrap_or_default()
+                    .to_owned(),
+                subject: subject.clone(),
+            }),
+            _ => self
+                .events
+                .extend(RoomMessage::from_message(message).map(Event::GroupchatMessage)),
+        }
+    }
+
+    fn handle_presence(&mut self, presence: Presence) {
+        let room_name = presence
+            .from
+            .as_deref()
+            .map(jid::bare)
+            .unwrap_or_default()
+            .to_owned();
+        let Some(room) = self.rooms.get_mut(&room_name) else {
+            self.events.push_back(Event::Presence(presence));
+            return;
+        };
+        let event = match muc::classify_presence(&presence, &room.nick) {
+            Some(RoomPresence::SelfPresence { occupant, created }) if occupant.available => {
+                if room.joined {
+                    Event::Occupant(occupant)
+                } else {
+                    room.joined = true;
+                    room.nick.clone_from(&occupant.nick);
+                    Event::RoomJoined {
+                        room: occupant.room,
+                        nick: occupant.nick,
+                        role: occupant.role,
+                        affiliation: occupant.affiliation,
+                        created,
+                    }
+                }
+            }
+            Some(RoomPresence::SelfPresence { .. }) => {
+                self.rooms.remove(&room_name);
+                Event::RoomLeft { room: room_name }
+            }
+            Some(RoomPresence::Occupant(occupant)) => Event::Occupant(occupant),
+            Some(RoomPresence::Error(error)) if !room.joined => {
+                self.rooms.remove(&room_name);
+                Event::RoomJoinFailed {
+                    room: room_name,
+                    error,
+                }
+            }
+            Some(RoomPresence::Error(error)) => Event::Error(error.into()),
+            None => Event::Presence(presence),
+        };
+        self.events.push_back(event);
+    }
+
+    fn handle_iq(&mut self, iq: Iq) {
+        match iq.kind {
+            IqType::Get | IqType::Set => {
+                let answer = if ping::is_request(&iq) {
+                    ping::answer(&iq)
+                } else if disco::is_info_request(&iq) {
+                    disco::answer_info(&iq)
+                } else {
+                    // RFC 6120 §8.4: a request nobody handles is answered, not dropped.
+                    Iq::error_for(
+                        &iq,
+                        StanzaError::new(ErrorType::Cancel, "service-unavailable"),
+                    )
+                };
+                self.send(&answer.to_element());
+            }
+            IqType::Result | IqType::Error => {
+                if self.keepalive_id.as_deref() == Some(iq.id.as_str()) {
+                    self.keepalive_id = None;
+                    return;
+                }
+                let Some(pending) = self.pending_iqs.get(&iq.id) else {
+                    return;
+                };
+                // RFC 6120 §8.1.2.1: only the addressee may answer; drop spoofed answers.
+                if !self.answers_come_from(pending.to.as_deref(), iq.from.as_deref()) {
+                    return;
+                }
+                let purpose = pending.purpose;
+                self.pending_iqs.remove(&iq.id);
+                self.arm_iq_deadline();
+                if purpose == Purpose::ArchiveQuery {
+                    self.events.push_back(Event::ArchiveQueryDone {
+                        result: mam::parse_fin(&iq),
+                        query_id: iq.id,
+                    });
+                    return;
+                }
+                let result = match (iq.kind, iq.error) {
+                    (IqType::Error, Some(error)) => Err(error.into()),
+                    _ => Ok(iq.payload),
+                };
+                self.events.push_back(Event::IqResult {
+                    id: iq.id,
+                    from: iq.from,
+                    result,
+                });
+            }
+        }
+    }
+
+    fn answers_come_from(&self, to: Option<&str>, from: Option<&str>) -> bool {
+        let own_bare = self.bound_jid.as_deref().map(jid::bare);
+        match (to, from) {
+            (Some(to), Some(from)) => to == from,
+            (Some(to), None) => Some(to) == own_bare,
+            (None, None) => true,
+            (None, Some(from)) => {
+                Some(from) == own_bare
+                    || from == self.config.domain
+                    || Some(from) == self.bound_jid.as_deref()
+            }
+        }
+    }
+
+    fn send_keepalive(&mut self, now: Instant) {
+        if !matches!(self.phase, Phase::Online) {
+            return;
+        }
+        let id = self.next_id();
+        self.send(&ping::request(&id).to_element());
+        self.keepalive_id = Some(id);
+        self.timers
+            .set(Timer::PongDeadline, now + self.config.ping_timeout);
+    }
+
+    fn expire_iqs(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .pending_iqs
+            .iter()
+            .filter(|(_, pending)| pending.deadline <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            let Some(pending) = self.pending_iqs.remove(&id) else {
+                continue;
+            };
+            self.events.push_back(match pending.purpose {
+                Purpose::Caller => Event::IqResult {
+                    id,
+                    from: pending.to,
+                    result: Err(Error::Timeout("an IQ answer")),
+                },
+                Purpose::ArchiveQuery => Event::ArchiveQueryDone {
+                    query_id: id,
+                    result: Err(Error::Timeout("the archive")),
+                },
+            });
+        }
+        self.arm_iq_deadline();
+    }
+
+    fn arm_ping(&mut self, now: Instant) {
+        if !self.config.ping_interval.is_zero() {
+            self.timers
+                .set(Timer::Ping, now + self.config.ping_interval);
+        }
+    }
+
+    fn arm_iq_deadline(&mut self) {
+        let earliest = self
+            .pending_iqs
+            .values()
+            .map(|pending| pending.deadline)
+            .min();
+        self.timers.set_or_stop(Timer::IqDeadline, earliest);
+    }
+
+    fn require_online(&self) -> Result<(), Error> {
+        if matches!(self.phase, Phase::Online) {
+            Ok(())
+        } else {
+            Err(Error::Misuse("not online (wait for Event::Online)".into()))
+        }
+    }
+
+    fn next_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}-{}", self.id_prefix, self.next_id)
+    }
+
+    fn send(&mut self, element: &Element) {
+        self.transmits.push_back(element.to_xml());
+    }
+
+    fn send_close(&mut self) {
+        if self.connected && !self.close_sent {
+            self.close_sent = true;
+            self.transmits.push_back(framing::close());
+        }
+    }
+
+    /// Ends the session because of `error`, closing the stream if it is still open.
+    fn fail(&mut self, error: Error) {
+        if self.ended {
+            return;
+        }
+        self.send_close();
+        match self.config.reconnect {
+            Some(backoff) if self.was_online && error.is_transient() => {
+                self.lose_connection(error, backoff)
+            }
+            _ => self.finish(Some(error)),
+        }
+    }
+
+    /// Drops the connection's state and schedules the next attempt.
+    fn lose_connection(&mut self, error: Error, backoff: Backoff) {
+        // Every `handle_*` records `now` before anything can fail.
+        let Some(now) = self.now else {
+            return self.finish(Some(error));
+        };
+        self.phase = Phase::Reconnecting;
+        self.connected = false;
+        self.bound_jid = None;
+        self.timers.stop_all();
+        for room in self.rooms.values_mut() {
+            room.joined = false;
+        }
+        self.rooms.retain(|_, room| !room.leaving);
+        for (id, pending) in mem::take(&mut self.pending_iqs) {
+            self.events.push_back(match pending.purpose {
+                Purpose::Caller => Event::IqResult {
+                    id,
+                    from: pending.to,
+                    result: Err(error.clone()),
+                },
+                Purpose::ArchiveQuery => Event::ArchiveQueryDone {
+                    query_id: id,
+                    result: Err(error.clone()),
+                },
+            });
+        }
+        let reconnect_at = now + backoff.delay(self.failed_attempts);
+        self.failed_attempts = self.failed_attempts.saturating_add(1);
+        self.timers.set(Timer::Reconnect, reconnect_at);
+        self.events.push_back(Event::ConnectionLost {
+            error,
+            reconnect_at,
+        });
+    }
+
+    /// Rooms we were in before a reconnect: no history, the archive holds what we missed.
+    fn rejoin_rooms(&mut self) {
+        let rooms: Vec<(String, String)> = self
+            .rooms
+            .iter()
+            .map(|(room, state)| (room.clone(), state.nick.clone()))
+            .collect();
+        for (room, nick) in rooms {
+            self.send(&muc::join_presence(&room, &nick, &History::None).to_element());
+        }
+    }
+
+    /// Emits the one `Event::Disconnected` of this session.
+    fn finish(&mut self, error: Option<Error>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        self.phase = Phase::Closed;
+        self.timers.stop_all();
+        self.events.push_back(Event::Disconnected { error });
+    }
+}
+
+fn bare_room(room: &str) -> Result<String, Error> {
+    match Jid::parse(room) {
+        Ok(jid) if jid.node().is_some() && jid.resource().is_none() => Ok(jid.to_string()),
+        _ => Err(Error::Misuse(format!("`{room}` is not a bare room JID"))),
+    }
+}
+
+fn expect_features(element: &Element) -> Result<(), Error> {
+    if element.is("features", STREAM_NS) {
+        Ok(())
+    } else {
+        Err(Error::Peer(format!(
+            "expected <stream:features/>, got <{}/>",
+            element.name()
+        )))
+    }
+}
+
+fn stream_error_refusal(error: &Element) -> Refusal {
+    const STREAMS_NS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
+    let condition = error
+        .children()
+        .find(|child| child.ns() == STREAMS_NS && child.name() != "text")
+        .map_or("undefined-condition", Element::name)
+        .to_owned();
+    let text = error.get_child("text", STREAMS_NS).map(Element::text);
+    Refusal::Stream { condition, text }
+}

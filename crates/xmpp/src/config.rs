@@ -1,0 +1,74 @@
+//! How a [`Client`](crate::Client) connects: account, timeouts, reconnection, XML limits.
+
+use std::time::Duration;
+
+use crate::jid::{Jid, JidError};
+use crate::xml::Limits;
+
+/// What to connect as, and how patiently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Account JID; `None` logs in with SASL ANONYMOUS on `domain`.
+    pub jid: Option<String>,
+    /// The domain the stream is opened to (`to` of `<open/>`).
+    pub domain: String,
+    pub password: Option<String>,
+    /// Resource to ask for at bind; `None` lets the server choose.
+    pub resource: Option<String>,
+    /// Ping the server after this much silence from it; `Duration::ZERO` disables keepalive.
+    pub ping_interval: Duration,
+    /// How long to wait for any traffic after a keepalive ping before giving up.
+    pub ping_timeout: Duration,
+    /// Deadline for stream negotiation, the closing handshake and each IQ request.
+    pub request_timeout: Duration,
+    /// Reconnect after a transient loss of a session that was online; `None` (the default)
+    /// ends the client at the first loss with [`Event::Disconnected`](crate::Event::Disconnected).
+    pub reconnect: Option<Backoff>,
+    pub limits: Limits,
+}
+
+/// Exponential reconnection delays: `initial`, doubled after each failed attempt, up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn delay(&self, failed_attempts: u32) -> Duration {
+        let factor = 1u32 << failed_attempts.min(16);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+}
+
+impl ClientConfig {
+    /// Log in to an account; the domain comes from the JID, and so does the resource if
+    /// the JID is a full one.
+    pub fn login(jid: &str, password: &str) -> Result<ClientConfig, JidError> {
+        let parsed = Jid::parse(jid)?;
+        if parsed.node().is_none() {
+            return Err(JidError(jid.to_owned()));
+        }
+        Ok(ClientConfig {
+            jid: Some(parsed.to_bare().to_string()),
+            password: Some(password.to_owned()),
+            resource: parsed.resource().map(str::to_owned),
+            ..ClientConfig::anonymous(parsed.domain())
+        })
+    }
+
+    /// Log in anonymously (SASL ANONYMOUS) on `domain`, e.g. `anon.localhost`.
+    pub fn anonymous(domain: &str) -> ClientConfig {
+        ClientConfig {
+            jid: None,
+            domain: domain.to_owned(),
+            password: None,
+            resource: None,
+            ping_interval: Duration::from_secs(60),
+            ping_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(30),
+            reconnect: None,
+            limits: Limits::default(),
+        }
+    }
+}

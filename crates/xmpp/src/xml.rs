@@ -1,0 +1,716 @@
+//! XML 1.0 with Namespaces in XML 1.0, restricted as RFC 6120 §11 requires: a small owned DOM
+//! for stanzas, parsed with quick-xml under explicit [`Limits`].
+//!
+//! Element names are stored resolved (local name + namespace URI); serialisation always uses
+//! default-namespace declarations (`xmlns='…'`), written only where an element's namespace
+//! differs from its parent's.
+
+use std::fmt;
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+
+/// The namespace permanently bound to the `xml` prefix (`xml:lang`).
+pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// An XML element: local name, resolved namespace, attributes in document order, children.
+///
+/// Equality ignores attribute order, which XML does not preserve (Prosody reorders them).
+#[derive(Debug, Clone)]
+pub struct Element {
+    name: String,
+    ns: String,
+    attrs: Vec<(String, String)>,
+    children: Vec<Node>,
+}
+
+impl PartialEq for Element {
+    fn eq(&self, other: &Element) -> bool {
+        self.name == other.name
+            && self.ns == other.ns
+            && self.children == other.children
+            && self.attrs.len() == other.attrs.len()
+            && self
+                .attrs()
+                .all(|(key, value)| other.attr(key) == Some(value))
+    }
+}
+
+impl Eq for Element {}
+
+/// A child of an [`Element`]: another element or character data (entities already decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+/// Bounds applied while parsing, so hostile input can never cost unbounded memory or stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted input (one WebSocket frame holds one stanza).
+    pub max_bytes: usize,
+    /// Deepest accepted element nesting; the root is depth 1.
+    pub max_depth: usize,
+    /// Most attributes (namespace declarations included) on one element.
+    pub max_attributes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 256 * 1024,
+            max_depth: 32,
+            max_attributes: 64,
+        }
+    }
+}
+
+/// Why a piece of XML was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    #[error("XML input of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("XML nested deeper than {limit} elements")]
+    TooDeep { limit: usize },
+    #[error("element <{element}> has more than {limit} attributes")]
+    TooManyAttributes { element: String, limit: usize },
+    #[error("namespace prefix `{0}` is not bound")]
+    UnboundPrefix(String),
+    #[error("unknown entity `&{0};`")]
+    UnknownEntity(String),
+    #[error("restricted XML (RFC 6120 §11.1): {0} not allowed")]
+    Restricted(&'static str),
+    #[error("expected exactly one root element")]
+    NotOneRoot,
+}
+
+impl From<quick_xml::Error> for XmlError {
+    fn from(error: quick_xml::Error) -> Self {
+        XmlError::Malformed(error.to_string())
+    }
+}
+
+impl Element {
+    /// An empty element `name` in namespace `ns` (empty string for no namespace).
+    pub fn new(name: &str, ns: &str) -> Element {
+        Element {
+            name: name.to_owned(),
+            ns: ns.to_owned(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Element {
+        self.set_attr(name, value);
+        self
+    }
+
+    pub fn with_child(mut self, child: Element) -> Element {
+        self.push_child(child);
+        self
+    }
+
+    pub fn with_text(mut self, text: impl Into<String>) -> Element {
+        self.push_text(text);
+        self
+    }
+
+    pub fn push_child(&mut self, child: Element) {
+        self.children.push(Node::Element(child));
+    }
+
+    /// Appends character data, merged with a preceding text node so the tree stays canonical.
+    pub fn push_text(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        if text.is_empty() {
+            return;
+        }
+        match self.children.last_mut() {
+            Some(Node::Text(previous)) => previous.push_str(&text),
+            _ => self.children.push(Node::Text(text)),
+        }
+    }
+
+    /// Sets or replaces an attribute. `xmlns` is not an attribute here: it sets the namespace.
+    pub fn set_attr(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        if name == "xmlns" {
+            self.ns = value;
+            return;
+        }
+        match self.attrs.iter_mut().find(|(key, _)| key == name) {
+            Some((_, existing)) => *existing = value,
+            None => self.attrs.push((name.to_owned(), value)),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn ns(&self) -> &str {
+        &self.ns
+    }
+
+    pub fn is(&self, name: &str, ns: &str) -> bool {
+        self.name == name && self.ns == ns
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn attrs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Element children only, in document order.
+    pub fn children(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|node| match node {
+            Node::Element(element) => Some(element),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Consumes the element, yielding its element children.
+    pub fn into_children(self) -> impl Iterator<Item = Element> {
+        self.children.into_iter().filter_map(|node| match node {
+            Node::Element(element) => Some(element),
+            Node::Text(_) => None,
+        })
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.children.iter()
+    }
+
+    pub fn get_child(&self, name: &str, ns: &str) -> Option<&Element> {
+        self.children().find(|child| child.is(name, ns))
+    }
+
+    /// The concatenated direct text children (not descendants').
+    pub fn text(&self) -> String {
+        self.children
+            .iter()
+            .filter_map(|node| match node {
+                Node::Text(text) => Some(text.as_str()),
+                Node::Element(_) => None,
+            })
+            .collect()
+    }
+
+    /// Parses exactly one root element (surrounding whitespace and an XML declaration are
+    /// accepted). DTDs, comments and processing instructions are refused, as in XMPP.
+    pub fn parse(xml: &str, limits: &Limits) -> Result<Element, XmlError> {
+        Parser::new(limits).parse(xml)
+    }
+
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        write_element(&mut out, self, None);
+        out
+    }
+}
+
+impl fmt::Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_xml())
+    }
+}
+
+/// Elements under construction, with the namespace bindings in scope.
+struct Parser<'l> {
+    limits: &'l Limits,
+    /// Open elements, each with the length of `bindings` before its own declarations.
+    open: Vec<(Element, usize)>,
+    /// In-scope `(prefix, uri)` bindings, innermost last; the default namespace has prefix "".
+    bindings: Vec<(String, String)>,
+    root: Option<Element>,
+}
+
+impl<'l> Parser<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Parser {
+            limits,
+            open: Vec::new(),
+            bindings: Vec::new(),
+            root: None,
+        }
+    }
+
+    fn parse(mut self, xml: &str) -> Result<Element, XmlError> {
+        if xml.len() > self.limits.max_bytes {
+            return Err(XmlError::TooLarge {
+                size: xml.len(),
+                limit: self.limits.max_bytes,
+            });
+        }
+        let mut reader = Reader::from_str(xml);
+        loop {
+            match reader.read_event()? {
+                Event::Start(start) => {
+                    let mark = self.bindings.len();
+                    let element = self.open_element(&start)?;
+                    self.open.push((element, mark));
+                }
+                Event::Empty(start) => {
+                    let mark = self.bindings.len();
+                    let element = self.open_element(&start)?;
+                    self.bindings.truncate(mark);
+                    self.attach(element)?;
+                }
+                Event::End(_) => {
+                    // quick-xml has already checked that the end tag matches the start tag.
+                    let (element, mark) = self
+                        .open
+                        .pop()
+                        .ok_or_else(|| XmlError::Malformed("unexpected end tag".into()))?;
+                    self.bindings.truncate(mark);
+                    self.attach(element)?;
+                }
+                Event::Text(text) => self.text(&text.xml10_content())?,
+                Event::CData(cdata) => self.text(&cdata.xml10_content())?,
+                Event::GeneralRef(reference) => {
+                    let decoded = match reference.resolve_char_ref()? {
+                        Some(ch) => ch.to_string(),
+                        None => {
+                            let name = reference.xml10_content();
+                            resolve_predefined_entity(&name)
+                                .ok_or_else(|| XmlError::UnknownEntity(name.into_owned()))?
+                                .to_owned()
+                        }
+                    };
+                    if self.open.is_empty() {
+                        return Err(XmlError::NotOneRoot);
+                    }
+                    self.text(&decoded)?;
+                }
+                Event::Decl(_) if self.open.is_empty() && self.root.is_none() => {}
+                Event::Decl(_) => {
+                    return Err(XmlError::Malformed("misplaced XML declaration".into()))
+                }
+                Event::DocType(_) => return Err(XmlError::Restricted("a DTD")),
+                Event::Comment(_) => return Err(XmlError::Restricted("a comment")),
+                Event::PI(_) => return Err(XmlError::Restricted("a processing instruction")),
+                Event::Eof => break,
+            }
+        }
+        if !self.open.is_empty() {
+            return Err(XmlError::Malformed("unclosed element".into()));
+        }
+        self.root.ok_or(XmlError::NotOneRoot)
+    }
+
+    fn open_element(&mut self, start: &BytesStart<'_>) -> Result<Element, XmlError> {
+        let qualified_name = start.name().0;
+        if self.open.len() >= self.limits.max_depth {
+            return Err(XmlError::TooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
+        let mut plain_attrs = Vec::new();
+        for (index, attribute) in start.attributes().enumerate() {
+            if index >= self.limits.max_attributes {
+                return Err(XmlError::TooManyAttributes {
+                    element: qualified_name.to_owned(),
+                    limit: self.limits.max_attributes,
+                });
+            }
+            let attribute = attribute.map_err(|e| XmlError::Malformed(e.to_string()))?;
+            let key = attribute.key.0;
+            let value = attribute.normalized_value(XmlVersion::Implicit1_0)?;
+            check_chars(&value)?;
+            if key == "xmlns" {
+                self.bindings.push((String::new(), value.into_owned()));
+            } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                check_prefix_binding(prefix, &value)?;
+                self.bindings.push((prefix.to_owned(), value.into_owned()));
+            } else {
+                plain_attrs.push((key.to_owned(), value.into_owned()));
+            }
+        }
+
+        let (prefix, local_name) = split_qualified_name(qualified_name)?;
+        let ns = self.resolve(prefix)?.to_owned();
+        let mut element = Element::new(local_name, &ns);
+        for (key, value) in plain_attrs {
+            if let (Some(prefix), _) = split_qualified_name(&key)? {
+                if prefix != "xml" {
+                    // Keep the declaration beside the attribute so the element stays
+                    // self-contained when serialised on its own.
+                    let uri = self.resolve(Some(prefix))?.to_owned();
+                    let declaration = format!("xmlns:{prefix}");
+                    if element.attr(&declaration).is_none() {
+                        element.attrs.push((declaration, uri));
+                    }
+                }
+            }
+            element.attrs.push((key, value));
+        }
+        Ok(element)
+    }
+
+    fn resolve(&self, prefix: Option<&str>) -> Result<&str, XmlError> {
+        let wanted = match prefix {
+            Some("xml") => return Ok(XML_NS),
+            Some(prefix) => prefix,
+            None => "",
+        };
+        match self.bindings.iter().rev().find(|(p, _)| p == wanted) {
+            Some((_, uri)) => Ok(uri),
+            None if prefix.is_none() => Ok(""),
+            None => Err(XmlError::UnboundPrefix(wanted.to_owned())),
+        }
+    }
+
+    fn text(&mut self, text: &str) -> Result<(), XmlError> {
+        check_chars(text)?;
+        match self.open.last_mut() {
+            Some((parent, _)) => {
+                parent.push_text(text);
+                Ok(())
+            }
+            None if text.chars().all(is_xml_whitespace) => Ok(()),
+            None => Err(XmlError::NotOneRoot),
+        }
+    }
+
+    fn attach(&mut self, element: Element) -> Result<(), XmlError> {
+        match self.open.last_mut() {
+            Some((parent, _)) => parent.push_child(element),
+            None if self.root.is_none() => self.root = Some(element),
+            None => return Err(XmlError::NotOneRoot),
+        }
+        Ok(())
+    }
+}
+
+fn split_qualified_name(name: &str) -> Result<(Option<&str>, &str), XmlError> {
+    let malformed = || XmlError::Malformed(format!("invalid qualified name `{name}`"));
+    match name.split_once(':') {
+        None if !name.is_empty() => Ok((None, name)),
+        Some((prefix, local))
+            if !prefix.is_empty() && !local.is_empty() && !local.contains(':') =>
+        {
+            Ok((Some(prefix), local))
+        }
+        _ => Err(malformed()),
+    }
+}
+
+fn check_prefix_binding(prefix: &str, uri: &str) -> Result<(), XmlError> {
+    let legal = match prefix {
+        "xml" => uri == XML_NS,
+        "xmlns" => false,
+        // XML 1.0 namespaces cannot undeclare a prefix.
+        _ => !uri.is_empty() && uri != XML_NS,
+    };
+    if legal {
+        Ok(())
+    } else {
+        Err(XmlError::Malformed(format!(
+            "illegal binding of prefix `{prefix}` to `{uri}`"
+        )))
+    }
+}
+
+fn is_xml_whitespace(ch: char) -> bool {
+    matches!(ch, ' ' | '\t' | '\n' | '\r')
+}
+
+/// XML 1.0 `Char` production (surrogates cannot occur in a `str`).
+fn is_xml_char(ch: char) -> bool {
+    matches!(ch, '\t' | '\n' | '\r') || (ch >= ' ' && ch != '\u{FFFE}' && ch != '\u{FFFF}')
+}
+
+fn check_chars(text: &str) -> Result<(), XmlError> {
+    match text.chars().find(|&ch| !is_xml_char(ch)) {
+        Some(ch) => Err(XmlError::Malformed(format!(
+            "character U+{:04X} is not allowed in XML",
+            u32::from(ch)
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn write_element(out: &mut String, element: &Element, parent_ns: Option<&str>) {
+    out.push('<');
+    out.push_str(&element.name);
+    if parent_ns.unwrap_or("") != element.ns || (parent_ns.is_none() && !element.ns.is_empty()) {
+        out.push_str(" xmlns='");
+        escape_into(out, &element.ns, true);
+        out.push('\'');
+    }
+    for (key, value) in &element.attrs {
+        out.push(' ');
+        out.push_str(key);
+        out.push_str("='");
+        escape_into(out, value, true);
+        out.push('\'');
+    }
+    if element.children.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    for node in &element.children {
+        match node {
+            Node::Element(child) => write_element(out, child, Some(&element.ns)),
+            Node::Text(text) => escape_into(out, text, false),
+        }
+    }
+    out.push_str("</");
+    out.push_str(&element.name);
+    out.push('>');
+}
+
+/// Escapes markup characters, and the whitespace a parser would otherwise normalise, so that
+/// parsing gives back exactly the same string. Characters XML cannot carry become U+FFFD
+/// rather than producing a document the server would reject with a stream error.
+fn escape_into(out: &mut String, text: &str, in_attribute: bool) {
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\n' if in_attribute => out.push_str("&#10;"),
+            '\t' if in_attribute => out.push_str("&#9;"),
+            ch if is_xml_char(ch) => out.push(ch),
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const STREAM_NS: &str = "http://etherx.jabber.org/streams";
+
+    fn parse(xml: &str) -> Result<Element, XmlError> {
+        Element::parse(xml, &Limits::default())
+    }
+
+    #[test]
+    fn parses_prosody_stream_features_with_prefixed_root() {
+        let xml = "<stream:features xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client'>\
+            <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>\
+            <mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>";
+        let features = parse(xml).unwrap();
+        assert!(features.is("features", STREAM_NS));
+        let mechanisms: Vec<String> = features
+            .get_child("mechanisms", "urn:ietf:params:xml:ns:xmpp-sasl")
+            .unwrap()
+            .children()
+            .map(Element::text)
+            .collect();
+        assert_eq!(mechanisms, ["PLAIN", "SCRAM-SHA-1"]);
+        assert_eq!(
+            features.attrs().count(),
+            0,
+            "declarations are not attributes"
+        );
+    }
+
+    #[test]
+    fn default_namespace_is_inherited_and_xml_lang_kept() {
+        let message = parse(
+            "<message xmlns='jabber:client' xml:lang='en' to='a@b'><body>hi</body>\
+             <event xmlns='urn:vigie:event:1' id='1'><x/></event></message>",
+        )
+        .unwrap();
+        assert_eq!(message.attr("xml:lang"), Some("en"));
+        assert!(message.get_child("body", "jabber:client").is_some());
+        let event = message.get_child("event", "urn:vigie:event:1").unwrap();
+        assert!(event.get_child("x", "urn:vigie:event:1").is_some());
+    }
+
+    #[test]
+    fn writes_xmlns_only_where_namespace_changes() {
+        let message = Element::new("message", "jabber:client")
+            .with_attr("to", "room@rooms.localhost")
+            .with_child(Element::new("body", "jabber:client").with_text("a<b"))
+            .with_child(
+                Element::new("event", "urn:vigie:event:1")
+                    .with_child(Element::new("v", "urn:vigie:event:1")),
+            )
+            .with_child(Element::new("bare", ""));
+        assert_eq!(
+            message.to_xml(),
+            "<message xmlns='jabber:client' to='room@rooms.localhost'><body>a&lt;b</body>\
+             <event xmlns='urn:vigie:event:1'><v/></event><bare xmlns=''/></message>"
+        );
+        assert_eq!(parse(&message.to_xml()).unwrap(), message);
+    }
+
+    #[test]
+    fn escapes_and_decodes_exactly() {
+        let tricky = "& < > \" ' \t\n\r ]]> é 😀";
+        let element = Element::new("a", "urn:x")
+            .with_attr("v", tricky)
+            .with_text(tricky);
+        let parsed = parse(&element.to_xml()).unwrap();
+        assert_eq!(parsed.attr("v"), Some(tricky));
+        assert_eq!(parsed.text(), tricky);
+        let refs = parse("<a v='&#x41;&amp;&#66;'>&lt;&#x1F600;&gt;<![CDATA[<raw>]]></a>").unwrap();
+        assert_eq!(refs.attr("v"), Some("A&B"));
+        assert_eq!(refs.text(), "<😀><raw>");
+    }
+
+    #[test]
+    fn control_characters_are_replaced_on_output_and_refused_on_input() {
+        let element = Element::new("a", "").with_text("bell\u{7}");
+        assert_eq!(element.to_xml(), "<a>bell\u{FFFD}</a>");
+        assert!(matches!(parse("<a>&#7;</a>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(parse("<a>\u{1}</a>"), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn prefixed_attributes_keep_their_declaration() {
+        let element = parse("<a xmlns:p='urn:p'><b p:x='1'/></a>").unwrap();
+        let b = element.children().next().unwrap();
+        assert_eq!(b.attr("p:x"), Some("1"));
+        assert_eq!(parse(&b.to_xml()).unwrap(), *b);
+    }
+
+    #[test]
+    fn refuses_hostile_and_malformed_input() {
+        let limits = Limits {
+            max_bytes: 1000,
+            max_depth: 4,
+            max_attributes: 3,
+        };
+        type IsExpected = fn(&XmlError) -> bool;
+        let cases: &[(&str, IsExpected)] = &[
+            ("<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", |e| {
+                matches!(e, XmlError::Restricted(_))
+            }),
+            ("<a>&x;</a>", |e| matches!(e, XmlError::UnknownEntity(_))),
+            ("<a><!-- c --></a>", |e| {
+                matches!(e, XmlError::Restricted(_))
+            }),
+            ("<a><?pi x?></a>", |e| matches!(e, XmlError::Restricted(_))),
+            ("<a><b><c><d><e/></d></c></b></a>", |e| {
+                matches!(e, XmlError::TooDeep { .. })
+            }),
+            ("<a w='1' x='2' y='3' z='4'/>", |e| {
+                matches!(e, XmlError::TooManyAttributes { .. })
+            }),
+            ("<p:a/>", |e| matches!(e, XmlError::UnboundPrefix(_))),
+            ("<a q:b='1'/>", |e| matches!(e, XmlError::UnboundPrefix(_))),
+            ("<a/><b/>", |e| matches!(e, XmlError::NotOneRoot)),
+            ("text<a/>", |e| matches!(e, XmlError::NotOneRoot)),
+            ("", |e| matches!(e, XmlError::NotOneRoot)),
+            ("<a><b></a>", |e| matches!(e, XmlError::Malformed(_))),
+            ("<a>", |e| matches!(e, XmlError::Malformed(_))),
+            ("<a x='1' x='2'/>", |e| matches!(e, XmlError::Malformed(_))),
+            ("<a xmlns:p=''/>", |e| matches!(e, XmlError::Malformed(_))),
+            ("<a:b:c/>", |e| matches!(e, XmlError::Malformed(_))),
+        ];
+        for (xml, expected) in cases {
+            let error = Element::parse(xml, &limits).expect_err(xml);
+            assert!(expected(&error), "{xml}: unexpected {error:?}");
+        }
+        let big = format!("<a>{}</a>", "x".repeat(1000));
+        assert!(matches!(
+            Element::parse(&big, &limits),
+            Err(XmlError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn equality_ignores_attribute_order_only() {
+        let a = parse("<e xmlns='urn:x' id='1' kind='jam'/>").unwrap();
+        assert_eq!(a, parse("<e xmlns='urn:x' kind='jam' id='1'/>").unwrap());
+        assert_ne!(a, parse("<e xmlns='urn:x' kind='jam' id='2'/>").unwrap());
+        assert_ne!(
+            a,
+            parse("<e xmlns='urn:x' kind='jam' id='1' x=''/>").unwrap()
+        );
+    }
+
+    #[test]
+    fn accepts_declaration_and_surrounding_whitespace() {
+        let element = parse("<?xml version='1.0'?>\n <a/>\n").unwrap();
+        assert!(element.is("a", ""));
+    }
+
+    fn arbitrary_element() -> impl Strategy<Value = Element> {
+        let name = prop::sample::select(vec!["message", "body", "x", "event", "a-b.c_d"]);
+        let ns = prop::sample::select(vec!["", "jabber:client", "urn:vigie:event:1", "urn:a&'b"]);
+        let text = "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{0,12}";
+        let attrs = prop::collection::btree_map(
+            prop::sample::select(vec!["id", "to", "type", "xml:lang"]),
+            text,
+            0..3,
+        );
+        let leaf = (
+            name.clone(),
+            ns.clone(),
+            attrs.clone(),
+            prop::option::of(text),
+        )
+            .prop_map(|(name, ns, attrs, text)| {
+                let mut element = Element::new(name, ns);
+                for (key, value) in attrs {
+                    element.set_attr(key, value);
+                }
+                if let Some(text) = text {
+                    element.push_text(text);
+                }
+                element
+            });
+        leaf.prop_recursive(4, 32, 4, move |inner| {
+            (
+                name.clone(),
+                ns.clone(),
+                prop::collection::vec(
+                    prop_oneof![inner.prop_map(Node::Element), text.prop_map(Node::Text)],
+                    0..4,
+                ),
+            )
+                .prop_map(|(name, ns, nodes)| {
+                    let mut element = Element::new(name, ns);
+                    for node in nodes {
+                        match node {
+                            Node::Element(child) => element.push_child(child),
+                            Node::Text(text) => element.push_text(text),
+                        }
+                    }
+                    element
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(element in arbitrary_element()) {
+            prop_assert_eq!(parse(&element.to_xml()).unwrap(), element);
+        }
+
+        #[test]
+        fn never_panics_on_arbitrary_input(input in "\\PC{0,64}") {
+            let _ = parse(&input);
+        }
+
+        #[test]
+        fn never_panics_on_mangled_stanzas(cut in 0usize..120, insert in "[<>&;'\"/=a-z: ]{0,4}") {
+            let stanza = "<message xmlns='jabber:client' to='r@x' type='groupchat'><body>a &amp; b</body><x xmlns:p='u' p:a='1'/></message>";
+            let cut = stanza.char_indices().map(|(i, _)| i).find(|&i| i >= cut).unwrap_or(stanza.len());
+            let mangled = format!("{}{}{}", &stanza[..cut], insert, &stanza[cut..]);
+            let _ = parse(&mangled);
+        }
+    }
+}

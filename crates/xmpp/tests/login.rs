@@ -1,0 +1,172 @@
+//! Stream negotiation against the in-memory fake server: SASL mechanisms, bind, failures.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{parse, user_config, FakeServer, Pair};
+use vigie_xmpp::{ClientConfig, Error, Event, History, Refusal};
+
+#[test]
+fn scram_sha1_login_binds_the_requested_resource() {
+    let mut pair = Pair::new(user_config(), FakeServer::new());
+    pair.connect();
+    assert_eq!(
+        pair.take_events(),
+        [Event::Online {
+            jid: "user@localhost/test".into()
+        }]
+    );
+    assert_eq!(pair.client.bound_jid(), Some("user@localhost/test"));
+    let sent: Vec<&str> = pair.server.received.iter().map(|e| e.name()).collect();
+    assert_eq!(sent, ["open", "auth", "response", "open", "iq"]);
+    assert_eq!(
+        pair.server.received[1].attr("mechanism"),
+        Some("SCRAM-SHA-1")
+    );
+}
+
+#[test]
+fn plain_login_when_it_is_all_the_server_offers() {
+    let mut server = FakeServer::new();
+    server.mechanisms = vec!["PLAIN"];
+    let pair = Pair::online(server);
+    assert_eq!(pair.server.received[1].attr("mechanism"), Some("PLAIN"));
+}
+
+#[test]
+fn anonymous_login_lets_the_server_pick_the_resource() {
+    let mut server = FakeServer::new();
+    server.domain = "anon.localhost".into();
+    server.mechanisms = vec!["ANONYMOUS"];
+    let mut pair = Pair::new(ClientConfig::anonymous("anon.localhost"), server);
+    pair.connect();
+    assert_eq!(
+        pair.take_events(),
+        [Event::Online {
+            jid: "user@anon.localhost/generated".into()
+        }]
+    );
+    assert_eq!(pair.server.received[0].attr("to"), Some("anon.localhost"));
+}
+
+#[test]
+fn wrong_password_is_refused_and_the_stream_closed() {
+    let mut server = FakeServer::new();
+    server.password_ok = false;
+    let mut pair = Pair::new(user_config(), server);
+    pair.connect();
+    let events = pair.take_events();
+    assert!(
+        matches!(&events[..], [Event::Disconnected { error: Some(Error::ServerRefused(Refusal::Auth { condition, .. })) }] if condition == "not-authorized"),
+        "{events:?}"
+    );
+    assert_eq!(pair.server.received.last().unwrap().name(), "close");
+}
+
+#[test]
+fn no_usable_mechanism_is_an_incompatibility() {
+    let mut server = FakeServer::new();
+    server.mechanisms = vec!["X-OAUTH2"];
+    let mut pair = Pair::new(user_config(), server);
+    pair.connect();
+    assert!(matches!(
+        &pair.take_events()[..],
+        [Event::Disconnected {
+            error: Some(Error::Incompatible(_))
+        }]
+    ));
+}
+
+#[test]
+fn silent_server_times_out_during_negotiation() {
+    let mut server = FakeServer::new();
+    server.silent = true;
+    let mut pair = Pair::new(user_config(), server);
+    pair.connect();
+    assert!(pair.take_events().is_empty());
+    pair.advance(Duration::from_secs(29));
+    assert!(pair.take_events().is_empty());
+    pair.advance(Duration::from_secs(1));
+    assert_eq!(
+        pair.take_events(),
+        [Event::Disconnected {
+            error: Some(Error::Timeout("stream negotiation"))
+        }]
+    );
+    assert_eq!(pair.client.poll_timeout(), None);
+}
+
+#[test]
+fn stream_error_ends_the_session() {
+    let mut pair = Pair::online(FakeServer::new());
+    pair.server.send_raw(
+        "<stream:error xmlns:stream='http://etherx.jabber.org/streams'>\
+         <system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+    );
+    pair.drive();
+    let events = pair.take_events();
+    assert!(
+        matches!(&events[..], [Event::Disconnected { error: Some(Error::ServerRefused(Refusal::Stream { condition, .. })) }] if condition == "system-shutdown"),
+        "{events:?}"
+    );
+    // Nothing more after the end, whatever arrives.
+    pair.server.send_raw("<message xmlns='jabber:client'/>");
+    pair.drive();
+    assert!(pair.take_events().is_empty());
+}
+
+#[test]
+fn malformed_frame_is_the_peers_fault() {
+    let mut pair = Pair::online(FakeServer::new());
+    pair.server
+        .send_raw("<message xmlns='jabber:client'><body>unclosed</message>");
+    pair.drive();
+    assert!(matches!(
+        &pair.take_events()[..],
+        [Event::Disconnected {
+            error: Some(Error::Peer(_))
+        }]
+    ));
+    assert_eq!(pair.server.received.last().unwrap().name(), "close");
+}
+
+#[test]
+fn polite_close_waits_for_the_servers_close() {
+    let mut pair = Pair::online(FakeServer::new());
+    pair.client.close();
+    pair.drive();
+    assert_eq!(pair.take_events(), [Event::Disconnected { error: None }]);
+    assert_eq!(
+        pair.server.received.last().unwrap(),
+        &parse("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+    );
+}
+
+#[test]
+fn transport_loss_is_reported_once() {
+    let mut pair = Pair::online(FakeServer::new());
+    pair.client.handle_disconnected(pair.now);
+    pair.client.handle_disconnected(pair.now);
+    pair.drive();
+    assert!(matches!(
+        &pair.take_events()[..],
+        [Event::Disconnected {
+            error: Some(Error::Transport(_))
+        }]
+    ));
+}
+
+#[test]
+fn commands_before_online_are_misuse() {
+    let mut pair = Pair::new(user_config(), FakeServer::new());
+    assert!(matches!(
+        pair.client
+            .join_room("ops@rooms.localhost", "me", History::None),
+        Err(Error::Misuse(_))
+    ));
+    assert!(matches!(
+        pair.client.send_groupchat("ops@rooms.localhost", "x", None),
+        Err(Error::Misuse(_))
+    ));
+}
