@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::components::{history::HistoryPanel, live::LiveFeed, status::LinkIndicator};
+use crate::components::{history::HistoryPanel, live::LiveFeed, map::CityMap, status::LinkIndicator};
 use crate::session::{Link, Session};
 
 #[component]
@@ -24,7 +24,10 @@ pub fn App() -> impl IntoView {
         </header>
         <main class="panes">
             <LiveFeed feed=session.feed />
-            <HistoryPanel refresh=session.live_events />
+            <div class="side">
+                <CityMap feed=session.feed />
+                <HistoryPanel refresh=session.live_events />
+            </div>
         </main>
     }
 }

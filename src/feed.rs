@@ -3,7 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use vigie_model::Event;
+use vigie_model::{Event, EventKind, Status};
 
 /// One card of the feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,12 +48,27 @@ impl Feed {
     pub fn is_empty(&self) -> bool {
         self.cards.is_empty()
     }
+
+    /// Accidents and jams whose latest event in the feed is not `cleared`, newest first: the
+    /// lifecycle folded per incident.
+    pub fn open_incidents(&self) -> Vec<&Event> {
+        let mut latest: Vec<&Event> = Vec::new();
+        let mut folded = HashSet::new();
+        for card in &self.cards {
+            let event = &card.event;
+            if matches!(event.kind, EventKind::Accident | EventKind::Jam) && folded.insert(&event.incident) {
+                latest.push(event);
+            }
+        }
+        latest.retain(|event| event.status != Status::Cleared);
+        latest
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigie_model::{EventKind, Severity, Status};
+    use vigie_model::Severity;
 
     fn event(id: &str) -> Event {
         Event {
@@ -91,5 +106,22 @@ mod tests {
         let order: Vec<&str> = feed.cards().map(|c| c.event.id.as_str()).collect();
         assert_eq!(order, ["E", "D", "C"]);
         assert_eq!(feed.cards().count(), 3);
+    }
+
+    #[test]
+    fn open_incidents_follow_the_lifecycle() {
+        let mut feed = Feed::new(10);
+        let opened = event("A");
+        let cleared = Event { id: "B".into(), status: Status::Cleared, ..opened.clone() };
+        let other = event("C");
+        let zone = Event { id: "D".into(), incident: "D".into(), kind: EventKind::ZoneEnter, ..event("D") };
+        for e in [opened, other, zone] {
+            feed.accept(e, true);
+        }
+        let open: Vec<&str> = feed.open_incidents().iter().map(|e| e.incident.as_str()).collect();
+        assert_eq!(open, ["C", "A"]);
+        feed.accept(cleared, true);
+        let open: Vec<&str> = feed.open_incidents().iter().map(|e| e.incident.as_str()).collect();
+        assert_eq!(open, ["C"]);
     }
 }

@@ -1,13 +1,29 @@
 use leptos::prelude::*;
 
+use std::time::Duration;
+
 use crate::api;
 use crate::components::live::kind_label;
+
+const REFRESH_DELAY: Duration = Duration::from_millis(1500);
+const REFRESH_PERIOD: Duration = Duration::from_secs(10);
 
 /// Incident history from the REST API, newest first; refetched when live events arrive.
 #[component]
 pub fn HistoryPanel(refresh: RwSignal<u64>) -> impl IntoView {
-    let page = LocalResource::new(move || {
+    // A live event reaches MySQL a moment after the page (the collector stores it): look again
+    // shortly after each one, and every few seconds anyway.
+    let looks = RwSignal::new(0u64);
+    let look_again = move || looks.update(|n| *n += 1);
+    Effect::new(move |_| {
         refresh.track();
+        set_timeout(look_again, REFRESH_DELAY);
+    });
+    if let Ok(interval) = set_interval_with_handle(look_again, REFRESH_PERIOD) {
+        on_cleanup(move || interval.clear());
+    }
+    let page = LocalResource::new(move || {
+        looks.track();
         api::incidents(50)
     });
     let rows = move || match page.get() {

@@ -2,4 +2,5 @@
 
 pub mod history;
 pub mod live;
+pub mod map;
 pub mod status;

@@ -97,6 +97,7 @@ impl Stack {
             rate: 4.0,
             duration: seconds,
             crashes: vec!["1:1:60".parse::<CrashSpec>().map_err(anyhow::Error::msg)?],
+            jams: Vec::new(),
             ground_truth: None,
         };
         vigie_pipeline::simulator::run(args, std::future::pending()).await

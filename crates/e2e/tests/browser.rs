@@ -91,6 +91,10 @@ async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<(
     let id = card.attr("data-event-id").await?.context("card without an event id")?;
     let text = card.text().await?;
     assert!(text.contains("Accident") && text.contains("veh-0001"), "{text}");
+    wait()
+        .for_element(Locator::Css(&format!("circle.marker.accident[data-incident-id='{id}']")))
+        .await
+        .context("no map marker for the accident")?;
     let row = wait()
         .for_element(Locator::Css(&format!("tr[data-incident-id='{id}']")))
         .await

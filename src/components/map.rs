@@ -1,0 +1,120 @@
+use leptos::prelude::*;
+use vigie_model::city::{Bounds, LonLat};
+use vigie_model::{City, Event};
+
+use crate::feed::Feed;
+
+/// Width of the map's SVG coordinate space; the height keeps the city's aspect.
+const WIDTH: f64 = 1000.0;
+
+/// Longitude/latitude to SVG coordinates (equirectangular at the city's latitude: at a city's
+/// scale the distortion is invisible, and no tiles are needed).
+#[derive(Debug, Clone, Copy)]
+struct Projection {
+    bounds: Bounds,
+    height: f64,
+}
+
+impl Projection {
+    fn new(bounds: Bounds) -> Projection {
+        let mid_lat = (bounds.min_lat + bounds.max_lat) / 2.0;
+        let width_m = (bounds.max_lon - bounds.min_lon) * mid_lat.to_radians().cos();
+        let height_m = bounds.max_lat - bounds.min_lat;
+        Projection { bounds, height: WIDTH * height_m / width_m }
+    }
+
+    fn point(&self, [lon, lat]: LonLat) -> (f64, f64) {
+        let b = self.bounds;
+        let x = (lon - b.min_lon) / (b.max_lon - b.min_lon) * WIDTH;
+        let y = (b.max_lat - lat) / (b.max_lat - b.min_lat) * self.height;
+        (x, y)
+    }
+
+    fn path(&self, points: &[LonLat]) -> String {
+        points
+            .iter()
+            .map(|&p| self.point(p))
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The city in SVG (zones, roads) with a marker per open incident; the newest one pulses.
+#[component]
+pub fn CityMap(feed: RwSignal<Feed>) -> impl IntoView {
+    let city = City::builtin();
+    let projection = Projection::new(city.bounds);
+    let zones = city
+        .zones
+        .iter()
+        .map(|zone| {
+            let (x, y) = centroid(&projection, &zone.polygon);
+            view! {
+                <g class="zone">
+                    <polygon points=projection.path(&zone.polygon)><title>{zone.name.clone()}</title></polygon>
+                    <text x=x y=y>{zone.name.clone()}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    let roads = city
+        .roads
+        .iter()
+        .map(|road| {
+            view! { <polyline class="road" points=projection.path(&road.points)><title>{road.name.clone()}</title></polyline> }
+        })
+        .collect_view();
+    let markers = move || {
+        feed.with(|feed| {
+            feed.open_incidents()
+                .into_iter()
+                .enumerate()
+                .map(|(rank, event)| marker(&projection, event, rank == 0))
+                .collect_view()
+        })
+    };
+    view! {
+        <section class="pane map" aria-labelledby="map-title">
+            <h2 id="map-title">"Map"</h2>
+            <svg viewBox=format!("0 0 {WIDTH} {:.0}", projection.height) role="img" aria-label="City map with open incidents">
+                {zones}
+                {roads}
+                <g class="markers" data-testid="map-markers">{markers}</g>
+            </svg>
+        </section>
+    }
+}
+
+fn marker(projection: &Projection, event: &Event, newest: bool) -> impl IntoView {
+    let (x, y) = projection.point([event.lon, event.lat]);
+    let class = format!("marker {} {}{}", event.kind.as_str(), event.severity.as_str(), if newest { " newest" } else { "" });
+    view! {
+        <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r="12" data-incident-id=event.incident.clone() tabindex="0">
+            <title>{event.body()}</title>
+        </circle>
+    }
+}
+
+fn centroid(projection: &Projection, ring: &[LonLat]) -> (f64, f64) {
+    let n = ring.len().max(1) as f64;
+    let (sx, sy) = ring.iter().map(|&p| projection.point(p)).fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    (sx / n, sy / n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projection_maps_the_bounds_to_the_view_box() {
+        let city = City::builtin();
+        let projection = Projection::new(city.bounds);
+        let b = city.bounds;
+        assert_eq!(projection.point([b.min_lon, b.max_lat]), (0.0, 0.0));
+        let (x, y) = projection.point([b.max_lon, b.min_lat]);
+        assert!((x - WIDTH).abs() < 1e-9 && (y - projection.height).abs() < 1e-9);
+        // 0.07° of longitude by 0.04° of latitude at 45.76° N is about 5.4 km by 4.4 km.
+        assert!((projection.height / WIDTH - 0.81).abs() < 0.01, "{}", projection.height);
+    }
+}
