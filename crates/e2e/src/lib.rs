@@ -23,7 +23,18 @@ pub struct Stack {
     /// The companion server's base URL, e.g. `http://127.0.0.1:PORT`.
     pub server_url: String,
     stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    server: JoinHandle<anyhow::Result<()>>,
+    collector_args: CollectorArgs,
+    gateway_args: GatewayArgs,
+    collector: Option<JoinHandle<anyhow::Result<()>>>,
+    gateway: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The pipeline programs a test can kill and start again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    Gateway,
+    Collector,
 }
 
 /// Resolves when `stop` is set.
@@ -54,7 +65,7 @@ impl Stack {
         config.prosody_http_url = format!("http://127.0.0.1:{}", prosody.http_port()).parse()?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let server_url = format!("http://{}", listener.local_addr()?);
-        let server = tokio::spawn(vigie_server::serve(config, listener, stopped(stop_rx.clone())));
+        let server = tokio::spawn(vigie_server::serve(config, listener, stopped(stop_rx)));
         let health = format!("{server_url}/healthz");
         let answered = eventually(Duration::from_secs(10), "the server", || async {
             Ok(get_json(&health).await.ok().or_else(|| server.is_finished().then_some(serde_json::Value::Null)))
@@ -64,7 +75,6 @@ impl Stack {
             server.await??;
             anyhow::bail!("the server stopped at once");
         }
-        let mut tasks = vec![server];
 
         let xmpp = |jid: &str, password: &str| XmppArgs {
             xmpp_ws_url: prosody.ws_url(),
@@ -77,26 +87,65 @@ impl Stack {
             nick: "collector".into(),
             gateway_nick: vigie_pipeline::gateway::NICK.into(),
         };
-        tasks.push(tokio::spawn(vigie_pipeline::collector::run(collector, stopped(stop_rx.clone()))));
         let gateway = GatewayArgs {
             mqtt_url: broker.url(),
             mqtt_client_id: "vigie-gateway-e2e".into(),
             xmpp: xmpp(&gateway_jid, "gateway-secret"),
             nick: vigie_pipeline::gateway::NICK.into(),
         };
-        tasks.push(tokio::spawn(vigie_pipeline::gateway::run(gateway, stopped(stop_rx))));
-        Ok(Stack { prosody, broker, database_url, server_url, stop, tasks })
+        let mut stack = Stack {
+            prosody,
+            broker,
+            database_url,
+            server_url,
+            stop,
+            server,
+            collector_args: collector,
+            gateway_args: gateway,
+            collector: None,
+            gateway: None,
+        };
+        stack.launch(Program::Collector);
+        stack.launch(Program::Gateway);
+        Ok(stack)
     }
 
-    /// Drives `vehicles` vehicles for `seconds`; vehicle 1 crashes after one second.
-    pub async fn simulate(&self, vehicles: usize, seconds: f64) -> anyhow::Result<()> {
+    /// Starts a program (again).
+    pub fn launch(&mut self, program: Program) {
+        let stop = stopped(self.stop.subscribe());
+        match program {
+            Program::Collector => {
+                let run = vigie_pipeline::collector::run(self.collector_args.clone(), stop);
+                self.collector = Some(tokio::spawn(run));
+            }
+            Program::Gateway => {
+                let run = vigie_pipeline::gateway::run(self.gateway_args.clone(), stop);
+                self.gateway = Some(tokio::spawn(run));
+            }
+        }
+    }
+
+    /// Kills a program abruptly: no goodbye, whatever it was doing.
+    pub async fn kill(&mut self, program: Program) {
+        let task = match program {
+            Program::Collector => self.collector.take(),
+            Program::Gateway => self.gateway.take(),
+        };
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Drives `vehicles` vehicles for `seconds`; vehicle `crash` crashes after one second.
+    pub async fn simulate(&self, vehicles: usize, seconds: f64, crash: usize) -> anyhow::Result<()> {
         let args = SimulatorArgs {
             mqtt_url: self.broker.url(),
             seed: 7,
             vehicles,
             rate: 4.0,
             duration: seconds,
-            crashes: vec!["1:1:60".parse::<CrashSpec>().map_err(anyhow::Error::msg)?],
+            crashes: vec![format!("{crash}:1:60").parse::<CrashSpec>().map_err(anyhow::Error::msg)?],
             jams: Vec::new(),
             ground_truth: None,
         };
@@ -106,7 +155,8 @@ impl Stack {
     /// Stops the in-process programs and reports the first failure among them.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stop.send_replace(true);
-        for task in self.tasks {
+        let programs = [self.gateway, self.collector].into_iter().flatten();
+        for task in programs.chain([self.server]) {
             tokio::time::timeout(Duration::from_secs(10), task).await.context("a program did not stop")???;
         }
         Ok(())

@@ -82,7 +82,7 @@ async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<(
     let wait = || page.wait().at_most(Duration::from_secs(20));
 
     wait().for_element(Locator::Css("[data-testid=link].online")).await.context("the page never went live")?;
-    stack.simulate(3, 4.0).await?;
+    stack.simulate(3, 4.0, 1).await?;
 
     let card = wait()
         .for_element(Locator::Css("li.card[data-kind=accident][data-origin=live]"))

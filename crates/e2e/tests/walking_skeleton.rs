@@ -9,7 +9,7 @@ use vigie_model::{City, EventKind, Status};
 async fn an_accident_reaches_the_room_mysql_and_rest() -> anyhow::Result<()> {
     let stack = Stack::start(None).await?;
     let mut viewer = Viewer::join(&stack, "accidents").await?;
-    stack.simulate(3, 4.0).await?;
+    stack.simulate(3, 4.0, 1).await?;
 
     let (event, body) = viewer.next_event(Duration::from_secs(20)).await?;
     assert_eq!(event.kind, EventKind::Accident);

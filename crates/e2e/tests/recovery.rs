@@ -1,0 +1,59 @@
+//! Programs that die come back and lose nothing: the collector catches up from the room
+//! archive, the gateway from its persistent MQTT session.
+
+use std::time::Duration;
+
+use vigie_e2e::{eventually, Program, Stack, Viewer};
+use vigie_model::EventKind;
+
+async fn stored_updates(database_url: &str, event_id: &str) -> anyhow::Result<i64> {
+    let pool = sqlx::MySqlPool::connect(database_url).await?;
+    let count: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM incident_updates WHERE event_id = ?")
+        .bind(event_id)
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    Ok(count.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_collector_catches_up_on_what_it_missed() -> anyhow::Result<()> {
+    let mut stack = Stack::start(None).await?;
+    let mut viewer = Viewer::join(&stack, "accidents").await?;
+    stack.kill(Program::Collector).await;
+    stack.simulate(3, 4.0, 1).await?;
+    let (event, _) = viewer.next_event(Duration::from_secs(20)).await?;
+    assert_eq!(event.kind, EventKind::Accident);
+    assert_eq!(stored_updates(&stack.database_url, &event.id).await?, 0, "stored with no collector running");
+
+    stack.launch(Program::Collector);
+    let url = stack.database_url.clone();
+    eventually(Duration::from_secs(20), "the missed event in MySQL", || {
+        let (url, id) = (url.clone(), event.id.clone());
+        async move { Ok((stored_updates(&url, &id).await? > 0).then_some(())) }
+    })
+    .await?;
+    // Killed and started again: the archive is read again, and nothing is stored twice.
+    stack.kill(Program::Collector).await;
+    stack.launch(Program::Collector);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(stored_updates(&stack.database_url, &event.id).await?, 1);
+    stack.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_detects_what_was_published_while_it_was_down() -> anyhow::Result<()> {
+    let mut stack = Stack::start(None).await?;
+    let mut viewer = Viewer::join(&stack, "accidents").await?;
+    // A first accident proves the gateway's MQTT session and subscription exist.
+    stack.simulate(3, 3.0, 1).await?;
+    let (first, _) = viewer.next_event(Duration::from_secs(20)).await?;
+    assert_eq!(first.vehicles, ["veh-0001"]);
+
+    stack.kill(Program::Gateway).await;
+    stack.simulate(3, 3.0, 2).await?;
+    stack.launch(Program::Gateway);
+    let (second, _) = viewer.next_event(Duration::from_secs(20)).await?;
+    assert_eq!((second.kind, second.vehicles.as_slice()), (EventKind::Accident, ["veh-0002".to_owned()].as_slice()));
+    stack.stop().await
+}
