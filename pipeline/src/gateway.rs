@@ -38,6 +38,9 @@ pub struct GatewayArgs {
 /// Nick the gateway uses unless told otherwise; its messages are the only events viewers trust.
 pub const NICK: &str = contract::GATEWAY_USER;
 
+/// Largest MQTT packet accepted; keep the broker's `message_size_limit` at or below it.
+const MAX_PACKET_BYTES: usize = 8 * 1024 * 1024;
+
 /// How often timed-out incidents are looked for and counters logged.
 const TICK: Duration = Duration::from_secs(5);
 
@@ -138,7 +141,13 @@ async fn send_all(rooms: Option<&Rooms>, events: &[Event]) {
 /// Runs until `shutdown` resolves; returns an error only for what retrying cannot fix.
 pub async fn run(args: GatewayArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let mut options = crate::mqtt::options(&args.mqtt_url, &args.mqtt_client_id)?;
-    options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(15));
+    // Oversize payloads must arrive to be counted and acknowledged: a packet over rumqttc's
+    // limit would end the connection and come back forever from the persistent session.
+    options
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_keep_alive(Duration::from_secs(15))
+        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
     let (mqtt, mut eventloop) = AsyncClient::new(options, 1024);
     mqtt.subscribe(TELEMETRY_FILTER, QoS::AtLeastOnce).await?;
 
@@ -161,7 +170,7 @@ pub async fn run(args: GatewayArgs, shutdown: impl std::future::Future<Output = 
                 Ok(rumqttc::Event::Incoming(Packet::Publish(publish))) => {
                     let events = match decode(&publish) {
                         Ok((vehicle, fix)) => {
-                            stats.received += 1;
+                            stats.receive();
                             latest_ms = latest_ms.max(fix.ts);
                             detector.observe(&vehicle, &fix)
                         }
@@ -228,7 +237,7 @@ pub async fn run(args: GatewayArgs, shutdown: impl std::future::Future<Output = 
                     stats.events(&events);
                     send_all(rooms.as_ref(), &events).await;
                 }
-                stats.outbox_depth = outbox.depth();
+                stats.set_outbox_depth(outbox.depth());
                 stats.log();
             }
         }

@@ -1,4 +1,5 @@
-//! Counters of what a pipeline program saw, logged periodically without flooding.
+//! Counters of what a pipeline program saw: logged periodically without flooding, and exported
+//! to Prometheus (`/metrics`) when the program was given a metrics address.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ pub struct Stats {
 
 impl Stats {
     pub fn reject(&mut self, reason: &'static str) {
+        metrics::counter!("vigie_rejected_total", "reason" => reason).increment(1);
         let count = self.rejected.entry(reason).or_default();
         *count += 1;
         // One line for the first rejection of a kind, then one per power of ten.
@@ -26,8 +28,19 @@ impl Stats {
 
     pub fn events(&mut self, events: &[Event]) {
         for event in events {
+            metrics::counter!("vigie_events_total", "kind" => event.kind.as_str()).increment(1);
             *self.events.entry(event.kind.as_str()).or_default() += 1;
         }
+    }
+
+    pub fn receive(&mut self) {
+        metrics::counter!("vigie_telemetry_received_total").increment(1);
+        self.received += 1;
+    }
+
+    pub fn set_outbox_depth(&mut self, depth: usize) {
+        metrics::gauge!("vigie_outbox_depth").set(depth as f64);
+        self.outbox_depth = depth;
     }
 
     pub fn log(&self) {
@@ -39,4 +52,12 @@ impl Stats {
             "counters"
         );
     }
+}
+
+/// Serves Prometheus metrics on `listen` at `/metrics`; call once, from a program's `main`.
+pub fn install_exporter(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .install()
+        .map_err(|e| anyhow::anyhow!("cannot serve metrics on {listen}: {e}"))
 }
