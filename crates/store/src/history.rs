@@ -1,0 +1,568 @@
+//! Reading the incident history: filtered, newest first, paged by keyset.
+//!
+//! Pages are ordered by `(opened_at, id)` descending and a [`Cursor`] is the key of the last
+//! incident returned, so the next page is "strictly below that key": incidents opened while a
+//! client pages through land above its cursor and never shift a page (no duplicate, no skip).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Serialize, Serializer};
+use sqlx::mysql::MySqlRow;
+use sqlx::{FromRow, MySql, MySqlPool, QueryBuilder, Row};
+use time::OffsetDateTime;
+use vigie_model::{EventKind, Severity, Status};
+
+use crate::record::to_db_time;
+use crate::Result;
+
+/// Largest page.
+pub const MAX_LIMIT: u32 = 1000;
+/// Longest free-text query, in characters.
+pub const MAX_TEXT_LEN: usize = 200;
+
+/// An incident's current state: its latest event, and when it opened and cleared.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "jam"))]
+    pub kind: EventKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "open"))]
+    pub status: Status,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "major"))]
+    pub severity: Severity,
+    pub zone: Option<String>,
+    pub road: Option<String>,
+    pub vehicles: Vec<String>,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub opened_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub cleared_at: Option<OffsetDateTime>,
+    pub detail: String,
+}
+
+/// One event of an incident's lifecycle.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentUpdate {
+    /// The event id.
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "open"))]
+    pub status: Status,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "major"))]
+    pub severity: Severity,
+    pub zone: Option<String>,
+    pub road: Option<String>,
+    pub vehicles: Vec<String>,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub occurred_at: OffsetDateTime,
+    pub detail: String,
+}
+
+/// An incident with its lifecycle, oldest event first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub updates: Vec<IncidentUpdate>,
+}
+
+/// Which incidents to list. Empty lists and `None` do not filter; values within a list are
+/// alternatives (OR), different fields all apply (AND).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentFilter {
+    pub kinds: Vec<EventKind>,
+    pub statuses: Vec<Status>,
+    pub severities: Vec<Severity>,
+    pub zones: Vec<String>,
+    /// Incidents this vehicle took part in.
+    pub vehicle: Option<String>,
+    /// Opened at or after.
+    pub from: Option<OffsetDateTime>,
+    /// Opened strictly before.
+    pub to: Option<OffsetDateTime>,
+    /// Latest position inside this box (borders included).
+    pub bbox: Option<BoundingBox>,
+    /// Substring of the detail text, case-insensitive; at most [`MAX_TEXT_LEN`] characters.
+    pub text: Option<String>,
+}
+
+/// A box in degrees, in the GeoJSON / OGC order `min_lon,min_lat,max_lon,max_lat`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundingBox {
+    pub min_lon: f64,
+    pub min_lat: f64,
+    pub max_lon: f64,
+    pub max_lat: f64,
+}
+
+impl BoundingBox {
+    pub fn new(
+        min_lon: f64,
+        min_lat: f64,
+        max_lon: f64,
+        max_lat: f64,
+    ) -> Result<Self, &'static str> {
+        let lon_ok = |v: f64| v.is_finite() && (-180.0..=180.0).contains(&v);
+        let lat_ok = |v: f64| v.is_finite() && (-90.0..=90.0).contains(&v);
+        if !(lon_ok(min_lon) && lon_ok(max_lon)) {
+            return Err("longitudes must be in [-180, 180]");
+        }
+        if !(lat_ok(min_lat) && lat_ok(max_lat)) {
+            return Err("latitudes must be in [-90, 90]");
+        }
+        if min_lon > max_lon || min_lat > max_lat {
+            return Err("minimums must not exceed maximums");
+        }
+        Ok(BoundingBox {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+        })
+    }
+}
+
+impl std::str::FromStr for BoundingBox {
+    type Err = &'static str;
+
+    /// `min_lon,min_lat,max_lon,max_lat`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const SHAPE: &str = "must be four numbers min_lon,min_lat,max_lon,max_lat";
+        let numbers: Vec<f64> = s
+            .split(',')
+            .map(|n| n.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| SHAPE)?;
+        match numbers[..] {
+            [min_lon, min_lat, max_lon, max_lat] => {
+                BoundingBox::new(min_lon, min_lat, max_lon, max_lat)
+            }
+            _ => Err(SHAPE),
+        }
+    }
+}
+
+/// Where a page ends: the key of its last incident. Opaque to clients (URL-safe base64).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    opened_at: OffsetDateTime,
+    id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("is not a cursor returned by this API")]
+pub struct CursorError;
+
+impl Cursor {
+    fn after(incident: &Incident) -> Cursor {
+        Cursor {
+            opened_at: incident.opened_at,
+            id: incident.id.clone(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let micros = self.opened_at.unix_timestamp_nanos() / 1_000;
+        URL_SAFE_NO_PAD.encode(format!("{micros}:{}", self.id))
+    }
+
+    pub fn decode(encoded: &str) -> Result<Cursor, CursorError> {
+        if encoded.len() > 128 {
+            return Err(CursorError);
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| CursorError)?;
+        let text = String::from_utf8(bytes).map_err(|_| CursorError)?;
+        let (micros, id) = text.split_once(':').ok_or(CursorError)?;
+        let micros: i128 = micros.parse().map_err(|_| CursorError)?;
+        let opened_at =
+            OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).map_err(|_| CursorError)?;
+        if id.len() != 26 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(CursorError);
+        }
+        Ok(Cursor {
+            opened_at,
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode())
+    }
+}
+
+/// One page of incidents, newest first; `next_cursor` is `None` on the last page.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    pub incidents: Vec<Incident>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub next_cursor: Option<Cursor>,
+}
+
+const INCIDENT_COLUMNS: &str =
+    "i.id, i.kind, i.status, i.severity, i.zone, i.road, i.vehicles, i.lat, i.lon, \
+     i.opened_at, i.updated_at, i.cleared_at, i.detail";
+
+/// Lists incidents matching `filter`, newest first, at most `limit` (clamped to
+/// 1..=[`MAX_LIMIT`]), after `cursor` when given.
+pub async fn list_incidents(
+    pool: &MySqlPool,
+    filter: &IncidentFilter,
+    limit: u32,
+    cursor: Option<&Cursor>,
+) -> Result<Page> {
+    let limit = limit.clamp(1, MAX_LIMIT);
+    // With a vehicle, walk that vehicle's (vehicle, opened_at, incident_id) index newest first
+    // and join the incidents: no sort of all its incidents. `opened_at` is the same in both.
+    let (tables, order_time, order_id) = match filter.vehicle {
+        Some(_) => (
+            "incident_vehicles v JOIN incidents i ON i.id = v.incident_id",
+            "v.opened_at",
+            "v.incident_id",
+        ),
+        None => ("incidents i", "i.opened_at", "i.id"),
+    };
+    let mut query = QueryBuilder::<MySql>::new(format!(
+        "SELECT {INCIDENT_COLUMNS} FROM {tables} WHERE TRUE"
+    ));
+    if let Some(vehicle) = &filter.vehicle {
+        query.push(" AND v.vehicle = ").push_bind(vehicle.clone());
+    }
+    push_filter(&mut query, filter, VehicleFilter::Joined);
+    if let Some(cursor) = cursor {
+        query
+            .push(format_args!(" AND ({order_time} < "))
+            .push_bind(cursor.opened_at)
+            .push(format_args!(" OR ({order_time} = "))
+            .push_bind(cursor.opened_at)
+            .push(format_args!(" AND {order_id} < "))
+            .push_bind(cursor.id.clone())
+            .push("))");
+    }
+    query
+        .push(format_args!(
+            " ORDER BY {order_time} DESC, {order_id} DESC LIMIT "
+        ))
+        .push_bind(limit + 1);
+
+    let mut incidents: Vec<Incident> = query.build_query_as().fetch_all(pool).await?;
+    let next_cursor = if incidents.len() > limit as usize {
+        incidents.truncate(limit as usize);
+        incidents.last().map(Cursor::after)
+    } else {
+        None
+    };
+    Ok(Page {
+        incidents,
+        next_cursor,
+    })
+}
+
+/// How the query applies the vehicle filter.
+#[derive(Clone, Copy, PartialEq)]
+enum VehicleFilter {
+    /// By itself, joining `incident_vehicles v`.
+    Joined,
+    /// Here, as a subquery.
+    Subquery,
+}
+
+/// ` AND …` for each condition of `filter`, on the incidents aliased `i`.
+fn push_filter(
+    query: &mut QueryBuilder<'_, MySql>,
+    filter: &IncidentFilter,
+    vehicles: VehicleFilter,
+) {
+    push_in(query, "i.kind", filter.kinds.iter().map(|k| k.as_str()));
+    push_in(
+        query,
+        "i.status",
+        filter.statuses.iter().map(|s| s.as_str()),
+    );
+    push_in(
+        query,
+        "i.severity",
+        filter.severities.iter().map(|s| s.as_str()),
+    );
+    push_in(query, "i.zone", filter.zones.iter().map(String::as_str));
+    if let (Some(vehicle), VehicleFilter::Subquery) = (&filter.vehicle, vehicles) {
+        query
+            .push(" AND i.id IN (SELECT v.incident_id FROM incident_vehicles v WHERE v.vehicle = ");
+        query.push_bind(vehicle.clone()).push(")");
+    }
+    if let Some(from) = filter.from {
+        query
+            .push(" AND i.opened_at >= ")
+            .push_bind(to_db_time(from));
+    }
+    if let Some(to) = filter.to {
+        query.push(" AND i.opened_at < ").push_bind(to_db_time(to));
+    }
+    if let Some(bbox) = filter.bbox {
+        query
+            .push(" AND i.lat BETWEEN ")
+            .push_bind(bbox.min_lat)
+            .push(" AND ")
+            .push_bind(bbox.max_lat);
+        query
+            .push(" AND i.lon BETWEEN ")
+            .push_bind(bbox.min_lon)
+            .push(" AND ")
+            .push_bind(bbox.max_lon);
+    }
+    if let Some(text) = &filter.text {
+        query
+            .push(" AND i.detail LIKE ")
+            .push_bind(like_pattern(text))
+            .push(" ESCAPE '!'");
+    }
+}
+
+/// Time buckets of [`count_incidents`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Bucket {
+    pub const ALL: [Bucket; 3] = [Bucket::Minute, Bucket::Hour, Bucket::Day];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::Minute => "minute",
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+        }
+    }
+
+    /// MySQL `DATE_FORMAT` pattern truncating a time to the bucket's start.
+    fn truncation(self) -> &'static str {
+        match self {
+            Bucket::Minute => "%Y-%m-%d %H:%i:00",
+            Bucket::Hour => "%Y-%m-%d %H:00:00",
+            Bucket::Day => "%Y-%m-%d 00:00:00",
+        }
+    }
+}
+
+impl std::str::FromStr for Bucket {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Bucket::ALL.into_iter().find(|b| b.as_str() == s).ok_or(())
+    }
+}
+
+impl std::fmt::Display for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How many incidents of one kind opened in one time bucket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BucketCount {
+    /// Start of the bucket (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub start: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "jam"))]
+    pub kind: EventKind,
+    pub count: i64,
+}
+
+impl FromRow<'_, MySqlRow> for BucketCount {
+    fn from_row(row: &MySqlRow) -> Result<Self> {
+        Ok(BucketCount {
+            start: row.try_get("start")?,
+            kind: wire(row, "kind")?,
+            count: row.try_get("count")?,
+        })
+    }
+}
+
+/// Incidents matching `filter` counted per `bucket` of opening time and per kind, oldest bucket
+/// first; at most `max_rows` rows (`None` past that, so the caller can ask for a narrower range).
+pub async fn count_incidents(
+    pool: &MySqlPool,
+    filter: &IncidentFilter,
+    bucket: Bucket,
+    max_rows: u32,
+) -> Result<Option<Vec<BucketCount>>> {
+    let mut query = QueryBuilder::<MySql>::new("SELECT CAST(DATE_FORMAT(i.opened_at, ");
+    query.push_bind(bucket.truncation());
+    query.push(
+        ") AS DATETIME(6)) AS start, i.kind AS kind, COUNT(*) AS count FROM incidents i WHERE TRUE",
+    );
+    push_filter(&mut query, filter, VehicleFilter::Subquery);
+    query
+        .push(" GROUP BY start, kind ORDER BY start, kind LIMIT ")
+        .push_bind(max_rows + 1);
+    let rows: Vec<BucketCount> = query.build_query_as().fetch_all(pool).await?;
+    Ok((rows.len() <= max_rows as usize).then_some(rows))
+}
+
+fn push_in<'a>(
+    query: &mut QueryBuilder<'_, MySql>,
+    column: &str,
+    values: impl ExactSizeIterator<Item = &'a str>,
+) {
+    if values.len() == 0 {
+        return;
+    }
+    query.push(format_args!(" AND {column} IN ("));
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value.to_owned());
+    }
+    query.push(")");
+}
+
+/// `%text%` with LIKE's wildcards escaped by `!`.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// One incident with its lifecycle, or `None` when the id is unknown.
+pub async fn get_incident(pool: &MySqlPool, id: &str) -> Result<Option<IncidentDetail>> {
+    let Some(incident) = sqlx::query_as::<_, Incident>(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let updates = sqlx::query_as::<_, IncidentUpdate>(
+        "SELECT event_id, status, severity, zone, road, vehicles, lat, lon, occurred_at, detail \
+         FROM incident_updates WHERE incident_id = ? ORDER BY occurred_at, event_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(IncidentDetail { incident, updates }))
+}
+
+fn wire<T: std::str::FromStr>(row: &MySqlRow, column: &str) -> Result<T> {
+    let value: String = row.try_get(column)?;
+    value.parse().map_err(|_| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("unknown value {value:?}").into(),
+    })
+}
+
+fn vehicle_list(row: &MySqlRow) -> Result<Vec<String>> {
+    let vehicles: String = row.try_get("vehicles")?;
+    Ok(vehicles.split_whitespace().map(str::to_owned).collect())
+}
+
+impl FromRow<'_, MySqlRow> for Incident {
+    fn from_row(row: &MySqlRow) -> Result<Self> {
+        Ok(Incident {
+            id: row.try_get("id")?,
+            kind: wire(row, "kind")?,
+            status: wire(row, "status")?,
+            severity: wire(row, "severity")?,
+            zone: row.try_get("zone")?,
+            road: row.try_get("road")?,
+            vehicles: vehicle_list(row)?,
+            lat: row.try_get("lat")?,
+            lon: row.try_get("lon")?,
+            opened_at: row.try_get("opened_at")?,
+            updated_at: row.try_get("updated_at")?,
+            cleared_at: row.try_get("cleared_at")?,
+            detail: row.try_get("detail")?,
+        })
+    }
+}
+
+impl FromRow<'_, MySqlRow> for IncidentUpdate {
+    fn from_row(row: &MySqlRow) -> Result<Self> {
+        Ok(IncidentUpdate {
+            id: row.try_get("event_id")?,
+            status: wire(row, "status")?,
+            severity: wire(row, "severity")?,
+            zone: row.try_get("zone")?,
+            road: row.try_get("road")?,
+            vehicles: vehicle_list(row)?,
+            lat: row.try_get("lat")?,
+            lon: row.try_get("lon")?,
+            occurred_at: row.try_get("occurred_at")?,
+            detail: row.try_get("detail")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_forgeries() {
+        let cursor = Cursor {
+            opened_at: datetime!(2026-11-22 01:02:03.123456 UTC),
+            id: "01JD0000000000000000000001".into(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
+        for bad in [
+            "",
+            "!!",
+            "bm9wZQ",
+            &URL_SAFE_NO_PAD.encode("1:short"),
+            &URL_SAFE_NO_PAD.encode("x:01JD0000000000000000000001"),
+            &"A".repeat(500),
+        ] {
+            assert_eq!(Cursor::decode(bad), Err(CursorError), "{bad}");
+        }
+    }
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(like_pattern("50%_off!"), "%50!%!_off!!%");
+    }
+
+    #[test]
+    fn bounding_box_parses_in_geojson_order() {
+        assert_eq!(
+            "4.8,45.7,4.9,45.8".parse(),
+            BoundingBox::new(4.8, 45.7, 4.9, 45.8)
+        );
+        for bad in [
+            "4.8,45.7,4.9",
+            "a,b,c,d",
+            "4.9,45.7,4.8,45.8",
+            "0,91,1,92",
+            "NaN,0,1,1",
+            "0,0,1,1,2",
+        ] {
+            assert!(bad.parse::<BoundingBox>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `/api/v1/incidents.csv` and `.geojson`: every incident matching the filters, newest first,
+//! streamed page by page (keyset pages of the list), so memory stays flat however many match.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde_json::json;
+use sqlx::MySqlPool;
+use vigie_model::event::format_time;
+use vigie_store::{Cursor, Incident, IncidentFilter, Page, MAX_LIMIT};
+
+use super::query::{IncidentQuery, Resource};
+use crate::{AppError, AppState};
+
+pub const CSV_HEADER: &str =
+    "id,kind,status,severity,zone,road,vehicles,lat,lon,opened_at,updated_at,cleared_at,detail\r\n";
+
+/// Every incident matching the filters as CSV, newest first, streamed.
+#[utoipa::path(get, path = "/api/v1/incidents.csv", tag = "incidents", params(crate::openapi::FilterParams),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv"), (status = 400, description = "Invalid parameter", body = crate::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable (Retry-After)", body = crate::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn csv(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let pages = pages(state.pool, raw).await?;
+    let rows = pages.map(|page| {
+        page.map(|incidents| Bytes::from(incidents.iter().map(csv_row).collect::<String>()))
+    });
+    let body = stream::once(async { Ok(Bytes::from_static(CSV_HEADER.as_bytes())) }).chain(rows);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"incidents.csv\"",
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Every incident matching the filters as a GeoJSON FeatureCollection of Points, streamed.
+#[utoipa::path(get, path = "/api/v1/incidents.geojson", tag = "incidents", params(crate::openapi::FilterParams),
+    responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json"), (status = 400, description = "Invalid parameter", body = crate::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable (Retry-After)", body = crate::openapi::Problem, content_type = "application/problem+json")))]
+pub async fn geojson(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let pages = pages(state.pool, raw).await?;
+    let mut first = true;
+    let features = pages.map(move |page| {
+        page.map(|incidents| {
+            let mut chunk = String::new();
+            for incident in &incidents {
+                if !std::mem::take(&mut first) {
+                    chunk.push(',');
+                }
+                chunk.push_str(&feature(incident));
+            }
+            Bytes::from(chunk)
+        })
+    });
+    let body = stream::once(async {
+        Ok(Bytes::from_static(
+            br#"{"type":"FeatureCollection","features":["#,
+        ))
+    })
+    .chain(features)
+    .chain(stream::once(async { Ok(Bytes::from_static(b"]}")) }));
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// The pages of the filtered history. The first is fetched before answering, so a database
+/// outage is a clean 503; a failure later can only cut the stream short (and is logged).
+async fn pages(
+    pool: MySqlPool,
+    raw: Option<String>,
+) -> Result<impl Stream<Item = Result<Vec<Incident>, sqlx::Error>>, AppError> {
+    let query = IncidentQuery::parse_for(Resource::Export, raw.as_deref().unwrap_or(""))?;
+    let first = vigie_store::list_incidents(&pool, &query.filter, MAX_LIMIT, None).await?;
+    let rest = stream::unfold(
+        (pool, query.filter, first.next_cursor.clone()),
+        |(pool, filter, cursor): (MySqlPool, IncidentFilter, Option<Cursor>)| async move {
+            let cursor = cursor?;
+            match vigie_store::list_incidents(&pool, &filter, MAX_LIMIT, Some(&cursor)).await {
+                Ok(Page {
+                    incidents,
+                    next_cursor,
+                }) => Some((Ok(incidents), (pool, filter, next_cursor))),
+                Err(error) => {
+                    tracing::error!(%error, "export cut short");
+                    Some((Err(error), (pool, filter, None)))
+                }
+            }
+        },
+    );
+    Ok(stream::once(async move { Ok(first.incidents) }).chain(rest))
+}
+
+/// One RFC 4180 record, CRLF-terminated.
+fn csv_row(incident: &Incident) -> String {
+    let fields = [
+        incident.id.clone(),
+        incident.kind.to_string(),
+        incident.status.to_string(),
+        incident.severity.to_string(),
+        incident.zone.clone().unwrap_or_default(),
+        incident.road.clone().unwrap_or_default(),
+        incident.vehicles.join(" "),
+        incident.lat.to_string(),
+        incident.lon.to_string(),
+        format_time(incident.opened_at),
+        format_time(incident.updated_at),
+        incident.cleared_at.map(format_time).unwrap_or_default(),
+        incident.detail.clone(),
+    ];
+    let mut row = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    row.push_str("\r\n");
+    row
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A Point feature at the incident's latest position, its fields as properties.
+fn feature(incident: &Incident) -> String {
+    let mut properties = serde_json::to_value(incident).expect("incidents serialize");
+    if let Some(object) = properties.as_object_mut() {
+        object.remove("lat");
+        object.remove("lon");
+    }
+    json!({
+        "type": "Feature",
+        "id": incident.id,
+        "geometry": { "type": "Point", "coordinates": [incident.lon, incident.lat] },
+        "properties": properties,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\"\nbye"), "\"say \"\"hi\"\"\nbye\"");
+    }
+}

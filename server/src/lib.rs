@@ -1,0 +1,188 @@
+//! Vigie's companion server: the incident history REST API over MySQL, the dashboard's files,
+//! its XMPP settings, and a proxy to Prosody so the page has one origin.
+//!
+//! - [`app`] builds the whole router from a ready [`AppState`] (tests drive it with
+//!   `tower::ServiceExt::oneshot`).
+//! - [`serve`] runs it on a listener the caller bound (integration tests: port 0) until a
+//!   shutdown future completes; [`run`] is `main`'s version, bound to `config.listen` and stopped
+//!   by SIGINT or SIGTERM.
+
+mod client_config;
+mod config;
+mod dashboard;
+mod error;
+mod health;
+mod incidents;
+mod metrics;
+mod openapi;
+mod proxy;
+mod zones;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::http::{HeaderValue, Method};
+use axum::middleware;
+use axum::routing::any;
+use axum::Router;
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::MySqlPool;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+use vigie_model::City;
+
+pub use client_config::{ClientConfig, PublicUrls};
+pub use config::Config;
+pub use dashboard::{is_hashed_asset, IMMUTABLE, NO_CACHE};
+pub use error::AppError;
+pub use incidents::{IncidentQuery, Resource, CSV_HEADER, DEFAULT_LIMIT};
+pub use openapi::ApiDoc;
+
+/// How long a request waits for a database connection before answering 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Everything the handlers share; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: MySqlPool,
+    pub public_urls: Arc<PublicUrls>,
+    pub dist: Option<PathBuf>,
+    pub cors_origins: Arc<Vec<String>>,
+    upstream: Arc<proxy::Upstream>,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    zones_geojson: Arc<String>,
+}
+
+impl AppState {
+    /// The state for `config`, over a pool the caller made (and migrated).
+    pub fn new(pool: MySqlPool, config: &Config) -> AppState {
+        AppState {
+            pool,
+            public_urls: Arc::new(PublicUrls {
+                websocket: config.xmpp_ws_public_url.clone(),
+                bosh: config.xmpp_bosh_public_url.clone(),
+            }),
+            dist: config.dist.clone(),
+            cors_origins: Arc::new(config.cors_origins.clone()),
+            upstream: Arc::new(proxy::Upstream::new(&config.prosody_http_url)),
+            metrics: metrics::handle(),
+            zones_geojson: zones::city_geojson(&City::builtin()),
+        }
+    }
+}
+
+/// The whole HTTP surface: API, health, metrics, dashboard files, XMPP proxy.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(incidents::router())
+        .merge(client_config::router())
+        .merge(zones::router())
+        .route("/api", any(error::api_not_found))
+        .route("/api/{*rest}", any(error::api_not_found))
+        .merge(health::router())
+        .merge(metrics::router())
+        .merge(openapi::router());
+    let pages = match &state.dist {
+        Some(dist) => api.merge(dashboard::router(dist)),
+        None => api,
+    };
+    // Compression for the API and the files; the proxied XMPP traffic passes as it is.
+    let mut router = pages.layer(CompressionLayer::new()).merge(proxy::router());
+    if !state.cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = state
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::HEAD]),
+        );
+    }
+    router
+        .layer(middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Connects to MySQL (lazily: requests answer 503 while it is down, and work again when it
+/// returns) and applies the migrations.
+pub async fn connect(database_url: &str) -> anyhow::Result<MySqlPool> {
+    let pool = MySqlPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy(database_url)
+        .context("invalid DATABASE_URL")?;
+    vigie_store::MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    Ok(pool)
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+///
+/// For an in-process integration test:
+/// ```no_run
+/// # async fn example() -> anyhow::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let address = listener.local_addr()?;
+/// let config = vigie_server::Config::with_database("mysql://vigie:vigie@127.0.0.1:3306/vigie");
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(vigie_server::serve(config, listener, async { stopped.await.ok(); }));
+/// // ... requests to http://{address}/api/v1/incidents ...
+/// stop.send(()).ok();
+/// server.await??;
+/// # Ok(()) }
+/// ```
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = connect(&config.database_url).await?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, dist = ?config.dist, prosody = %config.prosody_http_url, "serving");
+    axum::serve(listener, app(AppState::new(pool, &config)))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `main`: binds `config.listen`, serves until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    serve(config, listener, shutdown_signal()).await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested");
+}
