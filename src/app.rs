@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::components::{history::HistoryPanel, live::LiveFeed, map::CityMap, status::LinkIndicator};
+use crate::components::{
+    history::HistoryPanel, live::LiveFeed, map::CityMap, status::LinkIndicator,
+};
 use crate::session::{Link, Session};
 
 #[component]

@@ -12,6 +12,7 @@ use web_sys::{MessageEvent, WebSocket};
 use web_time::Instant;
 
 type Listener = Box<dyn Fn(&Connection, Event)>;
+type SocketCallback = Closure<dyn FnMut(JsValue)>;
 
 struct Inner {
     client: RefCell<Client>,
@@ -19,7 +20,7 @@ struct Inner {
     on_event: Listener,
     timer: RefCell<Option<Timeout>>,
     /// The socket's callbacks, kept alive as long as the connection.
-    callbacks: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+    callbacks: RefCell<Vec<SocketCallback>>,
 }
 
 /// One XMPP session over one WebSocket; cheap to clone.
@@ -28,7 +29,11 @@ pub struct Connection(Rc<Inner>);
 
 impl Connection {
     /// Opens the socket and logs in; every core event goes to `on_event`.
-    pub fn open(url: &str, config: ClientConfig, on_event: impl Fn(&Connection, Event) + 'static) -> Result<Connection, String> {
+    pub fn open(
+        url: &str,
+        config: ClientConfig,
+        on_event: impl Fn(&Connection, Event) + 'static,
+    ) -> Result<Connection, String> {
         let socket = WebSocket::new_with_str(url, SUBPROTOCOL).map_err(|e| format!("{e:?}"))?;
         let inner = Rc::new(Inner {
             client: RefCell::new(Client::new(config, random_nonce())),
@@ -40,11 +45,16 @@ impl Connection {
         let connection = Connection(inner);
         connection.listen("open", |client, _| client.handle_connected(Instant::now()));
         connection.listen("message", |client, message| {
-            if let Some(text) = message.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
+            if let Some(text) = message
+                .dyn_ref::<MessageEvent>()
+                .and_then(|m| m.data().as_string())
+            {
                 client.handle_frame(&text, Instant::now());
             }
         });
-        connection.listen("close", |client, _| client.handle_disconnected(Instant::now()));
+        connection.listen("close", |client, _| {
+            client.handle_disconnected(Instant::now())
+        });
         Ok(connection)
     }
 
@@ -57,13 +67,16 @@ impl Connection {
 
     fn listen(&self, kind: &str, handler: impl Fn(&mut Client, JsValue) + 'static) {
         let weak = Rc::downgrade(&self.0);
-        let callback = Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+        let callback = SocketCallback::new(move |value: JsValue| {
             if let Some(inner) = weak.upgrade() {
                 let connection = Connection(inner);
                 connection.with_client(|client| handler(client, value));
             }
         });
-        let _ = self.0.socket.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
+        let _ = self
+            .0
+            .socket
+            .add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
         self.0.callbacks.borrow_mut().push(callback);
     }
 
@@ -80,7 +93,9 @@ impl Connection {
                 let _ = self.0.socket.send_with_str(&frame);
             }
         }
-        let finished = events.iter().any(|e| matches!(e, Event::Disconnected { .. }));
+        let finished = events
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. }));
         // Listeners run with no borrow held: they may send commands back.
         for event in events {
             (self.0.on_event)(self, event);
@@ -91,7 +106,10 @@ impl Connection {
             return;
         }
         let timer = deadline.map(|at| {
-            let delay = at.saturating_duration_since(Instant::now()).as_millis().min(u32::MAX as u128) as u32;
+            let delay = at
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .min(u32::MAX as u128) as u32;
             let weak = Rc::downgrade(&self.0);
             Timeout::new(delay, move || {
                 if let Some(inner) = weak.upgrade() {
@@ -102,7 +120,6 @@ impl Connection {
         // Replacing the previous timer cancels it.
         *self.0.timer.borrow_mut() = timer;
     }
-
 }
 
 /// A SCRAM client nonce from the browser's CSPRNG.

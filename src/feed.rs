@@ -22,7 +22,11 @@ pub struct Feed {
 
 impl Feed {
     pub fn new(capacity: usize) -> Feed {
-        Feed { cards: VecDeque::new(), shown: HashSet::new(), capacity }
+        Feed {
+            cards: VecDeque::new(),
+            shown: HashSet::new(),
+            capacity,
+        }
     }
 
     /// Adds an event unless it is already shown (history replays and reconnects repeat events);
@@ -56,7 +60,9 @@ impl Feed {
         let mut folded = HashSet::new();
         for card in &self.cards {
             let event = &card.event;
-            if matches!(event.kind, EventKind::Accident | EventKind::Jam) && folded.insert(&event.incident) {
+            if matches!(event.kind, EventKind::Accident | EventKind::Jam)
+                && folded.insert(&event.incident)
+            {
                 latest.push(event);
             }
         }
@@ -92,8 +98,14 @@ mod tests {
         let mut feed = Feed::new(10);
         assert!(feed.accept(event("A"), false));
         assert!(feed.accept(event("B"), true));
-        assert!(!feed.accept(event("A"), true), "a replayed event is not shown twice");
-        let order: Vec<(&str, bool)> = feed.cards().map(|c| (c.event.id.as_str(), c.live)).collect();
+        assert!(
+            !feed.accept(event("A"), true),
+            "a replayed event is not shown twice"
+        );
+        let order: Vec<(&str, bool)> = feed
+            .cards()
+            .map(|c| (c.event.id.as_str(), c.live))
+            .collect();
         assert_eq!(order, [("B", true), ("A", false)]);
     }
 
@@ -112,16 +124,33 @@ mod tests {
     fn open_incidents_follow_the_lifecycle() {
         let mut feed = Feed::new(10);
         let opened = event("A");
-        let cleared = Event { id: "B".into(), status: Status::Cleared, ..opened.clone() };
+        let cleared = Event {
+            id: "B".into(),
+            status: Status::Cleared,
+            ..opened.clone()
+        };
         let other = event("C");
-        let zone = Event { id: "D".into(), incident: "D".into(), kind: EventKind::ZoneEnter, ..event("D") };
+        let zone = Event {
+            id: "D".into(),
+            incident: "D".into(),
+            kind: EventKind::ZoneEnter,
+            ..event("D")
+        };
         for e in [opened, other, zone] {
             feed.accept(e, true);
         }
-        let open: Vec<&str> = feed.open_incidents().iter().map(|e| e.incident.as_str()).collect();
+        let open: Vec<&str> = feed
+            .open_incidents()
+            .iter()
+            .map(|e| e.incident.as_str())
+            .collect();
         assert_eq!(open, ["C", "A"]);
         feed.accept(cleared, true);
-        let open: Vec<&str> = feed.open_incidents().iter().map(|e| e.incident.as_str()).collect();
+        let open: Vec<&str> = feed
+            .open_incidents()
+            .iter()
+            .map(|e| e.incident.as_str())
+            .collect();
         assert_eq!(open, ["C"]);
     }
 }

@@ -53,41 +53,62 @@ impl Session {
     fn connect(self, config: api::ClientConfig, attempt: u32) {
         self.link.set(Link::Connecting);
         let nick = format!("viewer-{:04x}", (random_unit() * 65535.0) as u32);
-        let rooms: Vec<String> =
-            config.event_rooms.iter().map(|room| format!("{room}@{}", config.muc_service)).collect();
+        let rooms: Vec<String> = config
+            .event_rooms
+            .iter()
+            .map(|room| format!("{room}@{}", config.muc_service))
+            .collect();
         let xmpp = ClientConfig::anonymous(&config.anonymous_domain);
         let retry_config = config.clone();
-        let opened = Connection::open(&config.websocket_url, xmpp, move |connection, event| match event {
-            XmppEvent::Online { .. } => {
-                for room in &rooms {
-                    let _ = connection.with_client(|c| c.join_room(room, &nick, History::MaxStanzas(HISTORY)));
-                }
-            }
-            XmppEvent::RoomJoined { .. } => self.link.update(|link| {
-                *link = match link {
-                    Link::Online { rooms } => Link::Online { rooms: *rooms + 1 },
-                    _ => Link::Online { rooms: 1 },
-                }
-            }),
-            XmppEvent::GroupchatMessage(message) => {
-                if let Some(Ok(event)) = Event::find_in(&message.payloads) {
-                    let live = message.delay.is_none();
-                    if self.feed.try_update(|feed| feed.accept(event, live)).unwrap_or(false) && live {
-                        self.live_events.update(|n| *n += 1);
+        let opened =
+            Connection::open(
+                &config.websocket_url,
+                xmpp,
+                move |connection, event| match event {
+                    XmppEvent::Online { .. } => {
+                        for room in &rooms {
+                            let _ = connection.with_client(|c| {
+                                c.join_room(room, &nick, History::MaxStanzas(HISTORY))
+                            });
+                        }
                     }
-                }
-            }
-            XmppEvent::Disconnected { error } => {
-                let delay = backoff(attempt);
-                self.link.set(Link::Reconnecting { attempt: attempt + 1, delay });
-                if let Some(error) = error {
-                    leptos::logging::warn!("XMPP session lost: {error}");
-                }
-                let config = retry_config.clone();
-                Timeout::new(delay.as_millis() as u32, move || self.connect(config, attempt + 1)).forget();
-            }
-            _ => {}
-        });
+                    XmppEvent::RoomJoined { .. } => self.link.update(|link| {
+                        *link = match link {
+                            Link::Online { rooms } => Link::Online { rooms: *rooms + 1 },
+                            _ => Link::Online { rooms: 1 },
+                        }
+                    }),
+                    XmppEvent::GroupchatMessage(message) => {
+                        if let Some(Ok(event)) = Event::find_in(&message.payloads) {
+                            let live = message.delay.is_none();
+                            if self
+                                .feed
+                                .try_update(|feed| feed.accept(event, live))
+                                .unwrap_or(false)
+                                && live
+                            {
+                                self.live_events.update(|n| *n += 1);
+                            }
+                        }
+                    }
+                    XmppEvent::Disconnected { error } => {
+                        let delay = backoff(attempt);
+                        self.link.set(Link::Reconnecting {
+                            attempt: attempt + 1,
+                            delay,
+                        });
+                        if let Some(error) = error {
+                            leptos::logging::warn!("XMPP session lost: {error}");
+                        }
+                        let config = retry_config.clone();
+                        Timeout::new(delay.as_millis() as u32, move || {
+                            self.connect(config, attempt + 1)
+                        })
+                        .forget();
+                    }
+                    _ => {}
+                },
+            );
         match opened {
             Ok(connection) => self.connection.set_value(Some(connection)),
             Err(error) => self.link.set(Link::Failed(error)),
@@ -97,7 +118,9 @@ impl Session {
 
 /// 1 s doubling to 30 s, with jitter so viewers don't come back all at once.
 fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_secs(1).saturating_mul(1 << attempt.min(5)).min(Duration::from_secs(30));
+    let base = Duration::from_secs(1)
+        .saturating_mul(1 << attempt.min(5))
+        .min(Duration::from_secs(30));
     base.mul_f64(0.5 + random_unit() / 2.0)
 }
 

@@ -4,29 +4,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
-use vigie_model::contract::{self, BOSH_PATH, WEBSOCKET_PATH};
+pub use vigie_model::contract::ClientConfig;
+use vigie_model::contract::{BOSH_PATH, WEBSOCKET_PATH};
 
 use crate::AppState;
-
-/// The dashboard's XMPP settings. Room JIDs are `{room}@{muc_service}`.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ClientConfig {
-    /// WebSocket endpoint (RFC 7395) as the browser should use it.
-    pub websocket_url: String,
-    /// BOSH endpoint (XEP-0206) as the browser should use it.
-    pub bosh_url: String,
-    #[schema(value_type = String)]
-    pub domain: &'static str,
-    #[schema(value_type = String)]
-    pub anonymous_domain: &'static str,
-    #[schema(value_type = String)]
-    pub muc_service: &'static str,
-    #[schema(value_type = Vec<String>)]
-    pub event_rooms: &'static [&'static str],
-    #[schema(value_type = String)]
-    pub ops_room: &'static str,
-}
 
 /// Public XMPP URLs given by flags; absent ones are this server's own proxied paths.
 #[derive(Debug, Clone, Default)]
@@ -58,23 +39,18 @@ pub(crate) async fn client_config(
         }
         None => path.to_owned(),
     };
-    Json(ClientConfig {
-        websocket_url: state
+    Json(ClientConfig::new(
+        state
             .public_urls
             .websocket
             .clone()
             .unwrap_or_else(|| own(true, WEBSOCKET_PATH)),
-        bosh_url: state
+        state
             .public_urls
             .bosh
             .clone()
             .unwrap_or_else(|| own(false, BOSH_PATH)),
-        domain: contract::XMPP_DOMAIN,
-        anonymous_domain: contract::ANON_DOMAIN,
-        muc_service: contract::MUC_SERVICE,
-        event_rooms: &contract::EVENT_ROOMS,
-        ops_room: contract::OPS_ROOM,
-    })
+    ))
 }
 
 /// Whether the page was loaded over HTTPS, and the host it was loaded from, as a reverse proxy in

@@ -26,7 +26,8 @@ pub fn HistoryPanel(refresh: RwSignal<u64>) -> impl IntoView {
         looks.track();
         api::incidents(50)
     });
-    let rows = move || match page.get() {
+    let rows = move || {
+        match page.get() {
         None => view! { <tr><td colspan="6">"Loading…"</td></tr> }.into_any(),
         Some(Err(error)) => view! { <tr><td colspan="6" class="error">{error}</td></tr> }.into_any(),
         Some(Ok(page)) if page.incidents.is_empty() => {
@@ -38,7 +39,7 @@ pub fn HistoryPanel(refresh: RwSignal<u64>) -> impl IntoView {
             .map(|incident| {
                 view! {
                     <tr data-incident-id=incident.id.clone()>
-                        <td><time>{incident.opened_at}</time></td>
+                        <td><time>{vigie_model::event::format_time(incident.opened_at)}</time></td>
                         <td>{kind_label(incident.kind)}</td>
                         <td>{incident.status.as_str()}</td>
                         <td class=format!("severity {}", incident.severity.as_str())>{incident.severity.as_str()}</td>
@@ -49,6 +50,7 @@ pub fn HistoryPanel(refresh: RwSignal<u64>) -> impl IntoView {
             })
             .collect_view()
             .into_any(),
+    }
     };
     view! {
         <section class="pane history" aria-labelledby="history-title">

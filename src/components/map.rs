@@ -20,7 +20,10 @@ impl Projection {
         let mid_lat = (bounds.min_lat + bounds.max_lat) / 2.0;
         let width_m = (bounds.max_lon - bounds.min_lon) * mid_lat.to_radians().cos();
         let height_m = bounds.max_lat - bounds.min_lat;
-        Projection { bounds, height: WIDTH * height_m / width_m }
+        Projection {
+            bounds,
+            height: WIDTH * height_m / width_m,
+        }
     }
 
     fn point(&self, [lon, lat]: LonLat) -> (f64, f64) {
@@ -88,7 +91,12 @@ pub fn CityMap(feed: RwSignal<Feed>) -> impl IntoView {
 
 fn marker(projection: &Projection, event: &Event, newest: bool) -> impl IntoView {
     let (x, y) = projection.point([event.lon, event.lat]);
-    let class = format!("marker {} {}{}", event.kind.as_str(), event.severity.as_str(), if newest { " newest" } else { "" });
+    let class = format!(
+        "marker {} {}{}",
+        event.kind.as_str(),
+        event.severity.as_str(),
+        if newest { " newest" } else { "" }
+    );
     view! {
         <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r="12" data-incident-id=event.incident.clone() tabindex="0">
             <title>{event.body()}</title>
@@ -98,7 +106,10 @@ fn marker(projection: &Projection, event: &Event, newest: bool) -> impl IntoView
 
 fn centroid(projection: &Projection, ring: &[LonLat]) -> (f64, f64) {
     let n = ring.len().max(1) as f64;
-    let (sx, sy) = ring.iter().map(|&p| projection.point(p)).fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (sx, sy) = ring
+        .iter()
+        .map(|&p| projection.point(p))
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
     (sx / n, sy / n)
 }
 
@@ -115,6 +126,10 @@ mod tests {
         let (x, y) = projection.point([b.max_lon, b.min_lat]);
         assert!((x - WIDTH).abs() < 1e-9 && (y - projection.height).abs() < 1e-9);
         // 0.07° of longitude by 0.04° of latitude at 45.76° N is about 5.4 km by 4.4 km.
-        assert!((projection.height / WIDTH - 0.81).abs() < 0.01, "{}", projection.height);
+        assert!(
+            (projection.height / WIDTH - 0.81).abs() < 0.01,
+            "{}",
+            projection.height
+        );
     }
 }

@@ -9,7 +9,10 @@ pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
         Link::Connecting => "connecting…".to_owned(),
         Link::Online { rooms } => format!("live · WebSocket · {rooms} rooms"),
         Link::Reconnecting { attempt, delay } => {
-            format!("reconnecting in {:.0} s (attempt {attempt})", delay.as_secs_f64().ceil())
+            format!(
+                "reconnecting in {:.0} s (attempt {attempt})",
+                delay.as_secs_f64().ceil()
+            )
         }
         Link::Failed(error) => format!("offline: {error}"),
     };

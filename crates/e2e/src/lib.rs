@@ -38,10 +38,8 @@ pub enum Program {
 }
 
 /// Resolves when `stop` is set.
-fn stopped(mut stop: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = stop.wait_for(|s| *s).await;
-    }
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 impl Stack {
@@ -50,7 +48,8 @@ impl Stack {
     pub async fn start(dist: Option<std::path::PathBuf>) -> anyhow::Result<Stack> {
         let prosody = tokio::task::spawn_blocking(Prosody::start_for_test).await??;
         let broker = tokio::task::spawn_blocking(Mosquitto::start_for_test).await??;
-        let database_url = tokio::task::spawn_blocking(|| Mysql::shared().fresh_database("e2e")).await??;
+        let database_url =
+            tokio::task::spawn_blocking(|| Mysql::shared().fresh_database("e2e")).await??;
         let gateway_jid = format!("{GATEWAY_USER}@{XMPP_DOMAIN}");
         let collector_jid = format!("{COLLECTOR_USER}@{XMPP_DOMAIN}");
         prosody.register(GATEWAY_USER, XMPP_DOMAIN, "gateway-secret")?;
@@ -68,7 +67,10 @@ impl Stack {
         let server = tokio::spawn(vigie_server::serve(config, listener, stopped(stop_rx)));
         let health = format!("{server_url}/healthz");
         let answered = eventually(Duration::from_secs(10), "the server", || async {
-            Ok(get_json(&health).await.ok().or_else(|| server.is_finished().then_some(serde_json::Value::Null)))
+            Ok(get_json(&health)
+                .await
+                .ok()
+                .or_else(|| server.is_finished().then_some(serde_json::Value::Null)))
         })
         .await?;
         if answered.is_null() {
@@ -138,14 +140,21 @@ impl Stack {
     }
 
     /// Drives `vehicles` vehicles for `seconds`; vehicle `crash` crashes after one second.
-    pub async fn simulate(&self, vehicles: usize, seconds: f64, crash: usize) -> anyhow::Result<()> {
+    pub async fn simulate(
+        &self,
+        vehicles: usize,
+        seconds: f64,
+        crash: usize,
+    ) -> anyhow::Result<()> {
         let args = SimulatorArgs {
             mqtt_url: self.broker.url(),
             seed: 7,
             vehicles,
             rate: 4.0,
             duration: seconds,
-            crashes: vec![format!("{crash}:1:60").parse::<CrashSpec>().map_err(anyhow::Error::msg)?],
+            crashes: vec![format!("{crash}:1:60")
+                .parse::<CrashSpec>()
+                .map_err(anyhow::Error::msg)?],
             jams: Vec::new(),
             ground_truth: None,
         };
@@ -157,7 +166,9 @@ impl Stack {
         self.stop.send_replace(true);
         let programs = [self.gateway, self.collector].into_iter().flatten();
         for task in programs.chain([self.server]) {
-            tokio::time::timeout(Duration::from_secs(10), task).await.context("a program did not stop")???;
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .context("a program did not stop")???;
         }
         Ok(())
     }
@@ -171,12 +182,25 @@ pub struct Viewer {
 
 impl Viewer {
     pub async fn join(stack: &Stack, room: &str) -> anyhow::Result<Viewer> {
-        let (handle, mut events) = connect(&stack.prosody.ws_url(), ClientConfig::anonymous(ANON_DOMAIN)).await?;
-        handle.join_room(&room_jid(room), "observer", History::None).await?;
+        let (handle, mut events) = connect(
+            &stack.prosody.ws_url(),
+            ClientConfig::anonymous(ANON_DOMAIN),
+        )
+        .await?;
+        handle
+            .join_room(&room_jid(room), "observer", History::None)
+            .await?;
         loop {
             match events.recv().await.context("session ended")? {
-                XmppEvent::RoomJoined { .. } => return Ok(Viewer { _handle: handle, events }),
-                XmppEvent::RoomJoinFailed { error, .. } => anyhow::bail!("join refused: {}", error.condition),
+                XmppEvent::RoomJoined { .. } => {
+                    return Ok(Viewer {
+                        _handle: handle,
+                        events,
+                    })
+                }
+                XmppEvent::RoomJoinFailed { error, .. } => {
+                    anyhow::bail!("join refused: {}", error.condition)
+                }
                 _ => {}
             }
         }
@@ -186,7 +210,9 @@ impl Viewer {
     pub async fn next_event(&mut self, within: Duration) -> anyhow::Result<(Event, String)> {
         tokio::time::timeout(within, async {
             loop {
-                if let XmppEvent::GroupchatMessage(message) = self.events.recv().await.context("session ended")? {
+                if let XmppEvent::GroupchatMessage(message) =
+                    self.events.recv().await.context("session ended")?
+                {
                     if let Some(event) = Event::find_in(&message.payloads) {
                         return Ok((event?, message.body.unwrap_or_default()));
                     }
@@ -221,9 +247,16 @@ pub async fn get_json(url: &str) -> anyhow::Result<serde_json::Value> {
     use http_body_util::BodyExt;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let response = client.get(url.parse()?).await.with_context(|| format!("GET {url}"))?;
+    let response = client
+        .get(url.parse()?)
+        .await
+        .with_context(|| format!("GET {url}"))?;
     let status = response.status();
     let body = response.into_body().collect().await?.to_bytes();
-    anyhow::ensure!(status == 200, "GET {url}: {status} {}", String::from_utf8_lossy(&body));
+    anyhow::ensure!(
+        status == 200,
+        "GET {url}: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
     Ok(serde_json::from_slice(&body)?)
 }

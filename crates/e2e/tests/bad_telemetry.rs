@@ -19,7 +19,9 @@ async fn scrape(url: &str) -> anyhow::Result<String> {
     let stream = tokio::net::TcpStream::connect(url).await?;
     let (mut read, mut write) = stream.into_split();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    write.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await?;
+    write
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await?;
     let mut text = String::new();
     read.read_to_string(&mut text).await?;
     Ok(text)
@@ -32,18 +34,32 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
     let stack = Stack::start(None).await?;
     let mut viewer = Viewer::join(&stack, "accidents").await?;
 
-    let port: u16 = stack.broker.url().rsplit(':').next().unwrap_or_default().parse()?;
+    let port: u16 = stack
+        .broker
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .parse()?;
     let mut options = MqttOptions::new("hostile-vehicle", "127.0.0.1", port);
     options.set_max_packet_size(1 << 20, 1 << 20);
     let (mqtt, mut eventloop) = AsyncClient::new(options, 64);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     let topic = telemetry_topic("veh-x");
-    let fix = |ts: u64, extra: &str| format!(r#"{{"ts":{ts},"lat":45.76,"lon":4.835,"speed_kmh":0,"heading":0{extra}}}"#);
+    let fix = |ts: u64, extra: &str| {
+        format!(r#"{{"ts":{ts},"lat":45.76,"lon":4.835,"speed_kmh":0,"heading":0{extra}}}"#)
+    };
     let corpus: Vec<(String, Vec<u8>)> = vec![
         (topic.clone(), b"{not json".to_vec()),
-        (topic.clone(), br#"{"ts":1,"lat":"NaN","lon":4.8,"speed_kmh":0,"heading":0}"#.to_vec()),
+        (
+            topic.clone(),
+            br#"{"ts":1,"lat":"NaN","lon":4.8,"speed_kmh":0,"heading":0}"#.to_vec(),
+        ),
         (topic.clone(), fix(2, r#","extra":true"#).into_bytes()),
-        (topic.clone(), br#"{"ts":3,"lat":95,"lon":4.8,"speed_kmh":0,"heading":0}"#.to_vec()),
+        (
+            topic.clone(),
+            br#"{"ts":3,"lat":95,"lon":4.8,"speed_kmh":0,"heading":0}"#.to_vec(),
+        ),
         (topic.clone(), vec![b' '; 64 * 1024]),
         ("vigie/vehicles//telemetry".into(), fix(4, "").into_bytes()),
         (topic.clone(), "<script>alert(1)</script>".into()),
@@ -53,7 +69,8 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
     let mut sent = 0;
     let accident = loop {
         for (topic, payload) in &corpus {
-            mqtt.publish(topic, QoS::AtLeastOnce, false, payload.clone()).await?;
+            mqtt.publish(topic, QoS::AtLeastOnce, false, payload.clone())
+                .await?;
         }
         sent += 1;
         if let Ok((event, _)) = viewer.next_event(Duration::from_secs(2)).await {
@@ -61,7 +78,10 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
         }
         anyhow::ensure!(sent < 10, "the gateway never reported the valid crash");
     };
-    assert_eq!((accident.kind, accident.vehicles.as_slice()), (EventKind::Accident, ["veh-x".to_owned()].as_slice()));
+    assert_eq!(
+        (accident.kind, accident.vehicles.as_slice()),
+        (EventKind::Accident, ["veh-x".to_owned()].as_slice())
+    );
 
     let text = eventually(Duration::from_secs(10), "every rejection counted", || {
         let metrics = metrics.clone();
@@ -73,11 +93,26 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
     })
     .await?;
     let received = counter(&text, "vigie_telemetry_received_total");
-    for (reason, per_round) in [("json", 4), ("out_of_range", 1), ("oversize", 1), ("topic", 1)] {
-        let count = counter(&text, &format!(r#"vigie_rejected_total{{reason="{reason}"}}"#));
-        assert!(count >= per_round && count % per_round == 0, "{reason}: {count}\n{text}");
+    for (reason, per_round) in [
+        ("json", 4),
+        ("out_of_range", 1),
+        ("oversize", 1),
+        ("topic", 1),
+    ] {
+        let count = counter(
+            &text,
+            &format!(r#"vigie_rejected_total{{reason="{reason}"}}"#),
+        );
+        assert!(
+            count >= per_round && count.is_multiple_of(per_round),
+            "{reason}: {count}\n{text}"
+        );
     }
     assert!(received >= 1, "{text}");
-    assert_eq!(counter(&text, r#"vigie_events_total{kind="accident"}"#), 1, "{text}");
+    assert_eq!(
+        counter(&text, r#"vigie_events_total{kind="accident"}"#),
+        1,
+        "{text}"
+    );
     stack.stop().await
 }

@@ -45,7 +45,8 @@ async fn browser() -> anyhow::Result<(ChromeDriver, Client)> {
         .spawn()
         .context("starting chromedriver (Debian package chromium-driver)")?;
     let driver = ChromeDriver(driver);
-    let profile = std::env::temp_dir().join(format!("vigie-chromium-{}-{port}", std::process::id()));
+    let profile =
+        std::env::temp_dir().join(format!("vigie-chromium-{}-{port}", std::process::id()));
     let capabilities = serde_json::json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
@@ -65,13 +66,19 @@ async fn browser() -> anyhow::Result<(ChromeDriver, Client)> {
     let mut last_error = None;
     for _ in 0..50 {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
             Ok(client) => return Ok((driver, client)),
             Err(error) => last_error = Some(error),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(last_error.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("chromedriver never answered")))
+    Err(last_error
+        .map(anyhow::Error::from)
+        .unwrap_or_else(|| anyhow::anyhow!("chromedriver never answered")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,18 +88,31 @@ async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<(
     page.goto(&stack.server_url).await?;
     let wait = || page.wait().at_most(Duration::from_secs(20));
 
-    wait().for_element(Locator::Css("[data-testid=link].online")).await.context("the page never went live")?;
+    wait()
+        .for_element(Locator::Css("[data-testid=link].online"))
+        .await
+        .context("the page never went live")?;
     stack.simulate(3, 4.0, 1).await?;
 
     let card = wait()
-        .for_element(Locator::Css("li.card[data-kind=accident][data-origin=live]"))
+        .for_element(Locator::Css(
+            "li.card[data-kind=accident][data-origin=live]",
+        ))
         .await
         .context("no live accident card")?;
-    let id = card.attr("data-event-id").await?.context("card without an event id")?;
+    let id = card
+        .attr("data-event-id")
+        .await?
+        .context("card without an event id")?;
     let text = card.text().await?;
-    assert!(text.contains("Accident") && text.contains("veh-0001"), "{text}");
+    assert!(
+        text.contains("Accident") && text.contains("veh-0001"),
+        "{text}"
+    );
     wait()
-        .for_element(Locator::Css(&format!("circle.marker.accident[data-incident-id='{id}']")))
+        .for_element(Locator::Css(&format!(
+            "circle.marker.accident[data-incident-id='{id}']"
+        )))
         .await
         .context("no map marker for the accident")?;
     let row = wait()
@@ -102,7 +122,10 @@ async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<(
     assert!(row.text().await?.contains("veh-0001"));
 
     std::fs::create_dir_all(artifacts())?;
-    std::fs::write(artifacts().join("dashboard-live-accident.png"), page.screenshot().await?)?;
+    std::fs::write(
+        artifacts().join("dashboard-live-accident.png"),
+        page.screenshot().await?,
+    )?;
     page.close().await?;
     stack.stop().await
 }

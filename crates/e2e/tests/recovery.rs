@@ -24,7 +24,11 @@ async fn the_collector_catches_up_on_what_it_missed() -> anyhow::Result<()> {
     stack.simulate(3, 4.0, 1).await?;
     let (event, _) = viewer.next_event(Duration::from_secs(20)).await?;
     assert_eq!(event.kind, EventKind::Accident);
-    assert_eq!(stored_updates(&stack.database_url, &event.id).await?, 0, "stored with no collector running");
+    assert_eq!(
+        stored_updates(&stack.database_url, &event.id).await?,
+        0,
+        "stored with no collector running"
+    );
 
     stack.launch(Program::Collector);
     let url = stack.database_url.clone();
@@ -54,6 +58,9 @@ async fn the_gateway_detects_what_was_published_while_it_was_down() -> anyhow::R
     stack.simulate(3, 3.0, 2).await?;
     stack.launch(Program::Gateway);
     let (second, _) = viewer.next_event(Duration::from_secs(20)).await?;
-    assert_eq!((second.kind, second.vehicles.as_slice()), (EventKind::Accident, ["veh-0002".to_owned()].as_slice()));
+    assert_eq!(
+        (second.kind, second.vehicles.as_slice()),
+        (EventKind::Accident, ["veh-0002".to_owned()].as_slice())
+    );
     stack.stop().await
 }

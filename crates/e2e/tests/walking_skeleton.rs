@@ -16,25 +16,45 @@ async fn an_accident_reaches_the_room_mysql_and_rest() -> anyhow::Result<()> {
     assert_eq!(event.status, Status::Open);
     assert_eq!(event.vehicles, ["veh-0001"]);
     assert_eq!(event.incident, event.id);
-    let zone = City::builtin().zone_at(event.lat, event.lon).map(|z| z.id.clone());
+    let zone = City::builtin()
+        .zone_at(event.lat, event.lon)
+        .map(|z| z.id.clone());
     assert_eq!(event.zone, zone);
-    assert!(body.starts_with("Accident (major), vehicle veh-0001"), "{body}");
+    assert!(
+        body.starts_with("Accident (major), vehicle veh-0001"),
+        "{body}"
+    );
 
     let pool = sqlx::MySqlPool::connect(&stack.database_url).await?;
-    let stored: (String, String, String, Option<String>) = eventually(Duration::from_secs(20), "the incident in MySQL", || {
-        let pool = pool.clone();
-        let id = event.id.clone();
-        async move {
-            Ok(sqlx::query_as("SELECT id, kind, vehicles, zone FROM incidents WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&pool)
-                .await?)
-        }
-    })
-    .await?;
-    assert_eq!(stored, (event.id.clone(), "accident".into(), "veh-0001".into(), event.zone.clone()));
+    let stored: (String, String, String, Option<String>) =
+        eventually(Duration::from_secs(20), "the incident in MySQL", || {
+            let pool = pool.clone();
+            let id = event.id.clone();
+            async move {
+                Ok(
+                    sqlx::query_as("SELECT id, kind, vehicles, zone FROM incidents WHERE id = ?")
+                        .bind(id)
+                        .fetch_optional(&pool)
+                        .await?,
+                )
+            }
+        })
+        .await?;
+    assert_eq!(
+        stored,
+        (
+            event.id.clone(),
+            "accident".into(),
+            "veh-0001".into(),
+            event.zone.clone()
+        )
+    );
 
-    let page = get_json(&format!("{}/api/v1/incidents?kind=accident", stack.server_url)).await?;
+    let page = get_json(&format!(
+        "{}/api/v1/incidents?kind=accident",
+        stack.server_url
+    ))
+    .await?;
     let incidents = page["incidents"].as_array().expect("an incidents array");
     assert_eq!(incidents.len(), 1, "{page}");
     assert_eq!(incidents[0]["id"], event.id.as_str());

@@ -87,7 +87,10 @@ mod tests {
             assert!(road.free_flow_kmh > 0.0);
             for &[lon, lat] in &road.points {
                 let b = city.bounds;
-                assert!((b.min_lat..=b.max_lat).contains(&lat) && (b.min_lon..=b.max_lon).contains(&lon));
+                assert!(
+                    (b.min_lat..=b.max_lat).contains(&lat)
+                        && (b.min_lon..=b.max_lon).contains(&lon)
+                );
             }
         }
     }
@@ -95,8 +98,14 @@ mod tests {
     #[test]
     fn point_in_zone() {
         let city = City::builtin();
-        assert_eq!(city.zone_at(45.760, 4.835).map(|z| z.id.as_str()), Some("centre"));
-        assert_eq!(city.zone_at(45.760, 4.850).map(|z| z.id.as_str()), Some("east"));
+        assert_eq!(
+            city.zone_at(45.760, 4.835).map(|z| z.id.as_str()),
+            Some("centre")
+        );
+        assert_eq!(
+            city.zone_at(45.760, 4.850).map(|z| z.id.as_str()),
+            Some("east")
+        );
         assert_eq!(city.zone_at(45.700, 4.835), None);
     }
 }

@@ -1,5 +1,7 @@
 //! Deployment defaults shared by every program: XMPP domains, rooms, accounts, MQTT topics.
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::EventKind;
 
 /// Domain of registered accounts (gateway, collector, operators).
@@ -43,7 +45,9 @@ pub fn telemetry_topic(vehicle_id: &str) -> String {
 
 /// The vehicle id inside a telemetry topic, if the topic is one.
 pub fn vehicle_of_topic(topic: &str) -> Option<&str> {
-    let id = topic.strip_prefix("vigie/vehicles/")?.strip_suffix("/telemetry")?;
+    let id = topic
+        .strip_prefix("vigie/vehicles/")?
+        .strip_suffix("/telemetry")?;
     (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
@@ -51,6 +55,37 @@ pub fn vehicle_of_topic(topic: &str) -> Option<&str> {
 pub const WEBSOCKET_PATH: &str = "/xmpp-websocket";
 /// Path of Prosody's BOSH endpoint (XEP-0206).
 pub const BOSH_PATH: &str = "/http-bind";
+
+/// What the dashboard needs to reach XMPP (`GET /api/v1/config`), so it hard-codes nothing.
+/// Room JIDs are `{room}@{muc_service}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientConfig {
+    /// WebSocket endpoint (RFC 7395) as the browser should use it.
+    pub websocket_url: String,
+    /// BOSH endpoint (XEP-0206) as the browser should use it.
+    pub bosh_url: String,
+    pub domain: String,
+    pub anonymous_domain: String,
+    pub muc_service: String,
+    pub event_rooms: Vec<String>,
+    pub ops_room: String,
+}
+
+impl ClientConfig {
+    /// This deployment's settings, with the endpoints as the browser should reach them.
+    pub fn new(websocket_url: String, bosh_url: String) -> ClientConfig {
+        ClientConfig {
+            websocket_url,
+            bosh_url,
+            domain: XMPP_DOMAIN.to_owned(),
+            anonymous_domain: ANON_DOMAIN.to_owned(),
+            muc_service: MUC_SERVICE.to_owned(),
+            event_rooms: EVENT_ROOMS.iter().map(|room| (*room).to_owned()).collect(),
+            ops_room: OPS_ROOM.to_owned(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -143,7 +143,10 @@ impl Event {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| EventError::Invalid { field: name, value: value.to_owned() })
+                .ok_or_else(|| EventError::Invalid {
+                    field: name,
+                    value: value.to_owned(),
+                })
         };
         let occurred_at = required("occurred_at")?;
         Ok(Event {
@@ -161,15 +164,23 @@ impl Event {
             lat: parsed("lat")?,
             lon: parsed("lon")?,
             occurred_at: OffsetDateTime::parse(occurred_at, &Rfc3339).map_err(|_| {
-                EventError::Invalid { field: "occurred_at", value: occurred_at.to_owned() }
+                EventError::Invalid {
+                    field: "occurred_at",
+                    value: occurred_at.to_owned(),
+                }
             })?,
             detail: element.text(),
         })
     }
 
     /// The first event payload among a message's extension elements.
-    pub fn find_in<'a>(payloads: impl IntoIterator<Item = &'a Element>) -> Option<Result<Event, EventError>> {
-        payloads.into_iter().find(|e| e.ns() == NS).map(Event::from_element)
+    pub fn find_in<'a>(
+        payloads: impl IntoIterator<Item = &'a Element>,
+    ) -> Option<Result<Event, EventError>> {
+        payloads
+            .into_iter()
+            .find(|e| e.ns() == NS)
+            .map(Event::from_element)
     }
 
     /// The human `<body>` so any XMPP client can read the event.
@@ -193,7 +204,12 @@ impl Event {
         if let Some(road) = &self.road {
             body.push_str(&format!(", road {road}"));
         }
-        body.push_str(&format!(" at {:.5},{:.5}, {}", self.lat, self.lon, format_time(self.occurred_at)));
+        body.push_str(&format!(
+            " at {:.5},{:.5}, {}",
+            self.lat,
+            self.lon,
+            format_time(self.occurred_at)
+        ));
         if !self.detail.is_empty() {
             body.push_str(": ");
             body.push_str(&self.detail);
@@ -204,7 +220,9 @@ impl Event {
 
 /// RFC 3339 in UTC, as every Vigie program writes times.
 pub fn format_time(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).expect("UTC times always format as RFC 3339")
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .expect("UTC times always format as RFC 3339")
 }
 
 #[cfg(test)]
@@ -255,14 +273,23 @@ mod tests {
         }
         assert_eq!(
             Event::from_element(&fixed),
-            Err(EventError::Invalid { field: "EventKind", value: "meteor".into() })
+            Err(EventError::Invalid {
+                field: "EventKind",
+                value: "meteor".into()
+            })
         );
         let mut no_lat = Element::new("event", NS);
         for (name, value) in accident().to_element().attrs().filter(|(n, _)| *n != "lat") {
             no_lat.set_attr(name, value);
         }
-        assert_eq!(Event::from_element(&no_lat), Err(EventError::Missing("lat")));
-        assert_eq!(Event::from_element(&Element::new("event", "urn:other")), Err(EventError::NotAnEvent));
+        assert_eq!(
+            Event::from_element(&no_lat),
+            Err(EventError::Missing("lat"))
+        );
+        assert_eq!(
+            Event::from_element(&Element::new("event", "urn:other")),
+            Err(EventError::NotAnEvent)
+        );
     }
 
     #[test]

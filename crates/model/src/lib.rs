@@ -4,8 +4,10 @@
 pub mod city;
 pub mod contract;
 pub mod event;
+pub mod incident;
 pub mod telemetry;
 
 pub use city::{City, Road, Zone};
 pub use event::{Event, EventError, EventKind, Severity, Status};
+pub use incident::{Incident, IncidentDetail, IncidentUpdate};
 pub use telemetry::{Telemetry, TelemetryError};

@@ -77,7 +77,10 @@ impl Telemetry {
             }
         }
         if self.ts < 0 {
-            return Err(TelemetryError::OutOfRange { field: "ts", value: self.ts as f64 });
+            return Err(TelemetryError::OutOfRange {
+                field: "ts",
+                value: self.ts as f64,
+            });
         }
         Ok(())
     }
@@ -88,7 +91,14 @@ mod tests {
     use super::*;
 
     fn fix() -> Telemetry {
-        Telemetry { ts: 1_700_000_000_000, lat: 45.76, lon: 4.83, speed_kmh: 42.5, heading: 90.0, flags: vec![] }
+        Telemetry {
+            ts: 1_700_000_000_000,
+            lat: 45.76,
+            lon: 4.83,
+            speed_kmh: 42.5,
+            heading: 90.0,
+            flags: vec![],
+        }
     }
 
     #[test]
@@ -100,21 +110,41 @@ mod tests {
     fn rejects_bad_input_with_a_reason() {
         let cases: [(&[u8], &str); 6] = [
             (b"{", "json"),
-            (br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":1,"heading":0,"extra":1}"#, "json"),
-            (br#"{"ts":1,"lat":95,"lon":4,"speed_kmh":1,"heading":0}"#, "out_of_range"),
-            (br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":-3,"heading":0}"#, "out_of_range"),
-            (br#"{"ts":1,"lat":"NaN","lon":4,"speed_kmh":1,"heading":0}"#, "json"),
+            (
+                br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":1,"heading":0,"extra":1}"#,
+                "json",
+            ),
+            (
+                br#"{"ts":1,"lat":95,"lon":4,"speed_kmh":1,"heading":0}"#,
+                "out_of_range",
+            ),
+            (
+                br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":-3,"heading":0}"#,
+                "out_of_range",
+            ),
+            (
+                br#"{"ts":1,"lat":"NaN","lon":4,"speed_kmh":1,"heading":0}"#,
+                "json",
+            ),
             (&[b' '; 2000], "oversize"),
         ];
         for (payload, reason) in cases {
             let error = Telemetry::decode(payload).unwrap_err();
-            assert_eq!(error.reason(), reason, "{}", String::from_utf8_lossy(payload));
+            assert_eq!(
+                error.reason(),
+                reason,
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
         }
     }
 
     #[test]
     fn flags_are_optional() {
-        let fix = Telemetry::decode(br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":0,"heading":0,"flags":["crash"]}"#).unwrap();
+        let fix = Telemetry::decode(
+            br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":0,"heading":0,"flags":["crash"]}"#,
+        )
+        .unwrap();
         assert!(fix.has_flag(FLAG_CRASH));
     }
 }

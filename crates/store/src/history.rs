@@ -10,6 +10,7 @@ use serde::{Serialize, Serializer};
 use sqlx::mysql::MySqlRow;
 use sqlx::{FromRow, MySql, MySqlPool, QueryBuilder, Row};
 use time::OffsetDateTime;
+use vigie_model::incident::{Incident, IncidentDetail, IncidentUpdate};
 use vigie_model::{EventKind, Severity, Status};
 
 use crate::record::to_db_time;
@@ -19,64 +20,6 @@ use crate::Result;
 pub const MAX_LIMIT: u32 = 1000;
 /// Longest free-text query, in characters.
 pub const MAX_TEXT_LEN: usize = 200;
-
-/// An incident's current state: its latest event, and when it opened and cleared.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Incident {
-    pub id: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "jam"))]
-    pub kind: EventKind,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "open"))]
-    pub status: Status,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "major"))]
-    pub severity: Severity,
-    pub zone: Option<String>,
-    pub road: Option<String>,
-    pub vehicles: Vec<String>,
-    pub lat: f64,
-    pub lon: f64,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub opened_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub updated_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    pub cleared_at: Option<OffsetDateTime>,
-    pub detail: String,
-}
-
-/// One event of an incident's lifecycle.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct IncidentUpdate {
-    /// The event id.
-    pub id: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "open"))]
-    pub status: Status,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "major"))]
-    pub severity: Severity,
-    pub zone: Option<String>,
-    pub road: Option<String>,
-    pub vehicles: Vec<String>,
-    pub lat: f64,
-    pub lon: f64,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub occurred_at: OffsetDateTime,
-    pub detail: String,
-}
-
-/// An incident with its lifecycle, oldest event first.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct IncidentDetail {
-    #[serde(flatten)]
-    pub incident: Incident,
-    pub updates: Vec<IncidentUpdate>,
-}
 
 /// Which incidents to list. Empty lists and `None` do not filter; values within a list are
 /// alternatives (OR), different fields all apply (AND).
@@ -259,7 +202,11 @@ pub async fn list_incidents(
         ))
         .push_bind(limit + 1);
 
-    let mut incidents: Vec<Incident> = query.build_query_as().fetch_all(pool).await?;
+    let mut incidents: Vec<Incident> = query
+        .build()
+        .try_map(incident_from_row)
+        .fetch_all(pool)
+        .await?;
     let next_cursor = if incidents.len() > limit as usize {
         incidents.truncate(limit as usize);
         incidents.last().map(Cursor::after)
@@ -450,20 +397,22 @@ fn like_pattern(text: &str) -> String {
 
 /// One incident with its lifecycle, or `None` when the id is unknown.
 pub async fn get_incident(pool: &MySqlPool, id: &str) -> Result<Option<IncidentDetail>> {
-    let Some(incident) = sqlx::query_as::<_, Incident>(&format!(
+    let Some(incident) = sqlx::query(&format!(
         "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.id = ?"
     ))
     .bind(id)
+    .try_map(incident_from_row)
     .fetch_optional(pool)
     .await?
     else {
         return Ok(None);
     };
-    let updates = sqlx::query_as::<_, IncidentUpdate>(
+    let updates = sqlx::query(
         "SELECT event_id, status, severity, zone, road, vehicles, lat, lon, occurred_at, detail \
          FROM incident_updates WHERE incident_id = ? ORDER BY occurred_at, event_id",
     )
     .bind(id)
+    .try_map(update_from_row)
     .fetch_all(pool)
     .await?;
     Ok(Some(IncidentDetail { incident, updates }))
@@ -482,8 +431,9 @@ fn vehicle_list(row: &MySqlRow) -> Result<Vec<String>> {
     Ok(vehicles.split_whitespace().map(str::to_owned).collect())
 }
 
-impl FromRow<'_, MySqlRow> for Incident {
-    fn from_row(row: &MySqlRow) -> Result<Self> {
+fn incident_from_row(row: MySqlRow) -> Result<Incident> {
+    let row = &row;
+    {
         Ok(Incident {
             id: row.try_get("id")?,
             kind: wire(row, "kind")?,
@@ -502,8 +452,9 @@ impl FromRow<'_, MySqlRow> for Incident {
     }
 }
 
-impl FromRow<'_, MySqlRow> for IncidentUpdate {
-    fn from_row(row: &MySqlRow) -> Result<Self> {
+fn update_from_row(row: MySqlRow) -> Result<IncidentUpdate> {
+    let row = &row;
+    {
         Ok(IncidentUpdate {
             id: row.try_get("event_id")?,
             status: wire(row, "status")?,

@@ -19,10 +19,10 @@ pub use archive_cursor::{load_archive_cursor, save_archive_cursor};
 pub use bulk::insert_history;
 pub use history::{
     count_incidents, get_incident, list_incidents, BoundingBox, Bucket, BucketCount, Cursor,
-    CursorError, Incident, IncidentDetail, IncidentFilter, IncidentUpdate, Page, MAX_LIMIT,
-    MAX_TEXT_LEN,
+    CursorError, IncidentFilter, Page, MAX_LIMIT, MAX_TEXT_LEN,
 };
 pub use record::{record_event, record_events, record_events_and_cursor, Recorded, Rejection};
+pub use vigie_model::incident::{Incident, IncidentDetail, IncidentUpdate};
 
 /// The schema, applied by the server at start and by `#[sqlx::test(migrator = "vigie_store::MIGRATOR")]`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
