@@ -35,16 +35,24 @@ pub struct CollectorArgs {
 
 /// Archive page size asked for.
 const PAGE: u32 = 250;
+/// Most live events stored in one transaction.
+const MAX_BURST: usize = 500;
 
 /// Runs until `shutdown` resolves, reconnecting to XMPP and MySQL as needed.
-pub async fn run(args: CollectorArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(
+    args: CollectorArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let pool = MySqlPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(5))
         .connect(&args.database_url)
         .await
         .context("connecting to MySQL (DATABASE_URL)")?;
-    vigie_store::MIGRATOR.run(&pool).await.context("applying the database migrations")?;
+    vigie_store::MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying the database migrations")?;
     let mut stats = Stats::default();
     tokio::pin!(shutdown);
     let mut attempt = 0;
@@ -57,7 +65,11 @@ pub async fn run(args: CollectorArgs, shutdown: impl std::future::Future<Output 
             Ok(()) => attempt = 0,
             Err(error) => {
                 attempt += 1;
-                tracing::warn!(error = format!("{error:#}"), attempt, "collector session ended; reconnecting");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    attempt,
+                    "collector session ended; reconnecting"
+                );
             }
         }
         stats.log();
@@ -71,9 +83,17 @@ pub async fn run(args: CollectorArgs, shutdown: impl std::future::Future<Output 
 /// One XMPP session: join, catch up, then store live events until the session ends.
 async fn collect(args: &CollectorArgs, pool: &MySqlPool, stats: &mut Stats) -> anyhow::Result<()> {
     let rooms: Vec<String> = contract::EVENT_ROOMS.iter().map(|r| room_jid(r)).collect();
-    let (handle, mut events, early) = join_rooms(&args.xmpp, &rooms, &args.nick, History::None).await?;
+    let (handle, mut events, early) =
+        join_rooms(&args.xmpp, &rooms, &args.nick, History::None).await?;
     tracing::info!(?rooms, "collector joined the event rooms");
-    let mut collector = Collector { args, pool, stats, caught_up: HashSet::new(), queries: HashMap::new() };
+    let mut collector = Collector {
+        args,
+        pool,
+        stats,
+        caught_up: HashSet::new(),
+        queries: HashMap::new(),
+        live: HashMap::new(),
+    };
     for room in &rooms {
         let after_id = vigie_store::load_archive_cursor(pool, room).await?;
         collector.ask_page(&handle, room, after_id).await?;
@@ -81,11 +101,16 @@ async fn collect(args: &CollectorArgs, pool: &MySqlPool, stats: &mut Stats) -> a
     for event in early {
         collector.handle(&handle, event).await?;
     }
-    while let Some(event) = events.recv().await {
-        if let XmppEvent::Disconnected { error } = event {
-            anyhow::bail!("XMPP session ended: {error:?}");
+    while let Some(first) = events.recv().await {
+        // What arrived together is stored together: one transaction per room and burst.
+        let burst = std::iter::once(first).chain(std::iter::from_fn(|| events.try_recv().ok()));
+        for event in burst.take(MAX_BURST) {
+            if let XmppEvent::Disconnected { error } = event {
+                anyhow::bail!("XMPP session ended: {error:?}");
+            }
+            collector.handle(&handle, event).await?;
         }
-        collector.handle(&handle, event).await?;
+        collector.store_live().await?;
     }
     anyhow::bail!("XMPP session ended")
 }
@@ -98,11 +123,22 @@ struct Collector<'a> {
     caught_up: HashSet<String>,
     /// Archive query id → its room, and the events of the page so far.
     queries: HashMap<String, (String, Vec<Event>)>,
+    /// Live events not stored yet, by room, with the room's archive id to move to.
+    live: HashMap<String, (Vec<Event>, Option<String>)>,
 }
 
 impl Collector<'_> {
-    async fn ask_page(&mut self, handle: &Handle, room: &str, after_id: Option<String>) -> anyhow::Result<()> {
-        let query = ArchiveQuery { after_id, max: Some(PAGE), ..ArchiveQuery::default() };
+    async fn ask_page(
+        &mut self,
+        handle: &Handle,
+        room: &str,
+        after_id: Option<String>,
+    ) -> anyhow::Result<()> {
+        let query = ArchiveQuery {
+            after_id,
+            max: Some(PAGE),
+            ..ArchiveQuery::default()
+        };
         let id = handle.query_room_archive(room, query).await?;
         self.queries.insert(id, (room.to_owned(), Vec::new()));
         Ok(())
@@ -111,12 +147,16 @@ impl Collector<'_> {
     async fn handle(&mut self, handle: &Handle, event: XmppEvent) -> anyhow::Result<()> {
         match event {
             XmppEvent::ArchivedMessage { query_id, message } => {
-                if let (Some(event), Some((_, page))) = (self.event_of(&message), self.queries.get_mut(&query_id)) {
+                if let (Some(event), Some((_, page))) =
+                    (self.event_of(&message), self.queries.get_mut(&query_id))
+                {
                     page.push(event);
                 }
             }
             XmppEvent::ArchiveQueryDone { query_id, result } => {
-                let Some((room, page)) = self.queries.remove(&query_id) else { return Ok(()) };
+                let Some((room, page)) = self.queries.remove(&query_id) else {
+                    return Ok(());
+                };
                 let done = result.with_context(|| format!("reading the archive of {room}"))?;
                 match &done.last_id {
                     Some(last_id) => self.store(&page, Some((&room, last_id))).await?,
@@ -132,12 +172,12 @@ impl Collector<'_> {
             XmppEvent::GroupchatMessage(message) => {
                 if let Some(event) = self.event_of(&message) {
                     // Before the room is caught up its archive position belongs to the pages.
-                    let position = message
-                        .stanza_id
-                        .as_deref()
-                        .filter(|_| self.caught_up.contains(&message.room))
-                        .map(|id| (message.room.as_str(), id));
-                    self.store(std::slice::from_ref(&event), position).await?;
+                    let caught_up = self.caught_up.contains(&message.room);
+                    let (events, position) = self.live.entry(message.room).or_default();
+                    events.push(event);
+                    if caught_up && message.stanza_id.is_some() {
+                        *position = message.stanza_id;
+                    }
                 }
             }
             _ => {}
@@ -160,7 +200,19 @@ impl Collector<'_> {
         }
     }
 
-    async fn store(&mut self, events: &[Event], position: Option<(&str, &str)>) -> anyhow::Result<()> {
+    async fn store_live(&mut self) -> anyhow::Result<()> {
+        for (room, (events, position)) in std::mem::take(&mut self.live) {
+            self.store(&events, position.as_deref().map(|id| (room.as_str(), id)))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn store(
+        &mut self,
+        events: &[Event],
+        position: Option<(&str, &str)>,
+    ) -> anyhow::Result<()> {
         let outcomes = match position {
             Some((room, archive_id)) => {
                 vigie_store::record_events_and_cursor(self.pool, events, room, archive_id).await?
@@ -180,4 +232,3 @@ impl Collector<'_> {
         Ok(())
     }
 }
-
