@@ -4,9 +4,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::components::{
-    history::HistoryPanel, live::LiveFeed, map::CityMap, status::LinkIndicator,
-};
+use crate::components::history::HistoryPanel;
+use crate::components::live::LiveFeed;
+use crate::components::map::CityMap;
+use crate::components::open_incidents::OpenIncidents;
+use crate::components::status::LinkIndicator;
 use crate::session::{Link, Session};
 
 #[component]
@@ -27,6 +29,7 @@ pub fn App() -> impl IntoView {
         <main class="panes">
             <LiveFeed feed=session.feed />
             <div class="side">
+                <OpenIncidents feed=session.feed />
                 <CityMap feed=session.feed />
                 <HistoryPanel refresh=session.live_events />
             </div>

@@ -3,7 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use vigie_model::{Event, EventKind, Status};
+use vigie_model::{Event, EventKind, Severity, Status};
 
 /// One card of the feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,6 +11,41 @@ pub struct Card {
     pub event: Event,
     /// Arrived live, rather than replayed from the room's history.
     pub live: bool,
+}
+
+/// An incident still open, as the feed knows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenIncident<'a> {
+    pub latest: &'a Event,
+    /// When its earliest event in the feed occurred.
+    pub since: time::OffsetDateTime,
+}
+
+/// Which cards the live feed shows; empty sets show everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveFilter {
+    pub kinds: HashSet<EventKind>,
+    pub severities: HashSet<Severity>,
+}
+
+impl LiveFilter {
+    pub fn shows(&self, event: &Event) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&event.kind))
+            && (self.severities.is_empty() || self.severities.contains(&event.severity))
+    }
+
+    /// Adds the kind to the filter, or removes it if present.
+    pub fn toggle_kind(&mut self, kind: EventKind) {
+        if !self.kinds.remove(&kind) {
+            self.kinds.insert(kind);
+        }
+    }
+
+    pub fn toggle_severity(&mut self, severity: Severity) {
+        if !self.severities.remove(&severity) {
+            self.severities.insert(severity);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -53,28 +88,38 @@ impl Feed {
         self.cards.is_empty()
     }
 
-    /// Accidents and jams whose latest event in the feed is not `cleared`, newest first: the
-    /// lifecycle folded per incident.
-    pub fn open_incidents(&self) -> Vec<&Event> {
-        let mut latest: Vec<&Event> = Vec::new();
-        let mut folded = HashSet::new();
+    /// Accidents and jams whose latest event in the feed is not `cleared`, newest first, with
+    /// the time of their earliest event seen: the lifecycle folded per incident.
+    pub fn open_incidents(&self) -> Vec<OpenIncident<'_>> {
+        let mut open: Vec<OpenIncident<'_>> = Vec::new();
+        let mut index = std::collections::HashMap::new();
         for card in &self.cards {
             let event = &card.event;
-            if matches!(event.kind, EventKind::Accident | EventKind::Jam)
-                && folded.insert(&event.incident)
-            {
-                latest.push(event);
+            if !matches!(event.kind, EventKind::Accident | EventKind::Jam) {
+                continue;
+            }
+            match index.get(&event.incident) {
+                Some(&i) => {
+                    let incident: &mut OpenIncident<'_> = &mut open[i];
+                    incident.since = incident.since.min(event.occurred_at);
+                }
+                None => {
+                    index.insert(&event.incident, open.len());
+                    open.push(OpenIncident {
+                        latest: event,
+                        since: event.occurred_at,
+                    });
+                }
             }
         }
-        latest.retain(|event| event.status != Status::Cleared);
-        latest
+        open.retain(|incident| incident.latest.status != Status::Cleared);
+        open
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigie_model::Severity;
 
     fn event(id: &str) -> Event {
         Event {
@@ -142,15 +187,34 @@ mod tests {
         let open: Vec<&str> = feed
             .open_incidents()
             .iter()
-            .map(|e| e.incident.as_str())
+            .map(|o| o.latest.incident.as_str())
             .collect();
         assert_eq!(open, ["C", "A"]);
         feed.accept(cleared, true);
         let open: Vec<&str> = feed
             .open_incidents()
             .iter()
-            .map(|e| e.incident.as_str())
+            .map(|o| o.latest.incident.as_str())
             .collect();
         assert_eq!(open, ["C"]);
+    }
+
+    #[test]
+    fn filter_chips_combine_kinds_and_severities() {
+        let mut filter = LiveFilter::default();
+        let accident = event("A");
+        let minor_zone = Event {
+            kind: EventKind::ZoneEnter,
+            severity: Severity::Minor,
+            ..event("Z")
+        };
+        assert!(filter.shows(&accident) && filter.shows(&minor_zone));
+        filter.toggle_kind(EventKind::Accident);
+        assert!(filter.shows(&accident) && !filter.shows(&minor_zone));
+        filter.toggle_severity(Severity::Minor);
+        assert!(!filter.shows(&accident), "a major accident is not minor");
+        filter.toggle_kind(EventKind::Accident);
+        filter.toggle_severity(Severity::Minor);
+        assert_eq!(filter, LiveFilter::default());
     }
 }

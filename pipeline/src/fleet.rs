@@ -18,10 +18,35 @@ pub struct Crash {
     pub stopped_for_ms: i64,
 }
 
+/// A scripted jam: every vehicle on `road` slows down to `speed_fraction` of the road's
+/// free-flow speed from `at_ms` for `lasting_ms`, then speeds up again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Jam {
+    pub road: String,
+    pub at_ms: i64,
+    pub lasting_ms: i64,
+    pub speed_fraction: f64,
+}
+
+impl Jam {
+    /// Default crawl: 15 % of free-flow speed, DATEX II "queuing" (a moderate jam).
+    pub const DEFAULT_SPEED_FRACTION: f64 = 0.15;
+
+    fn active(&self, elapsed_ms: i64) -> bool {
+        (self.at_ms..self.at_ms + self.lasting_ms).contains(&elapsed_ms)
+    }
+}
+
+/// What the simulator injects; serialized as the run's ground truth.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Scenario {
     pub crashes: Vec<Crash>,
+    pub jams: Vec<Jam>,
 }
+
+/// Largest acceleration or braking of a driving vehicle (m/s²), well short of the accident
+/// detector's hard braking, so slowing into a jam never looks like a crash. Crashes stop dead.
+pub const MAX_ACCELERATION_MPS2: f64 = 2.5;
 
 pub fn vehicle_id(index: usize) -> String {
     format!("veh-{index:04}")
@@ -32,6 +57,7 @@ struct Track {
     points: Vec<[f64; 2]>,
     lengths: Vec<f64>,
     free_flow_kmh: f64,
+    road: String,
 }
 
 impl Track {
@@ -40,14 +66,24 @@ impl Track {
         let points: Vec<[f64; 2]> = road
             .points
             .iter()
-            .map(|&[lon, lat]| [(lon - origin[0]) * scale_lon, (lat - origin[1]) * METRES_PER_DEGREE])
+            .map(|&[lon, lat]| {
+                [
+                    (lon - origin[0]) * scale_lon,
+                    (lat - origin[1]) * METRES_PER_DEGREE,
+                ]
+            })
             .collect();
         let mut lengths = vec![0.0];
         for pair in points.windows(2) {
             let step = (pair[1][0] - pair[0][0]).hypot(pair[1][1] - pair[0][1]);
             lengths.push(lengths.last().copied().unwrap_or(0.0) + step);
         }
-        Track { points, lengths, free_flow_kmh: road.free_flow_kmh }
+        Track {
+            points,
+            lengths,
+            free_flow_kmh: road.free_flow_kmh,
+            road: road.id.clone(),
+        }
     }
 
     fn length(&self) -> f64 {
@@ -56,12 +92,23 @@ impl Track {
 
     /// Position (local metres) and heading (degrees from north) at a distance along the track.
     fn locate(&self, distance: f64, forward: bool) -> ([f64; 2], f64) {
-        let segment = self.lengths.partition_point(|&l| l <= distance).clamp(1, self.points.len() - 1);
+        let segment = self
+            .lengths
+            .partition_point(|&l| l <= distance)
+            .clamp(1, self.points.len() - 1);
         let (a, b) = (self.points[segment - 1], self.points[segment]);
         let span = self.lengths[segment] - self.lengths[segment - 1];
-        let t = if span > 0.0 { (distance - self.lengths[segment - 1]) / span } else { 0.0 };
+        let t = if span > 0.0 {
+            (distance - self.lengths[segment - 1]) / span
+        } else {
+            0.0
+        };
         let position = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
-        let (dx, dy) = if forward { (b[0] - a[0], b[1] - a[1]) } else { (a[0] - b[0], a[1] - b[1]) };
+        let (dx, dy) = if forward {
+            (b[0] - a[0], b[1] - a[1])
+        } else {
+            (a[0] - b[0], a[1] - b[1])
+        };
         (position, dx.atan2(dy).to_degrees().rem_euclid(360.0))
     }
 }
@@ -86,23 +133,45 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    pub fn new(city: &City, vehicles: usize, seed: u64, scenario: Scenario, start_ms: i64) -> Fleet {
+    /// Vehicles are spread over the roads round-robin: vehicle `i` drives road `i % roads`.
+    pub fn new(
+        city: &City,
+        vehicles: usize,
+        seed: u64,
+        scenario: Scenario,
+        start_ms: i64,
+    ) -> Fleet {
         let origin = [city.bounds.min_lon, city.bounds.min_lat];
-        let tracks: Vec<Track> = city.roads.iter().map(|road| Track::new(road, origin)).collect();
+        let tracks: Vec<Track> = city
+            .roads
+            .iter()
+            .map(|road| Track::new(road, origin))
+            .collect();
         let mut rng = StdRng::seed_from_u64(seed);
         let vehicles = (0..vehicles)
             .map(|i| {
                 let track = i % tracks.len();
+                let distance = rng.random_range(0.0..tracks[track].length());
+                let forward = rng.random_bool(0.5);
+                let pace = rng.random_range(0.6..1.0);
                 Vehicle {
                     track,
-                    distance: rng.random_range(0.0..tracks[track].length()),
-                    forward: rng.random_bool(0.5),
-                    pace: rng.random_range(0.6..1.0),
-                    speed_kmh: 0.0,
+                    distance,
+                    forward,
+                    pace,
+                    speed_kmh: tracks[track].free_flow_kmh * pace,
                 }
             })
             .collect();
-        Fleet { origin, tracks, vehicles, scenario, rng, start_ms, last_elapsed_ms: 0 }
+        Fleet {
+            origin,
+            tracks,
+            vehicles,
+            scenario,
+            rng,
+            start_ms,
+            last_elapsed_ms: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -113,6 +182,13 @@ impl Fleet {
         self.vehicles.is_empty()
     }
 
+    /// The vehicles driving a road (by id), in order.
+    pub fn vehicles_on(&self, road: &str) -> Vec<usize> {
+        (0..self.vehicles.len())
+            .filter(|&i| self.tracks[self.vehicles[i].track].road == road)
+            .collect()
+    }
+
     /// Moves every vehicle to `elapsed_ms` after the start and returns each one's fix.
     pub fn tick(&mut self, elapsed_ms: i64) -> Vec<(String, Telemetry)> {
         let dt_s = (elapsed_ms - self.last_elapsed_ms).max(0) as f64 / 1000.0;
@@ -121,16 +197,30 @@ impl Fleet {
         let mut fixes = Vec::with_capacity(self.vehicles.len());
         for (index, vehicle) in self.vehicles.iter_mut().enumerate() {
             let track = &self.tracks[vehicle.track];
-            let crashed = self
-                .scenario
-                .crashes
-                .iter()
-                .any(|c| c.vehicle == index && (c.at_ms..c.at_ms + c.stopped_for_ms).contains(&elapsed_ms));
+            let crashed = self.scenario.crashes.iter().any(|c| {
+                c.vehicle == index && (c.at_ms..c.at_ms + c.stopped_for_ms).contains(&elapsed_ms)
+            });
             vehicle.speed_kmh = if crashed {
                 0.0
             } else {
                 let noise: f64 = self.rng.random_range(-0.05..0.05);
-                (track.free_flow_kmh * (vehicle.pace + noise)).max(0.0)
+                let jam = self
+                    .scenario
+                    .jams
+                    .iter()
+                    .find(|jam| jam.road == track.road && jam.active(elapsed_ms));
+                let wanted = match jam {
+                    Some(jam) => track.free_flow_kmh * jam.speed_fraction * (1.0 + 2.0 * noise),
+                    None => track.free_flow_kmh * (vehicle.pace + noise),
+                };
+                // Accelerate and brake smoothly, whatever the fix rate.
+                let max_change = MAX_ACCELERATION_MPS2 * 3.6 * dt_s;
+                wanted
+                    .clamp(
+                        vehicle.speed_kmh - max_change,
+                        vehicle.speed_kmh + max_change,
+                    )
+                    .max(0.0)
             };
             let step = vehicle.speed_kmh / 3.6 * dt_s * if vehicle.forward { 1.0 } else { -1.0 };
             vehicle.distance += step;
@@ -147,7 +237,11 @@ impl Fleet {
                     lon: self.origin[0] + x / scale_lon,
                     speed_kmh: (vehicle.speed_kmh * 10.0).round() / 10.0,
                     heading: (heading * 10.0).round() / 10.0 % 360.0,
-                    flags: if crashed { vec![FLAG_CRASH.to_owned()] } else { Vec::new() },
+                    flags: if crashed {
+                        vec![FLAG_CRASH.to_owned()]
+                    } else {
+                        Vec::new()
+                    },
                 },
             ));
         }
@@ -164,7 +258,9 @@ mod tests {
         let city = City::builtin();
         let run = |seed| {
             let mut fleet = Fleet::new(&city, 5, seed, Scenario::default(), 0);
-            (1..20).flat_map(|s| fleet.tick(s * 500)).collect::<Vec<_>>()
+            (1..20)
+                .flat_map(|s| fleet.tick(s * 500))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
@@ -188,12 +284,75 @@ mod tests {
     #[test]
     fn a_scripted_crash_stops_the_vehicle_with_its_flag() {
         let city = City::builtin();
-        let crash = Crash { vehicle: 1, at_ms: 3000, stopped_for_ms: 5000 };
-        let mut fleet = Fleet::new(&city, 3, 1, Scenario { crashes: vec![crash] }, 0);
-        let fixes: Vec<_> = (1..=10).map(|s| fleet.tick(s * 1000)[1].1.clone()).collect();
+        let crash = Crash {
+            vehicle: 1,
+            at_ms: 3000,
+            stopped_for_ms: 5000,
+        };
+        let mut fleet = Fleet::new(
+            &city,
+            3,
+            1,
+            Scenario {
+                crashes: vec![crash],
+                jams: vec![],
+            },
+            0,
+        );
+        let fixes: Vec<_> = (1..=10)
+            .map(|s| fleet.tick(s * 1000)[1].1.clone())
+            .collect();
         let crashed: Vec<bool> = fixes.iter().map(|f| f.has_flag(FLAG_CRASH)).collect();
-        assert_eq!(crashed, [false, false, true, true, true, true, true, false, false, false]);
-        assert!(fixes[2..7].windows(2).all(|w| w[0].lat == w[1].lat && w[0].lon == w[1].lon));
+        assert_eq!(
+            crashed,
+            [false, false, true, true, true, true, true, false, false, false]
+        );
+        assert!(fixes[2..7]
+            .windows(2)
+            .all(|w| w[0].lat == w[1].lat && w[0].lon == w[1].lon));
         assert_eq!(fixes[2].speed_kmh, 0.0);
+    }
+
+    #[test]
+    fn a_scripted_jam_slows_the_road_gently_then_releases_it() {
+        let city = City::builtin();
+        let jam = Jam {
+            road: "quay".into(),
+            at_ms: 10_000,
+            lasting_ms: 60_000,
+            speed_fraction: 0.1,
+        };
+        let mut fleet = Fleet::new(
+            &city,
+            15,
+            3,
+            Scenario {
+                crashes: vec![],
+                jams: vec![jam],
+            },
+            0,
+        );
+        let on_quay = fleet.vehicles_on("quay");
+        assert_eq!(on_quay, [2, 7, 12]);
+        let mut previous = fleet.tick(0);
+        for s in 1..=120 {
+            let fixes = fleet.tick(s * 1000);
+            for (i, ((_, fix), (_, before))) in fixes.iter().zip(&previous).enumerate() {
+                let change = (fix.speed_kmh - before.speed_kmh) / 3.6;
+                assert!(
+                    change.abs() <= MAX_ACCELERATION_MPS2 + 0.05,
+                    "vehicle {i} at {s} s: {change} m/s²"
+                );
+                if on_quay.contains(&i) && (30..70).contains(&s) {
+                    assert!(
+                        fix.speed_kmh <= 50.0 * 0.1 * 1.1 + 0.05,
+                        "vehicle {i} at {s} s: {fix:?}"
+                    );
+                } else if !on_quay.contains(&i) || s >= 90 {
+                    assert!(fix.speed_kmh >= 10.0, "vehicle {i} at {s} s: {fix:?}");
+                }
+            }
+            previous = fixes;
+        }
     }
 }

@@ -65,9 +65,13 @@ impl Outbox {
     /// Queues a message and the events it caused; returns the events to send.
     fn push(&mut self, publish: Publish, events: Vec<Event>) -> Vec<Event> {
         let seq = self.first_seq + self.queue.len() as u64;
-        self.queue.push_back(Pending { publish, unconfirmed: events.len() });
+        self.queue.push_back(Pending {
+            publish,
+            unconfirmed: events.len(),
+        });
         for event in &events {
-            self.events.insert(event.id.clone(), (event.clone(), Some(seq)));
+            self.events
+                .insert(event.id.clone(), (event.clone(), Some(seq)));
         }
         events
     }
@@ -82,8 +86,12 @@ impl Outbox {
 
     /// Marks an event confirmed; false if it was not waiting (a duplicate reflection).
     fn confirm(&mut self, id: &str) -> bool {
-        let Some((_, seq)) = self.events.remove(id) else { return false };
-        if let Some(pending) = seq.and_then(|seq| self.queue.get_mut((seq - self.first_seq) as usize)) {
+        let Some((_, seq)) = self.events.remove(id) else {
+            return false;
+        };
+        if let Some(pending) =
+            seq.and_then(|seq| self.queue.get_mut((seq - self.first_seq) as usize))
+        {
             pending.unconfirmed -= 1;
         }
         true
@@ -139,7 +147,10 @@ async fn send_all(rooms: Option<&Rooms>, events: &[Event]) {
 }
 
 /// Runs until `shutdown` resolves; returns an error only for what retrying cannot fix.
-pub async fn run(args: GatewayArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(
+    args: GatewayArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let mut options = crate::mqtt::options(&args.mqtt_url, &args.mqtt_client_id)?;
     // Oversize payloads must arrive to be counted and acknowledged: a packet over rumqttc's
     // limit would end the connection and come back forever from the persistent session.
@@ -153,7 +164,11 @@ pub async fn run(args: GatewayArgs, shutdown: impl std::future::Future<Output = 
 
     let mut rooms = Some(join(&args).await?);
     tracing::info!(rooms = ?contract::EVENT_ROOMS, "gateway joined the event rooms");
-    let mut detector = Detector::new(City::builtin(), Thresholds::default(), IdSource::from_entropy());
+    let mut detector = Detector::new(
+        City::builtin(),
+        Thresholds::default(),
+        IdSource::from_entropy(),
+    );
     let mut outbox = Outbox::default();
     let mut stats = Stats::default();
     let mut latest_ms = 0;
@@ -321,7 +336,11 @@ mod tests {
         assert_eq!(pkids(outbox.ready()), [] as [u16; 0]);
         assert!(outbox.confirm("C"));
         assert!(outbox.confirm("A"));
-        assert_eq!(pkids(outbox.ready()), [] as [u16; 0], "B still holds message 1 back");
+        assert_eq!(
+            pkids(outbox.ready()),
+            [] as [u16; 0],
+            "B still holds message 1 back"
+        );
         assert!(outbox.confirm("B"));
         assert_eq!(pkids(outbox.ready()), [1, 2, 3]);
         assert!(!outbox.confirm("B"), "a second reflection confirms nothing");

@@ -12,7 +12,11 @@ use vigie_xmpp::{ClientConfig, Event, History};
 #[derive(Debug, Clone, clap::Args)]
 pub struct XmppArgs {
     /// The server's RFC 7395 WebSocket endpoint.
-    #[arg(long, env = "XMPP_WS_URL", default_value = "ws://127.0.0.1:5280/xmpp-websocket")]
+    #[arg(
+        long,
+        env = "XMPP_WS_URL",
+        default_value = "ws://127.0.0.1:5280/xmpp-websocket"
+    )]
     pub xmpp_ws_url: String,
     /// The account's JID.
     #[arg(long, env = "XMPP_JID")]
@@ -53,7 +57,9 @@ pub async fn join_rooms(
             Some(Event::RoomJoinFailed { room, error }) => {
                 bail!("joining {room} failed: {}", error.condition)
             }
-            Some(Event::Disconnected { error }) => bail!("XMPP session ended while joining: {error:?}"),
+            Some(Event::Disconnected { error }) => {
+                bail!("XMPP session ended while joining: {error:?}")
+            }
             Some(other) => early.push(other),
             None => bail!("XMPP session ended while joining"),
         }

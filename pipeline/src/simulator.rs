@@ -11,7 +11,7 @@ use rumqttc::{AsyncClient, Packet, QoS};
 use vigie_model::contract::telemetry_topic;
 use vigie_model::City;
 
-use crate::fleet::{Crash, Fleet, Scenario};
+use crate::fleet::{Crash, Fleet, Jam, Scenario};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulatorArgs {
@@ -19,7 +19,9 @@ pub struct SimulatorArgs {
     pub mqtt_url: String,
     #[arg(long, env = "SIM_SEED", default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, env = "SIM_VEHICLES", default_value_t = 12)]
+    /// Vehicles, spread over the city's roads round-robin (vehicle i drives road i mod 5); 15 puts
+    /// 3 on every road, enough for any road to jam.
+    #[arg(long, env = "SIM_VEHICLES", default_value_t = 15)]
     pub vehicles: usize,
     /// Fixes per vehicle per second.
     #[arg(long, env = "SIM_RATE", default_value_t = 1.0)]
@@ -28,8 +30,18 @@ pub struct SimulatorArgs {
     #[arg(long, env = "SIM_DURATION", default_value_t = 0.0)]
     pub duration: f64,
     /// Scripted crashes as VEHICLE:AT_SECONDS:STOPPED_SECONDS (repeatable).
-    #[arg(long = "crash", env = "SIM_CRASHES", value_delimiter = ',', default_value = "1:5:60")]
+    #[arg(
+        long = "crash",
+        env = "SIM_CRASHES",
+        value_delimiter = ',',
+        default_value = "1:5:60"
+    )]
     pub crashes: Vec<CrashSpec>,
+    /// Scripted jams as ROAD:AT_SECONDS:LASTING_SECONDS[:SPEED_FRACTION] (repeatable; none by
+    /// default): every vehicle on that road slows to that fraction of its free-flow speed
+    /// (default 0.15, DATEX II queuing; below 0.10 is stationary).
+    #[arg(long = "jam", env = "SIM_JAMS", value_delimiter = ',')]
+    pub jams: Vec<JamSpec>,
     /// Writes what was injected (JSON) to this file at the end.
     #[arg(long, env = "SIM_GROUND_TRUTH")]
     pub ground_truth: Option<std::path::PathBuf>,
@@ -43,7 +55,9 @@ impl FromStr for CrashSpec {
     fn from_str(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split(':').collect();
         let [vehicle, at, stopped] = parts[..] else {
-            return Err(format!("crash {s:?} is not VEHICLE:AT_SECONDS:STOPPED_SECONDS"));
+            return Err(format!(
+                "crash {s:?} is not VEHICLE:AT_SECONDS:STOPPED_SECONDS"
+            ));
         };
         let seconds = |v: &str| v.parse::<f64>().ok().filter(|v| *v >= 0.0 && v.is_finite());
         match (vehicle.parse::<usize>(), seconds(at), seconds(stopped)) {
@@ -52,18 +66,98 @@ impl FromStr for CrashSpec {
                 at_ms: (at * 1000.0) as i64,
                 stopped_for_ms: (stopped * 1000.0) as i64,
             })),
-            _ => Err(format!("crash {s:?} is not VEHICLE:AT_SECONDS:STOPPED_SECONDS")),
+            _ => Err(format!(
+                "crash {s:?} is not VEHICLE:AT_SECONDS:STOPPED_SECONDS"
+            )),
         }
     }
 }
 
-pub async fn run(args: SimulatorArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+#[derive(Debug, Clone, PartialEq)]
+pub struct JamSpec(pub Jam);
+
+impl FromStr for JamSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let error = || format!("jam {s:?} is not ROAD:AT_SECONDS:LASTING_SECONDS[:SPEED_FRACTION]");
+        let parts: Vec<&str> = s.split(':').collect();
+        let (road, at, lasting, fraction) = match parts[..] {
+            [road, at, lasting] => (road, at, lasting, None),
+            [road, at, lasting, fraction] => (road, at, lasting, Some(fraction)),
+            _ => return Err(error()),
+        };
+        let seconds = |v: &str| v.parse::<f64>().ok().filter(|v| *v >= 0.0 && v.is_finite());
+        let speed_fraction = match fraction {
+            None => Some(Jam::DEFAULT_SPEED_FRACTION),
+            Some(v) => v.parse::<f64>().ok().filter(|v| (0.0..1.0).contains(v)),
+        };
+        let road_ok = !road.is_empty()
+            && road
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        match (
+            road_ok,
+            seconds(at),
+            seconds(lasting).filter(|v| *v > 0.0),
+            speed_fraction,
+        ) {
+            (true, Some(at), Some(lasting), Some(speed_fraction)) => Ok(JamSpec(Jam {
+                road: road.to_owned(),
+                at_ms: (at * 1000.0) as i64,
+                lasting_ms: (lasting * 1000.0) as i64,
+                speed_fraction,
+            })),
+            _ => Err(error()),
+        }
+    }
+}
+
+/// Fewest vehicles a scripted jam's road needs: the jam detector's default minimum.
+pub const JAM_MIN_VEHICLES: usize = 3;
+
+/// Checks a scenario against the city and the fleet size, with errors naming the fix.
+pub fn check_scenario(city: &City, vehicles: usize, scenario: &Scenario) -> anyhow::Result<()> {
+    if let Some(crash) = scenario.crashes.iter().find(|c| c.vehicle >= vehicles) {
+        bail!(
+            "crash vehicle {} does not exist (only {vehicles} vehicles)",
+            crash.vehicle
+        );
+    }
+    for jam in &scenario.jams {
+        let Some(index) = city.roads.iter().position(|road| road.id == jam.road) else {
+            let roads: Vec<&str> = city.roads.iter().map(|road| road.id.as_str()).collect();
+            bail!(
+                "jam road {:?} is not in the city (roads: {})",
+                jam.road,
+                roads.join(", ")
+            );
+        };
+        // Round-robin: road `index` gets vehicles index, index + roads, …
+        let on_road = vehicles.saturating_sub(index).div_ceil(city.roads.len());
+        if on_road < JAM_MIN_VEHICLES {
+            let needed = index + 1 + (JAM_MIN_VEHICLES - 1) * city.roads.len();
+            bail!(
+                "jam road {} has only {on_road} vehicles; a jam needs {JAM_MIN_VEHICLES} (use --vehicles {needed} or more)",
+                jam.road
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(
+    args: SimulatorArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     if args.vehicles == 0 || !(args.rate > 0.0 && args.rate <= 100.0) {
         bail!("--vehicles must be at least 1 and --rate within (0, 100]");
     }
-    if let Some(crash) = args.crashes.iter().find(|c| c.0.vehicle >= args.vehicles) {
-        bail!("crash vehicle {} does not exist (only {} vehicles)", crash.0.vehicle, args.vehicles);
-    }
+    let city = City::builtin();
+    let scenario = Scenario {
+        crashes: args.crashes.iter().map(|c| c.0).collect(),
+        jams: args.jams.iter().map(|j| j.0.clone()).collect(),
+    };
+    check_scenario(&city, args.vehicles, &scenario)?;
     let client_id = format!("vigie-simulator-{}", std::process::id());
     let options = crate::mqtt::options(&args.mqtt_url, &client_id)?;
     let (mqtt, mut eventloop) = AsyncClient::new(options, 4096);
@@ -84,14 +178,20 @@ pub async fn run(args: SimulatorArgs, shutdown: impl std::future::Future<Output 
         }
     });
 
-    let scenario = Scenario { crashes: args.crashes.iter().map(|c| c.0).collect() };
     let start_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-    let mut fleet = Fleet::new(&City::builtin(), args.vehicles, args.seed, scenario.clone(), start_ms);
+    let mut fleet = Fleet::new(&city, args.vehicles, args.seed, scenario.clone(), start_ms);
     let period = Duration::from_secs_f64(1.0 / args.rate);
     let started = Instant::now();
     let mut ticker = tokio::time::interval(period);
     let mut published = 0u64;
-    tracing::info!(vehicles = args.vehicles, rate = args.rate, seed = args.seed, "simulating");
+    tracing::info!(
+        vehicles = args.vehicles,
+        rate = args.rate,
+        seed = args.seed,
+        crashes = scenario.crashes.len(),
+        jams = scenario.jams.len(),
+        "simulating"
+    );
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -103,7 +203,13 @@ pub async fn run(args: SimulatorArgs, shutdown: impl std::future::Future<Output 
             break;
         }
         for (vehicle, fix) in fleet.tick(elapsed.as_millis() as i64) {
-            mqtt.publish(telemetry_topic(&vehicle), QoS::AtLeastOnce, false, fix.encode()).await?;
+            mqtt.publish(
+                telemetry_topic(&vehicle),
+                QoS::AtLeastOnce,
+                false,
+                fix.encode(),
+            )
+            .await?;
             published += 1;
         }
     }
@@ -119,7 +225,12 @@ pub async fn run(args: SimulatorArgs, shutdown: impl std::future::Future<Output 
         let truth = serde_json::to_vec_pretty(&scenario)?;
         std::fs::write(path, truth).with_context(|| format!("writing {}", path.display()))?;
     }
-    tracing::info!(published, acknowledged, seconds = started.elapsed().as_secs_f64(), "simulation done");
+    tracing::info!(
+        published,
+        acknowledged,
+        seconds = started.elapsed().as_secs_f64(),
+        "simulation done"
+    );
     if acknowledged < published {
         bail!("the broker acknowledged {acknowledged} of {published} fixes");
     }
@@ -134,10 +245,92 @@ mod tests {
     fn crash_specs_parse_strictly() {
         assert_eq!(
             "2:1.5:30".parse::<CrashSpec>(),
-            Ok(CrashSpec(Crash { vehicle: 2, at_ms: 1500, stopped_for_ms: 30_000 }))
+            Ok(CrashSpec(Crash {
+                vehicle: 2,
+                at_ms: 1500,
+                stopped_for_ms: 30_000
+            }))
         );
         for bad in ["", "1:2", "x:1:2", "1:-1:2", "1:2:NaN", "1:2:3:4"] {
             assert!(bad.parse::<CrashSpec>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn jam_specs_parse_strictly() {
+        let jam = |road: &str, at_ms, lasting_ms, speed_fraction| {
+            Ok(JamSpec(Jam {
+                road: road.into(),
+                at_ms,
+                lasting_ms,
+                speed_fraction,
+            }))
+        };
+        assert_eq!(
+            "quay:30:120".parse::<JamSpec>(),
+            jam("quay", 30_000, 120_000, 0.15)
+        );
+        assert_eq!(
+            "ring-north:0.5:60:0.05".parse::<JamSpec>(),
+            jam("ring-north", 500, 60_000, 0.05)
+        );
+        for bad in [
+            "",
+            "quay",
+            "quay:30",
+            ":30:60",
+            "quay:-1:60",
+            "quay:30:0",
+            "quay:30:NaN",
+            "quay:30:inf",
+            "quay:30:60:1.5",
+            "quay:30:60:x",
+            "quay:30:60:0.1:9",
+            "qu ay:30:60",
+        ] {
+            let error = bad.parse::<JamSpec>().unwrap_err();
+            assert!(
+                error.contains("ROAD:AT_SECONDS:LASTING_SECONDS"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn scenarios_are_checked_against_the_city_and_the_fleet() {
+        let city = City::builtin();
+        let jam = |road: &str| Jam {
+            road: road.into(),
+            at_ms: 0,
+            lasting_ms: 60_000,
+            speed_fraction: 0.1,
+        };
+        let with = |jams: Vec<Jam>| Scenario {
+            crashes: vec![],
+            jams,
+        };
+        assert!(check_scenario(&city, 15, &with(vec![jam("rue-centrale"), jam("quay")])).is_ok());
+        // rue-centrale is the 5th road: vehicles 4 and 9 only, out of 12.
+        let error = check_scenario(&city, 12, &with(vec![jam("rue-centrale")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--vehicles 15"), "{error}");
+        assert!(check_scenario(&city, 12, &with(vec![jam("ring-north")])).is_ok());
+        let error = check_scenario(&city, 15, &with(vec![jam("nowhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("not in the city") && error.contains("quay"),
+            "{error}"
+        );
+        let crash = Scenario {
+            crashes: vec![Crash {
+                vehicle: 15,
+                at_ms: 0,
+                stopped_for_ms: 1,
+            }],
+            jams: vec![],
+        };
+        assert!(check_scenario(&city, 15, &crash).is_err());
     }
 }

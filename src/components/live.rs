@@ -1,14 +1,53 @@
 use leptos::prelude::*;
+use vigie_model::{EventKind, Severity};
 
-use crate::feed::{Card, Feed};
+use crate::feed::{Card, Feed, LiveFilter};
 
-/// The live feed: one card per event, newest first; history replayed on join is marked apart.
+/// The live feed: one card per event, newest first, filtered by chips; events replayed from the
+/// room history on join sit below a marker, apart from live ones.
 #[component]
 pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
-    let cards = move || feed.with(|feed| feed.cards().cloned().collect::<Vec<_>>());
+    let filter = RwSignal::new(LiveFilter::default());
+    let cards = move || {
+        let filter = filter.get();
+        feed.with(|feed| {
+            feed.cards()
+                .filter(|card| filter.shows(&card.event))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let kind_chips = EventKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let pressed = move || filter.with(|f| f.kinds.contains(&kind)).to_string();
+            view! {
+                <button class="chip" aria-pressed=pressed on:click=move |_| filter.update(|f| f.toggle_kind(kind))>
+                    {kind_label(kind)}
+                </button>
+            }
+        })
+        .collect_view();
+    let severity_chips = Severity::ALL
+        .into_iter()
+        .map(|severity| {
+            let pressed = move || {
+                filter
+                    .with(|f| f.severities.contains(&severity))
+                    .to_string()
+            };
+            view! {
+                <button class=format!("chip {}", severity.as_str()) aria-pressed=pressed
+                    on:click=move |_| filter.update(|f| f.toggle_severity(severity))>
+                    {severity.as_str()}
+                </button>
+            }
+        })
+        .collect_view();
     view! {
         <section class="pane live" aria-labelledby="live-title">
             <h2 id="live-title">"Live events"</h2>
+            <div class="chips" role="group" aria-label="Filter the live feed">{kind_chips}{severity_chips}</div>
             <Show when=move || feed.with(Feed::is_empty)>
                 <p class="empty">"Waiting for events…"</p>
             </Show>
@@ -35,17 +74,18 @@ fn event_card(card: Card) -> impl IntoView {
             <div class="card-body">
                 <span class="vehicle">{event.vehicles.join(", ")}</span>
                 <span class="zone">{event.zone.unwrap_or_default()}</span>
+                <span class="road">{event.road.unwrap_or_default()}</span>
                 <span class="detail">{event.detail}</span>
             </div>
         </li>
     }
 }
 
-pub fn kind_label(kind: vigie_model::EventKind) -> &'static str {
+pub fn kind_label(kind: EventKind) -> &'static str {
     match kind {
-        vigie_model::EventKind::Accident => "Accident",
-        vigie_model::EventKind::Jam => "Traffic jam",
-        vigie_model::EventKind::ZoneEnter => "Zone entry",
-        vigie_model::EventKind::ZoneExit => "Zone exit",
+        EventKind::Accident => "Accident",
+        EventKind::Jam => "Traffic jam",
+        EventKind::ZoneEnter => "Zone entry",
+        EventKind::ZoneExit => "Zone exit",
     }
 }

@@ -73,7 +73,7 @@ pub fn CityMap(feed: RwSignal<Feed>) -> impl IntoView {
             feed.open_incidents()
                 .into_iter()
                 .enumerate()
-                .map(|(rank, event)| marker(&projection, event, rank == 0))
+                .map(|(rank, open)| marker(&projection, open.latest, rank == 0))
                 .collect_view()
         })
     };

@@ -3,4 +3,5 @@
 pub mod history;
 pub mod live;
 pub mod map;
+pub mod open_incidents;
 pub mod status;

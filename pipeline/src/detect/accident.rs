@@ -47,9 +47,17 @@ struct Fix {
 enum Phase {
     Driving,
     /// Braked hard at `since_ms` with this deceleration; waiting to see it stay stopped.
-    Suspect { since_ms: i64, deceleration_mps2: f64 },
+    Suspect {
+        since_ms: i64,
+        deceleration_mps2: f64,
+    },
     /// An accident is open; `incident` is known once the event got its id.
-    Open { opened_ms: i64, incident: Option<String>, lat: f64, lon: f64 },
+    Open {
+        opened_ms: i64,
+        incident: Option<String>,
+        lat: f64,
+        lon: f64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -65,21 +73,36 @@ pub struct AccidentDetector {
 
 impl AccidentDetector {
     pub fn new(thresholds: Thresholds) -> AccidentDetector {
-        AccidentDetector { thresholds, vehicles: HashMap::new() }
+        AccidentDetector {
+            thresholds,
+            vehicles: HashMap::new(),
+        }
     }
 
     pub fn observe(&mut self, vehicle: &str, fix: &Telemetry) -> Vec<Finding> {
         let t = &self.thresholds;
-        let now = Fix { at_ms: fix.ts, speed_kmh: fix.speed_kmh };
+        let now = Fix {
+            at_ms: fix.ts,
+            speed_kmh: fix.speed_kmh,
+        };
         let Some(state) = self.vehicles.get_mut(vehicle) else {
             let phase = if fix.has_flag(FLAG_CRASH) {
-                Phase::Open { opened_ms: fix.ts, incident: None, lat: fix.lat, lon: fix.lon }
+                Phase::Open {
+                    opened_ms: fix.ts,
+                    incident: None,
+                    lat: fix.lat,
+                    lon: fix.lon,
+                }
             } else {
                 Phase::Driving
             };
             let crashed = matches!(phase, Phase::Open { .. });
-            self.vehicles.insert(vehicle.to_owned(), VehicleState { last: now, phase });
-            return crashed.then(|| opened(vehicle, fix, Severity::Major, "crash sensor")).into_iter().collect();
+            self.vehicles
+                .insert(vehicle.to_owned(), VehicleState { last: now, phase });
+            return crashed
+                .then(|| opened(vehicle, fix, Severity::Major, "crash sensor"))
+                .into_iter()
+                .collect();
         };
         if fix.ts <= state.last.at_ms {
             // Out-of-order or repeated fix: the state already reflects newer data.
@@ -97,25 +120,43 @@ impl AccidentDetector {
             open @ Phase::Open { .. } => open,
             _ if fix.has_flag(FLAG_CRASH) => {
                 findings.push(opened(vehicle, fix, Severity::Major, "crash sensor"));
-                Phase::Open { opened_ms: fix.ts, incident: None, lat: fix.lat, lon: fix.lon }
+                Phase::Open {
+                    opened_ms: fix.ts,
+                    incident: None,
+                    lat: fix.lat,
+                    lon: fix.lon,
+                }
             }
-            Phase::Suspect { since_ms, deceleration_mps2 } if fix.speed_kmh <= t.stopped_kmh => {
+            Phase::Suspect {
+                since_ms,
+                deceleration_mps2,
+            } if fix.speed_kmh <= t.stopped_kmh => {
                 if fix.ts - since_ms >= t.stopped_for_ms {
                     let severity = if deceleration_mps2 <= t.severe_braking_mps2 {
                         Severity::Major
                     } else {
                         Severity::Moderate
                     };
-                    let detail = format!("braked at {deceleration_mps2:.1} m/s² and stayed stopped");
+                    let detail =
+                        format!("braked at {deceleration_mps2:.1} m/s² and stayed stopped");
                     findings.push(opened(vehicle, fix, severity, &detail));
-                    Phase::Open { opened_ms: fix.ts, incident: None, lat: fix.lat, lon: fix.lon }
+                    Phase::Open {
+                        opened_ms: fix.ts,
+                        incident: None,
+                        lat: fix.lat,
+                        lon: fix.lon,
+                    }
                 } else {
-                    Phase::Suspect { since_ms, deceleration_mps2 }
+                    Phase::Suspect {
+                        since_ms,
+                        deceleration_mps2,
+                    }
                 }
             }
-            _ if acceleration <= t.hard_braking_mps2 => {
-                Phase::Suspect { since_ms: fix.ts, deceleration_mps2: acceleration }
-            }
+            _ if acceleration <= t.hard_braking_mps2 => Phase::Suspect {
+                since_ms: fix.ts,
+                deceleration_mps2: acceleration,
+            },
             _ => Phase::Driving,
         };
         findings
@@ -123,7 +164,11 @@ impl AccidentDetector {
 
     /// Records the incident id given to the accident a vehicle just opened.
     pub fn assign_incident(&mut self, vehicle: &str, id: &str) {
-        if let Some(VehicleState { phase: Phase::Open { incident, .. }, .. }) = self.vehicles.get_mut(vehicle) {
+        if let Some(VehicleState {
+            phase: Phase::Open { incident, .. },
+            ..
+        }) = self.vehicles.get_mut(vehicle)
+        {
             *incident = Some(id.to_owned());
         }
     }
@@ -133,15 +178,22 @@ impl AccidentDetector {
         let timeout = self.thresholds.timeout_ms;
         let mut findings = Vec::new();
         for (vehicle, state) in &mut self.vehicles {
-            if let Phase::Open { opened_ms, incident, lat, lon } = &state.phase {
+            if let Phase::Open {
+                opened_ms,
+                incident,
+                lat,
+                lon,
+            } = &state.phase
+            {
                 if now_ms - opened_ms >= timeout {
                     findings.push(Finding {
                         kind: EventKind::Accident,
                         status: Status::Cleared,
                         severity: Severity::Minor,
                         incident: incident.clone(),
-                        vehicle: vehicle.clone(),
+                        vehicles: vec![vehicle.clone()],
                         zone: None,
+                        road: None,
                         lat: *lat,
                         lon: *lon,
                         at_ms: now_ms,
@@ -151,7 +203,7 @@ impl AccidentDetector {
                 }
             }
         }
-        findings.sort_by(|a, b| a.vehicle.cmp(&b.vehicle));
+        findings.sort_by(|a, b| a.vehicles.cmp(&b.vehicles));
         findings
     }
 }
@@ -162,8 +214,9 @@ fn opened(vehicle: &str, fix: &Telemetry, severity: Severity, detail: &str) -> F
         status: Status::Open,
         severity,
         incident: None,
-        vehicle: vehicle.to_owned(),
+        vehicles: vec![vehicle.to_owned()],
         zone: None,
+        road: None,
         lat: fix.lat,
         lon: fix.lon,
         at_ms: fix.ts,
@@ -177,8 +230,9 @@ fn cleared(vehicle: &str, incident: Option<String>, fix: &Telemetry, detail: &st
         status: Status::Cleared,
         severity: Severity::Minor,
         incident,
-        vehicle: vehicle.to_owned(),
+        vehicles: vec![vehicle.to_owned()],
         zone: None,
+        road: None,
         lat: fix.lat,
         lon: fix.lon,
         at_ms: fix.ts,
@@ -222,7 +276,13 @@ mod tests {
         let mut trace = vec![fix(0, 50.0, &[]), fix(1000, 0.0, &["crash"])];
         trace.extend((2..10).map(|s| fix(s * 1000, 0.0, &["crash"])));
         trace.push(fix(20_000, 30.0, &[]));
-        assert_eq!(run(&trace), [(Status::Open, Severity::Major), (Status::Cleared, Severity::Minor)]);
+        assert_eq!(
+            run(&trace),
+            [
+                (Status::Open, Severity::Major),
+                (Status::Cleared, Severity::Minor)
+            ]
+        );
     }
 
     #[test]
@@ -236,7 +296,9 @@ mod tests {
     #[test]
     fn stopping_at_a_light_is_not_an_accident() {
         // 50 km/h to 0 over 5 s (-2.8 m/s²), waits 40 s, drives off.
-        let mut trace: Vec<_> = (0..=5).map(|s| fix(s * 1000, 50.0 - 10.0 * s as f64, &[])).collect();
+        let mut trace: Vec<_> = (0..=5)
+            .map(|s| fix(s * 1000, 50.0 - 10.0 * s as f64, &[]))
+            .collect();
         trace.extend((6..45).map(|s| fix(s * 1000, 0.0, &[])));
         trace.push(fix(46_000, 20.0, &[]));
         assert_eq!(run(&trace), []);
@@ -244,13 +306,22 @@ mod tests {
 
     #[test]
     fn hard_braking_then_driving_on_is_not_an_accident() {
-        let trace = [fix(0, 70.0, &[]), fix(1000, 20.0, &[]), fix(2000, 0.0, &[]), fix(5000, 30.0, &[])];
+        let trace = [
+            fix(0, 70.0, &[]),
+            fix(1000, 20.0, &[]),
+            fix(2000, 0.0, &[]),
+            fix(5000, 30.0, &[]),
+        ];
         assert_eq!(run(&trace), []);
     }
 
     #[test]
     fn out_of_order_fixes_are_ignored() {
-        let trace = [fix(5000, 50.0, &[]), fix(4000, 0.0, &["crash"]), fix(6000, 50.0, &[])];
+        let trace = [
+            fix(5000, 50.0, &[]),
+            fix(4000, 0.0, &["crash"]),
+            fix(6000, 50.0, &[]),
+        ];
         assert_eq!(run(&trace), []);
     }
 
@@ -262,7 +333,10 @@ mod tests {
         assert!(detector.expire(60_000).is_empty());
         let cleared = detector.expire(15 * 60_000);
         assert_eq!(cleared.len(), 1);
-        assert_eq!((cleared[0].status, cleared[0].incident.as_deref()), (Status::Cleared, Some("I1")));
+        assert_eq!(
+            (cleared[0].status, cleared[0].incident.as_deref()),
+            (Status::Cleared, Some("I1"))
+        );
         assert!(detector.expire(30 * 60_000).is_empty());
     }
 }

@@ -2,6 +2,7 @@
 //! telemetry's own timestamps so they replay deterministically.
 
 pub mod accident;
+pub mod jam;
 pub mod zone;
 
 use rand::rngs::StdRng;
@@ -10,16 +11,11 @@ use time::OffsetDateTime;
 use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
 
 /// Tuning of every detector; defaults documented in docs/detection.md.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Thresholds {
     pub accident: accident::Thresholds,
+    pub jam: jam::Thresholds,
     pub zone: zone::Thresholds,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds { accident: accident::Thresholds::default(), zone: zone::Thresholds::default() }
-    }
 }
 
 /// Makes event ids: ULIDs whose time part is the event's time, so ids sort by occurrence.
@@ -29,11 +25,15 @@ pub struct IdSource {
 
 impl IdSource {
     pub fn from_entropy() -> IdSource {
-        IdSource { rng: StdRng::from_os_rng() }
+        IdSource {
+            rng: StdRng::from_os_rng(),
+        }
     }
 
     pub fn seeded(seed: u64) -> IdSource {
-        IdSource { rng: StdRng::seed_from_u64(seed) }
+        IdSource {
+            rng: StdRng::seed_from_u64(seed),
+        }
     }
 
     pub fn next(&mut self, at_ms: i64) -> String {
@@ -45,6 +45,7 @@ impl IdSource {
 pub struct Detector {
     city: City,
     accidents: accident::AccidentDetector,
+    jams: jam::JamDetector,
     zones: zone::ZoneDetector,
     ids: IdSource,
 }
@@ -57,8 +58,11 @@ pub struct Finding {
     pub severity: Severity,
     /// The incident this finding continues; `None` opens a new one.
     pub incident: Option<String>,
-    pub vehicle: String,
+    /// The vehicles involved: one for accidents and zone crossings, the queue for a jam.
+    pub vehicles: Vec<String>,
     pub zone: Option<String>,
+    /// The road (segment) id, for jams.
+    pub road: Option<String>,
     pub lat: f64,
     pub lon: f64,
     pub at_ms: i64,
@@ -69,6 +73,7 @@ impl Detector {
     pub fn new(city: City, thresholds: Thresholds, ids: IdSource) -> Detector {
         Detector {
             accidents: accident::AccidentDetector::new(thresholds.accident),
+            jams: jam::JamDetector::new(&city, thresholds.jam),
             zones: zone::ZoneDetector::new(thresholds.zone),
             city,
             ids,
@@ -79,24 +84,41 @@ impl Detector {
     pub fn observe(&mut self, vehicle: &str, fix: &Telemetry) -> Vec<Event> {
         let mut findings = self.accidents.observe(vehicle, fix);
         findings.extend(self.zones.observe(&self.city, vehicle, fix));
-        findings.into_iter().map(|finding| self.into_event(finding)).collect()
+        findings.extend(self.jams.observe(vehicle, fix));
+        findings
+            .into_iter()
+            .map(|finding| self.event_of(finding))
+            .collect()
     }
 
-    /// Clears what timed out by `now_ms` (telemetry time), e.g. accidents nobody reported on.
+    /// Clears what timed out by `now_ms` (telemetry time), e.g. accidents nobody reported on and
+    /// jams whose vehicles went quiet.
     pub fn expire(&mut self, now_ms: i64) -> Vec<Event> {
-        let findings = self.accidents.expire(now_ms);
-        findings.into_iter().map(|finding| self.into_event(finding)).collect()
+        let mut findings = self.accidents.expire(now_ms);
+        findings.extend(self.jams.expire(now_ms));
+        findings
+            .into_iter()
+            .map(|finding| self.event_of(finding))
+            .collect()
     }
 
-    fn into_event(&mut self, finding: Finding) -> Event {
+    fn event_of(&mut self, finding: Finding) -> Event {
         let id = self.ids.next(finding.at_ms);
         let incident = finding.incident.clone().unwrap_or_else(|| id.clone());
-        if finding.kind == EventKind::Accident && finding.status == Status::Open {
-            self.accidents.assign_incident(&finding.vehicle, &incident);
+        if finding.status == Status::Open {
+            match (finding.kind, finding.vehicles.first(), &finding.road) {
+                (EventKind::Accident, Some(vehicle), _) => {
+                    self.accidents.assign_incident(vehicle, &incident)
+                }
+                (EventKind::Jam, _, Some(road)) => self.jams.assign_incident(road, &incident),
+                _ => {}
+            }
         }
-        let zone = finding
-            .zone
-            .or_else(|| self.city.zone_at(finding.lat, finding.lon).map(|zone| zone.id.clone()));
+        let zone = finding.zone.or_else(|| {
+            self.city
+                .zone_at(finding.lat, finding.lon)
+                .map(|zone| zone.id.clone())
+        });
         Event {
             id,
             incident,
@@ -104,8 +126,8 @@ impl Detector {
             status: finding.status,
             severity: finding.severity,
             zone,
-            road: None,
-            vehicles: vec![finding.vehicle],
+            road: finding.road,
+            vehicles: finding.vehicles,
             lat: finding.lat,
             lon: finding.lon,
             occurred_at: time_of(finding.at_ms),

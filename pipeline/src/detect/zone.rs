@@ -34,14 +34,23 @@ pub struct ZoneDetector {
 
 impl ZoneDetector {
     pub fn new(thresholds: Thresholds) -> ZoneDetector {
-        ZoneDetector { thresholds, vehicles: HashMap::new() }
+        ZoneDetector {
+            thresholds,
+            vehicles: HashMap::new(),
+        }
     }
 
     pub fn observe(&mut self, city: &City, vehicle: &str, fix: &Telemetry) -> Vec<Finding> {
         let seen = city.zone_at(fix.lat, fix.lon).map(|zone| zone.id.clone());
         let Some(state) = self.vehicles.get_mut(vehicle) else {
             // A vehicle's first fix tells where it is, not that it crossed anything.
-            self.vehicles.insert(vehicle.to_owned(), VehicleZone { current: seen, candidate: None });
+            self.vehicles.insert(
+                vehicle.to_owned(),
+                VehicleZone {
+                    current: seen,
+                    candidate: None,
+                },
+            );
             return Vec::new();
         };
         if seen == state.current {
@@ -63,8 +72,9 @@ impl ZoneDetector {
             status: Status::Open,
             severity: Severity::Minor,
             incident: None,
-            vehicle: vehicle.to_owned(),
+            vehicles: vec![vehicle.to_owned()],
             zone: Some(zone),
+            road: None,
             lat: fix.lat,
             lon: fix.lon,
             at_ms: fix.ts,
@@ -86,7 +96,14 @@ mod tests {
     use super::*;
 
     fn at(ts: i64, lon: f64) -> Telemetry {
-        Telemetry { ts, lat: 45.760, lon, speed_kmh: 30.0, heading: 90.0, flags: vec![] }
+        Telemetry {
+            ts,
+            lat: 45.760,
+            lon,
+            speed_kmh: 30.0,
+            heading: 90.0,
+            flags: vec![],
+        }
     }
 
     fn crossings(lons: &[f64]) -> Vec<(EventKind, String)> {
@@ -105,13 +122,18 @@ mod tests {
         let found = crossings(&[4.840, 4.842, 4.844, 4.846, 4.848, 4.850, 4.852]);
         assert_eq!(
             found,
-            [(EventKind::ZoneExit, "centre".to_owned()), (EventKind::ZoneEnter, "east".to_owned())]
+            [
+                (EventKind::ZoneExit, "centre".to_owned()),
+                (EventKind::ZoneEnter, "east".to_owned())
+            ]
         );
     }
 
     #[test]
     fn jitter_along_a_border_does_not_flap() {
-        let found = crossings(&[4.8449, 4.8451, 4.8449, 4.8451, 4.8451, 4.8449, 4.8449, 4.8451]);
+        let found = crossings(&[
+            4.8449, 4.8451, 4.8449, 4.8451, 4.8451, 4.8449, 4.8449, 4.8451,
+        ]);
         assert_eq!(found, []);
     }
 
@@ -120,11 +142,20 @@ mod tests {
         let city = City::builtin();
         let mut detector = ZoneDetector::new(Thresholds::default());
         let mut found = Vec::new();
-        for (i, lat) in [45.760, 45.760, 45.700, 45.700, 45.700].into_iter().enumerate() {
-            let fix = Telemetry { lat, ..at(i as i64 * 1000, 4.835) };
+        for (i, lat) in [45.760, 45.760, 45.700, 45.700, 45.700]
+            .into_iter()
+            .enumerate()
+        {
+            let fix = Telemetry {
+                lat,
+                ..at(i as i64 * 1000, 4.835)
+            };
             found.extend(detector.observe(&city, "v1", &fix));
         }
         assert_eq!(found.len(), 1);
-        assert_eq!((found[0].kind, found[0].zone.as_deref()), (EventKind::ZoneExit, Some("centre")));
+        assert_eq!(
+            (found[0].kind, found[0].zone.as_deref()),
+            (EventKind::ZoneExit, Some("centre"))
+        );
     }
 }

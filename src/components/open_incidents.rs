@@ -1,0 +1,51 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::components::live::kind_label;
+use crate::feed::Feed;
+
+/// Open accidents and active jams, with how long they have lasted.
+#[component]
+pub fn OpenIncidents(feed: RwSignal<Feed>) -> impl IntoView {
+    let now = RwSignal::new(now());
+    if let Ok(ticker) = set_interval_with_handle(move || now.set(self::now()), TICK) {
+        on_cleanup(move || ticker.clear());
+    }
+    let rows = move || {
+        let now = now.get();
+        feed.with(|feed| {
+            feed.open_incidents()
+                .into_iter()
+                .map(|open| {
+                    let event = open.latest;
+                    let minutes = ((now - open.since).whole_seconds().max(0) + 59) / 60;
+                    let class = format!("open-incident {} {}", event.kind.as_str(), event.severity.as_str());
+                    view! {
+                        <li class=class data-incident-id=event.incident.clone()>
+                            <span class="kind">{kind_label(event.kind)}</span>
+                            <span class="where">{event.road.clone().or_else(|| event.zone.clone()).unwrap_or_default()}</span>
+                            <span class="vehicle">{event.vehicles.join(", ")}</span>
+                            <span class="duration">{format!("{minutes} min")}</span>
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <section class="pane open" aria-labelledby="open-title">
+            <h2 id="open-title">"Open incidents"</h2>
+            <ul class="open-incidents" data-testid="open-incidents">{rows}</ul>
+        </section>
+    }
+}
+
+const TICK: Duration = Duration::from_secs(15);
+
+fn now() -> time::OffsetDateTime {
+    let since_epoch = web_time::SystemTime::now()
+        .duration_since(web_time::SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    time::OffsetDateTime::UNIX_EPOCH + since_epoch
+}
