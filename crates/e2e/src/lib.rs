@@ -139,6 +139,20 @@ impl Stack {
         }
     }
 
+    /// Simulator settings for this stack: seed 7, 4 fixes per vehicle per second, no incident.
+    pub fn simulator(&self, vehicles: usize, seconds: f64) -> SimulatorArgs {
+        SimulatorArgs {
+            mqtt_url: self.broker.url(),
+            seed: 7,
+            vehicles,
+            rate: 4.0,
+            duration: seconds,
+            crashes: Vec::new(),
+            jams: Vec::new(),
+            ground_truth: None,
+        }
+    }
+
     /// Drives `vehicles` vehicles for `seconds`; vehicle `crash` crashes after one second.
     pub async fn simulate(
         &self,
@@ -146,18 +160,10 @@ impl Stack {
         seconds: f64,
         crash: usize,
     ) -> anyhow::Result<()> {
-        let args = SimulatorArgs {
-            mqtt_url: self.broker.url(),
-            seed: 7,
-            vehicles,
-            rate: 4.0,
-            duration: seconds,
-            crashes: vec![format!("{crash}:1:60")
-                .parse::<CrashSpec>()
-                .map_err(anyhow::Error::msg)?],
-            jams: Vec::new(),
-            ground_truth: None,
-        };
+        let mut args = self.simulator(vehicles, seconds);
+        args.crashes = vec![format!("{crash}:1:60")
+            .parse::<CrashSpec>()
+            .map_err(anyhow::Error::msg)?];
         vigie_pipeline::simulator::run(args, std::future::pending()).await
     }
 

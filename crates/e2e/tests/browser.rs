@@ -116,7 +116,9 @@ async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<(
         .await
         .context("no map marker for the accident")?;
     wait()
-        .for_element(Locator::Css(&format!("[data-testid=open-incidents] li[data-incident-id='{id}']")))
+        .for_element(Locator::Css(&format!(
+            "[data-testid=open-incidents] li[data-incident-id='{id}']"
+        )))
         .await
         .context("the accident is not among the open incidents")?;
     let row = wait()

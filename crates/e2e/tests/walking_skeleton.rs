@@ -63,3 +63,38 @@ async fn an_accident_reaches_the_room_mysql_and_rest() -> anyhow::Result<()> {
 
     stack.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jam_and_zone_crossings_reach_their_rooms() -> anyhow::Result<()> {
+    let stack = Stack::start(None).await?;
+    let mut jams = Viewer::join(&stack, "jams").await?;
+    let mut zones = Viewer::join(&stack, "zones").await?;
+    let mut args = stack.simulator(15, 90.0);
+    args.jams = vec!["quay:0:90:0.05".parse().map_err(anyhow::Error::msg)?];
+    // A jam needs its vehicles slow for a while (docs/detection.md): drive until it is reported.
+    let traffic = tokio::spawn(vigie_pipeline::simulator::run(args, std::future::pending()));
+
+    let (jam, body) = jams.next_event(Duration::from_secs(75)).await?;
+    assert_eq!((jam.kind, jam.status), (EventKind::Jam, Status::Open));
+    assert_eq!(jam.road.as_deref(), Some("quay"));
+    assert_eq!(
+        jam.vehicles.len(),
+        3,
+        "the three vehicles on the quay: {:?}",
+        jam.vehicles
+    );
+    assert!(body.starts_with("Traffic jam"), "{body}");
+
+    let (crossing, _) = zones.next_event(Duration::from_secs(20)).await?;
+    assert!(
+        matches!(crossing.kind, EventKind::ZoneEnter | EventKind::ZoneExit),
+        "{crossing:?}"
+    );
+    let zone = crossing
+        .zone
+        .as_deref()
+        .expect("a zone event names its zone");
+    assert!(City::builtin().zones.iter().any(|z| z.id == zone), "{zone}");
+    traffic.abort();
+    stack.stop().await
+}
