@@ -1,0 +1,384 @@
+//! `vigie-stack up`: the whole system on one machine, from a state folder.
+//!
+//! Every program gets, as environment variables (also written to `STATE_DIR/stack.env`):
+//! `DATABASE_URL`, `MQTT_URL`, `XMPP_WS_URL`, `XMPP_BOSH_URL`, `PROSODY_HTTP_URL`,
+//! `GATEWAY_JID`, `GATEWAY_PASSWORD`, `COLLECTOR_JID`, `COLLECTOR_PASSWORD`, `VIGIE_DIST`,
+//! `VIGIE_LISTEN`, `DASHBOARD_URL`, `PROSODY_CONFIG`, and `RUST_LOG=info` unless set.
+//! `vigie-gateway` and `vigie-collector` also get `XMPP_JID` and `XMPP_PASSWORD`, their own.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use vigie_model::contract::{COLLECTOR_USER, GATEWAY_USER, XMPP_DOMAIN};
+use vigie_stack::{
+    live_pid, port_answers, preferred_port, random_secret, read_env_file, record_this_process,
+    stop_leftovers, write_env_file, Daemon, Mosquitto, Mysql, MysqlUrl, Prosody, SpawnOptions,
+    StateDir, PID_FILE_SUFFIX,
+};
+
+use crate::shutdown::Signals;
+
+/// Records the running `up` itself, so a second one refuses to fight over the state folder.
+pub const UP_PID_FILE: &str = "up.pid";
+/// The database the programs and Prosody share on a server `up` administers.
+const DATABASE: &str = "vigie";
+/// The programs, started in this order (consumers before producers), stopped in reverse.
+const PROGRAMS: [&str; 4] = [
+    "vigie-server",
+    "vigie-collector",
+    "vigie-gateway",
+    "vigie-simulator",
+];
+/// Default ports of the development stack (DESIGN.md); a free port when one is taken.
+const MYSQL_PORT: u16 = 3306;
+const MQTT_PORT: u16 = 1883;
+const C2S_PORT: u16 = 5222;
+const XMPP_HTTP_PORT: u16 = 5280;
+const SERVER_PORT: u16 = 8080;
+/// How long the server may take to migrate the database and listen.
+const SERVER_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Where configuration, data, logs, passwords and pid files live (git-ignored).
+    #[arg(long, default_value = ".vigie")]
+    state_dir: PathBuf,
+    /// Where the programs' binaries are (default: next to vigie-stack).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// The built dashboard the server serves.
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+    /// Start the servers, accounts and rooms only, not the programs.
+    #[arg(long)]
+    services_only: bool,
+}
+
+/// Everything started so far; dropping it stops all, last started first.
+#[derive(Default)]
+struct Started(Vec<(String, Part)>);
+
+#[allow(dead_code)] // Parts are held for their Drop.
+enum Part {
+    Mysql(Mysql),
+    Prosody(Prosody),
+    Mosquitto(Mosquitto),
+    Program(Daemon),
+}
+
+impl Started {
+    fn push(&mut self, name: &str, part: Part) {
+        self.0.push((name.to_owned(), part));
+    }
+
+    /// The first program found to have exited, with its status.
+    fn exited_program(&mut self) -> Option<(String, std::process::ExitStatus)> {
+        self.0.iter_mut().find_map(|(name, part)| match part {
+            Part::Program(daemon) => daemon.exited().map(|status| (name.clone(), status)),
+            _ => None,
+        })
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        while let Some((name, part)) = self.0.pop() {
+            tracing::info!("stopping {name}");
+            drop(part);
+        }
+    }
+}
+
+pub fn run(args: UpArgs) -> Result<ExitCode> {
+    let signals = Signals::install()?;
+    let state = StateDir::keep(&args.state_dir)?;
+    let up_pid = state.path().join(UP_PID_FILE);
+    if let Some(pid) = live_pid(&up_pid) {
+        bail!(
+            "vigie-stack up is already running on {} (pid {pid}); stop it first",
+            state.path().display()
+        );
+    }
+    record_this_process(&up_pid)?;
+    // Before looking for servers already answering: they may be our own, from a crash.
+    let leftovers = stop_leftovers(state.path())?;
+    if leftovers > 0 {
+        tracing::info!("stopped {leftovers} process(es) left over from an earlier run");
+    }
+    let result = run_in(&args, &state, &signals);
+    let _ = std::fs::remove_file(&up_pid);
+    result
+}
+
+fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode> {
+    // Check everything that needs no server before starting one: nothing half-started.
+    let programs = if args.services_only {
+        Vec::new()
+    } else {
+        find_programs(args)?
+    };
+    let dist = absolute(&args.dist)?;
+    if !programs.is_empty() && !dist.join("index.html").is_file() {
+        tracing::warn!(
+            "no dashboard in {} (build it with `trunk build --release`); the REST API still works",
+            dist.display()
+        );
+    }
+    let secrets = secrets(state.path())?;
+
+    let mut started = Started::default();
+    let interrupted = |signals: &Signals| -> Result<()> {
+        if signals.received() {
+            bail!("interrupted during start-up");
+        }
+        Ok(())
+    };
+
+    let database_url = database(state, &mut started)?;
+    interrupted(signals)?;
+
+    let prosody = Prosody::start_on(
+        state.path(),
+        &database_url,
+        preferred_port(C2S_PORT),
+        preferred_port(XMPP_HTTP_PORT),
+    )?;
+    let gateway_jid = format!("{GATEWAY_USER}@{XMPP_DOMAIN}");
+    let collector_jid = format!("{COLLECTOR_USER}@{XMPP_DOMAIN}");
+    prosody.register(GATEWAY_USER, XMPP_DOMAIN, &secrets["GATEWAY_PASSWORD"])?;
+    prosody.register(COLLECTOR_USER, XMPP_DOMAIN, &secrets["COLLECTOR_PASSWORD"])?;
+    prosody.create_event_rooms(&gateway_jid, &collector_jid)?;
+    let (ws_url, bosh_url, http_url) = (prosody.ws_url(), prosody.bosh_url(), prosody.http_url());
+    let prosody_config = prosody.config_path().display().to_string();
+    tracing::info!("Prosody on c2s {} and {ws_url}", prosody.c2s_port());
+    started.push("prosody", Part::Prosody(prosody));
+    interrupted(signals)?;
+
+    let mqtt_url = broker(state, &mut started)?;
+    interrupted(signals)?;
+
+    let listen = std::env::var("VIGIE_LISTEN")
+        .unwrap_or_else(|_| format!("127.0.0.1:{}", preferred_port(SERVER_PORT)));
+    let dashboard_url = format!("http://{listen}/");
+    let dist = dist.display().to_string();
+    let env: Vec<(&str, &str)> = vec![
+        ("DATABASE_URL", &database_url),
+        ("MQTT_URL", &mqtt_url),
+        ("XMPP_WS_URL", &ws_url),
+        ("XMPP_BOSH_URL", &bosh_url),
+        ("PROSODY_HTTP_URL", &http_url),
+        ("GATEWAY_JID", &gateway_jid),
+        ("GATEWAY_PASSWORD", &secrets["GATEWAY_PASSWORD"]),
+        ("COLLECTOR_JID", &collector_jid),
+        ("COLLECTOR_PASSWORD", &secrets["COLLECTOR_PASSWORD"]),
+        ("VIGIE_DIST", &dist),
+        ("VIGIE_LISTEN", &listen),
+        ("DASHBOARD_URL", &dashboard_url),
+        ("PROSODY_CONFIG", &prosody_config),
+    ];
+    let env_file = state.path().join("stack.env");
+    write_env_file(&env_file, env.iter().copied())?;
+    tracing::info!("wrote {}", env_file.display());
+
+    let pids = state.subdir("pids")?;
+    for (name, path) in programs {
+        interrupted(signals)?;
+        let pid_file = pids.join(format!("{name}{PID_FILE_SUFFIX}"));
+        let mut command = Command::new(&path);
+        command.envs(env.iter().copied());
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "info");
+        }
+        match name {
+            "vigie-gateway" => command
+                .env("XMPP_JID", &gateway_jid)
+                .env("XMPP_PASSWORD", &secrets["GATEWAY_PASSWORD"]),
+            "vigie-collector" => command
+                .env("XMPP_JID", &collector_jid)
+                .env("XMPP_PASSWORD", &secrets["COLLECTOR_PASSWORD"]),
+            _ => &mut command,
+        };
+        let daemon = Daemon::spawn(
+            name,
+            command,
+            SpawnOptions {
+                pid_file: Some(pid_file),
+                ..SpawnOptions::default()
+            },
+        )?;
+        tracing::info!("started {name} (pid {})", daemon.pid());
+        started.push(name, Part::Program(daemon));
+        if name == "vigie-server" {
+            // It applies the database migrations: let it finish before the collector starts.
+            wait_answering(&mut started, name, &listen, signals)?;
+        }
+    }
+
+    if args.services_only {
+        println!(
+            "Vigie services are up; their addresses are in {}",
+            env_file.display()
+        );
+    } else {
+        println!("Vigie is up: open {dashboard_url}");
+    }
+    println!("Press Ctrl-C to stop.");
+    while !signals.received() {
+        if let Some((name, status)) = started.exited_program() {
+            tracing::error!("{name} exited ({status}); stopping everything");
+            return Ok(ExitCode::FAILURE);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    tracing::info!("stopping");
+    drop(started);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits until the program just started answers HTTP on `address` (it may listen before it
+/// serves: a request then waits in the backlog until it does); fails if it exits first.
+fn wait_answering(
+    started: &mut Started,
+    name: &str,
+    address: &str,
+    signals: &Signals,
+) -> Result<()> {
+    let deadline = Instant::now() + SERVER_READY_TIMEOUT;
+    while !answers_http(address) {
+        if let Some((exited, status)) = started.exited_program() {
+            bail!("{exited} exited ({status}) during start-up");
+        }
+        if signals.received() {
+            bail!("interrupted during start-up");
+        }
+        if Instant::now() > deadline {
+            bail!("{name} does not answer on {address} after {SERVER_READY_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// Whether an HTTP `HEAD /` to `address` gets any answer within a second.
+fn answers_http(address: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut first_byte = [0u8; 1];
+    stream
+        .write_all(b"HEAD / HTTP/1.0\r\n\r\n")
+        .and_then(|()| stream.read(&mut first_byte))
+        .is_ok_and(|n| n > 0)
+}
+
+/// The database URL for the programs and Prosody: `DATABASE_URL` when given; else a `vigie`
+/// database on `VIGIE_MYSQL_ADMIN_URL` when given; else a private MariaDB (kept in the state
+/// folder) on 3306, or on a free port when something already listens there without
+/// credentials we know.
+fn database(state: &StateDir, started: &mut Started) -> Result<String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let parsed = MysqlUrl::parse(&url).context("DATABASE_URL")?;
+        if parsed.database.is_none() {
+            bail!("DATABASE_URL names no database: {parsed}");
+        }
+        parsed
+            .query("SELECT 1")
+            .context("DATABASE_URL is unusable")?;
+        tracing::info!("using DATABASE_URL ({}:{})", parsed.host, parsed.port);
+        return Ok(url);
+    }
+    if let Ok(admin_url) = std::env::var(Mysql::ADMIN_URL_ENV) {
+        let mysql = Mysql::connect(&admin_url)
+            .with_context(|| format!("{} is unusable", Mysql::ADMIN_URL_ENV))?;
+        return mysql.ensure_database(DATABASE);
+    }
+    if port_answers(MYSQL_PORT) {
+        tracing::warn!(
+            "a MySQL server answers on 127.0.0.1:{MYSQL_PORT} but neither DATABASE_URL nor {} \
+             says how to log in; starting a private MariaDB on another port",
+            Mysql::ADMIN_URL_ENV
+        );
+    }
+    let mysql = Mysql::start_private(state.path(), preferred_port(MYSQL_PORT))?;
+    let url = mysql.ensure_database(DATABASE)?;
+    tracing::info!("private MariaDB on port {}", mysql.admin().port);
+    started.push("mariadb", Part::Mysql(mysql));
+    Ok(url)
+}
+
+/// `MQTT_URL` when given; else a broker already answering on 1883; else a private one.
+fn broker(state: &StateDir, started: &mut Started) -> Result<String> {
+    if let Ok(url) = std::env::var("MQTT_URL") {
+        tracing::info!("using MQTT_URL {url}");
+        return Ok(url);
+    }
+    if port_answers(MQTT_PORT) {
+        tracing::info!("using the MQTT broker already on 127.0.0.1:{MQTT_PORT}");
+        return Ok(format!("mqtt://127.0.0.1:{MQTT_PORT}"));
+    }
+    let broker = Mosquitto::start(state.path(), preferred_port(MQTT_PORT))?;
+    let url = broker.url();
+    tracing::info!("private Mosquitto on {url}");
+    started.push("mosquitto", Part::Mosquitto(broker));
+    Ok(url)
+}
+
+/// Account passwords, generated on the first run and kept in `secrets.env`.
+fn secrets(state: &Path) -> Result<BTreeMap<String, String>> {
+    let path = state.join("secrets.env");
+    let mut secrets = read_env_file(&path)?;
+    let before = secrets.len();
+    for key in ["GATEWAY_PASSWORD", "COLLECTOR_PASSWORD"] {
+        secrets
+            .entry(key.to_owned())
+            .or_insert_with(|| random_secret(16));
+    }
+    if secrets.len() != before {
+        write_env_file(&path, secrets.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    }
+    Ok(secrets)
+}
+
+/// Every program's path, or an error naming the missing ones.
+fn find_programs(args: &UpArgs) -> Result<Vec<(&'static str, PathBuf)>> {
+    let bin_dir = match &args.bin_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("vigie-stack has no folder")?
+            .to_owned(),
+    };
+    let found: Vec<(&str, PathBuf)> = PROGRAMS
+        .iter()
+        .map(|name| (*name, bin_dir.join(name)))
+        .collect();
+    let missing: Vec<&str> = found
+        .iter()
+        .filter(|(_, path)| !path.is_file())
+        .map(|(name, _)| *name)
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "missing in {}: {} (build them with `cargo build --profile release-native --bins`, \
+             or pass --services-only)",
+            bin_dir.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(found)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    Ok(if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()?.join(path)
+    })
+}

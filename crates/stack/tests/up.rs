@@ -1,0 +1,175 @@
+//! `vigie-stack up` end to end, with stand-in programs (shell scripts that record their
+//! environment): what they are given, and that Ctrl-C/SIGTERM stops everything.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use vigie_stack::{read_env_file, Mysql, StateDir};
+
+const PROGRAMS: [&str; 4] = [
+    "vigie-server",
+    "vigie-collector",
+    "vigie-gateway",
+    "vigie-simulator",
+];
+
+/// A stand-in program: writes its environment and pid next to itself, then waits; the
+/// server also listens on `$VIGIE_LISTEN`, as `up` waits for that.
+fn fake_program(bin_dir: &Path, name: &str) {
+    let path = bin_dir.join(name);
+    let wait = if name == "vigie-server" {
+        "exec python3 -c 'import os, socket\n\
+         host, port = os.environ[\"VIGIE_LISTEN\"].rsplit(\":\", 1)\n\
+         s = socket.create_server((host, int(port)))\n\
+         while True: c = s.accept()[0]; c.recv(100); c.sendall(b\"HTTP/1.0 200 OK\\r\\n\\r\\n\"); c.close()'"
+    } else {
+        "exec sleep 300"
+    };
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nenv > '{dir}/{name}.env.tmp' && mv '{dir}/{name}.env.tmp' '{dir}/{name}.env'\n\
+             echo $$ > '{dir}/{name}.pid'\n{wait}\n",
+            dir = bin_dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn vigie_stack(state: &Path, bin_dir: &Path, database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vigie-stack"));
+    command
+        .args(["up", "--state-dir"])
+        .arg(state)
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .arg("--dist")
+        .arg(state.join("dist"))
+        .env("DATABASE_URL", database_url)
+        .env_remove("MQTT_URL")
+        .env_remove("VIGIE_LISTEN");
+    command
+}
+
+/// Stops `vigie-stack up` (SIGTERM, as Ctrl-C would) even when an assertion fails first.
+struct Running(std::process::Child);
+
+impl Running {
+    fn stop(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        self.0.wait().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            self.stop();
+        }
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm() {
+    let state = StateDir::temporary("up-test").unwrap();
+    let bin_dir = state.subdir("bin").unwrap();
+    for name in PROGRAMS {
+        fake_program(&bin_dir, name);
+    }
+    let database_url = Mysql::shared().fresh_database("up_test").unwrap();
+    let mut up = Running(
+        vigie_stack(state.path(), &bin_dir, &database_url)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (lines_tx, lines) = mpsc::channel();
+    let stdout = up.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let ready = lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("vigie-stack up printed nothing");
+    // stdout carries only what the user must read; logs go to stderr.
+    assert!(
+        ready.starts_with("Vigie is up: open http://127.0.0.1:"),
+        "{ready}"
+    );
+
+    let stack = read_env_file(&state.path().join("stack.env")).unwrap();
+    assert_eq!(stack["DATABASE_URL"], database_url);
+    for key in [
+        "MQTT_URL",
+        "XMPP_WS_URL",
+        "XMPP_BOSH_URL",
+        "VIGIE_LISTEN",
+        "VIGIE_DIST",
+    ] {
+        assert!(stack.contains_key(key), "{key} missing from stack.env");
+    }
+    for name in PROGRAMS {
+        let env_file = bin_dir.join(format!("{name}.env"));
+        wait_for(
+            &env_file.display().to_string(),
+            Duration::from_secs(10),
+            || env_file.exists(),
+        );
+        let env = read_env_file(&env_file).unwrap();
+        for (key, value) in &stack {
+            assert_eq!(env.get(key), Some(value), "{name} lacks {key}");
+        }
+    }
+    let gateway = read_env_file(&bin_dir.join("vigie-gateway.env")).unwrap();
+    assert_eq!(gateway["XMPP_JID"], "gateway@localhost");
+    assert_eq!(gateway["XMPP_PASSWORD"], stack["GATEWAY_PASSWORD"]);
+    let collector = read_env_file(&bin_dir.join("vigie-collector.env")).unwrap();
+    assert_eq!(collector["XMPP_JID"], "collector@localhost");
+    assert_eq!(collector["XMPP_PASSWORD"], stack["COLLECTOR_PASSWORD"]);
+
+    let status = up.stop();
+    assert!(status.success(), "{status}");
+    for name in PROGRAMS {
+        let pid = std::fs::read_to_string(bin_dir.join(format!("{name}.pid"))).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+        assert!(
+            stat.map_or(true, |s| s.contains(") Z ")),
+            "{name} still running"
+        );
+    }
+    assert!(!state.path().join("up.pid").exists(), "up.pid left behind");
+}
+
+#[test]
+fn up_refuses_to_start_when_a_program_is_missing_and_starts_nothing() {
+    let state = StateDir::temporary("up-missing").unwrap();
+    let bin_dir = state.subdir("bin").unwrap();
+    fake_program(&bin_dir, "vigie-server");
+    let database_url = Mysql::shared().fresh_database("up_missing").unwrap();
+    let output = vigie_stack(state.path(), &bin_dir, &database_url)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("vigie-gateway"), "{error}");
+    assert!(
+        !state.path().join("prosody").exists(),
+        "Prosody was started"
+    );
+}
