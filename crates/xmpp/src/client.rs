@@ -1,12 +1,15 @@
-//! The sans-IO client: RFC 7395 stream over WebSocket frames, RFC 6120 negotiation
-//! (open → SASL → restart → bind → online), then stanzas, MUC rooms and keepalive.
+//! The sans-IO client: an RFC 6120 stream over WebSocket frames or BOSH bodies, negotiation
+//! (open → SASL → restart → bind or XEP-0198 resume → online), then stanzas, MUC rooms,
+//! stream management and keepalive.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::mem;
+use std::time::Duration;
 
 use web_time::Instant;
 
-pub use crate::config::{Backoff, ClientConfig};
+use crate::bosh::{self, Incoming};
+pub use crate::config::{Backoff, ClientConfig, Transport};
 use crate::error::{Error, Refusal};
 pub use crate::event::Event;
 use crate::framing::{self, Frame, STREAM_NS};
@@ -14,8 +17,10 @@ use crate::jid::{self, Jid};
 use crate::mam::{self, ArchiveQuery};
 use crate::muc::{self, History, RoomMessage, RoomPresence};
 use crate::sasl::{self, Credentials, Exchange, Step};
+use crate::sm::{self, SM_NS};
 use crate::stanza::{ErrorType, Iq, IqType, Message, MessageType, Presence, Stanza, StanzaError};
 use crate::timer::{Timer, TimerTable};
+use crate::wire::Wire;
 use crate::xml::Element;
 use crate::{bind, disco, ping};
 
@@ -41,6 +46,8 @@ enum Phase {
     Binding {
         request_id: String,
     },
+    /// XEP-0198 `<resume/>` sent instead of binding; waiting for `<resumed/>`.
+    Resuming,
     Online,
     /// Our `<close/>` is sent; waiting for the server's.
     Closing,
@@ -73,11 +80,12 @@ enum Purpose {
     ArchiveQuery,
 }
 
-/// A sans-IO XMPP client session over one RFC 7395 WebSocket connection.
+/// A sans-IO XMPP client session over RFC 7395 WebSocket frames or XEP-0206 BOSH bodies
+/// ([`ClientConfig::transport`]); the crate docs give the calling rules of each transport.
 ///
 /// The client does no IO and never reads the clock; a driver moves frames and time:
 ///
-/// 1. Open the WebSocket (subprotocol `xmpp`), then call
+/// 1. Open the WebSocket (subprotocol `xmpp`; over BOSH there is nothing to open), then call
 ///    [`handle_connected`](Self::handle_connected).
 /// 2. Feed every received text frame to [`handle_frame`](Self::handle_frame), and call
 ///    [`handle_timeout`](Self::handle_timeout) once [`poll_timeout`](Self::poll_timeout)'s
@@ -114,12 +122,18 @@ pub struct Client {
     connections: u32,
     now: Option<Instant>,
     timers: TimerTable,
-    transmits: VecDeque<String>,
+    wire: Wire,
     events: VecDeque<Event>,
     rooms: BTreeMap<String, Room>,
     pending_iqs: BTreeMap<String, PendingIq>,
     keepalive_id: Option<String>,
     bound_jid: Option<String>,
+    /// XEP-0198 state; survives a lost connection while the session may be resumed.
+    sm: sm::State,
+    /// The post-authentication features of this connection offer stream management.
+    sm_offered: bool,
+    /// Messages a failed resumption left unacknowledged, sent again once rooms are rejoined.
+    unacked_after_failed_resume: Vec<Element>,
 }
 
 impl Client {
@@ -132,6 +146,7 @@ impl Client {
             .take(8)
             .collect();
         Client {
+            wire: Wire::new(config.transport),
             config,
             nonce,
             id_prefix,
@@ -145,12 +160,14 @@ impl Client {
             connections: 0,
             now: None,
             timers: TimerTable::default(),
-            transmits: VecDeque::new(),
             events: VecDeque::new(),
             rooms: BTreeMap::new(),
             pending_iqs: BTreeMap::new(),
             keepalive_id: None,
             bound_jid: None,
+            sm: sm::State::default(),
+            sm_offered: false,
+            unacked_after_failed_resume: Vec::new(),
         }
     }
 
@@ -166,25 +183,26 @@ impl Client {
         self.connected = true;
         self.close_sent = false;
         self.keepalive_id = None;
+        self.sm.new_connection();
+        self.sm_offered = false;
         self.connections += 1;
         // Frames left over from a lost connection must not reach the new one.
-        self.transmits.clear();
-        self.transmits.push_back(framing::open(&self.config.domain));
+        self.wire.connect(&self.config.domain);
         self.phase = Phase::AwaitingOpen(Stage::BeforeAuth);
         self.timers
             .set(Timer::Handshake, now + self.config.request_timeout);
     }
 
-    /// One received WebSocket text frame.
+    /// One received WebSocket text frame, or over BOSH one HTTP response body (taken as
+    /// the answer to the oldest unanswered request; see
+    /// [`handle_bosh_response`](Self::handle_bosh_response)).
     pub fn handle_frame(&mut self, frame: &str, now: Instant) {
-        self.now = Some(now);
-        if self.ended || matches!(self.phase, Phase::Idle | Phase::Reconnecting) {
+        if !self.accepts_input(now) {
             return;
         }
-        // Any traffic proves the connection alive.
-        self.timers.stop(Timer::PongDeadline);
-        if matches!(self.phase, Phase::Online) {
-            self.arm_ping(now);
+        if matches!(self.wire, Wire::Bosh(_)) {
+            self.handle_bosh_body(None, frame, now);
+            return;
         }
         let result = match framing::parse(frame, &self.config.limits) {
             Ok(Frame::Open { version, .. }) => self.handle_open(version.as_deref()),
@@ -200,17 +218,77 @@ impl Client {
         }
     }
 
+    /// BOSH: the HTTP response body to the request `rid` (from
+    /// [`poll_bosh_request`](Self::poll_bosh_request)). Responses may come in any order;
+    /// the client processes them in rid order.
+    pub fn handle_bosh_response(&mut self, rid: u64, body: &str, now: Instant) {
+        if self.accepts_input(now) {
+            self.handle_bosh_body(Some(rid), body, now);
+        }
+    }
+
+    /// BOSH: request `rid` got no usable response (network error, HTTP 5xx, timeout after
+    /// [`bosh_request_timeout`](Self::bosh_request_timeout)). The client sends it again with
+    /// the same rid ([`bosh::MAX_RETRIES`] times in a row at most, then the connection is
+    /// lost). For a 4xx status (the session is gone), call
+    /// [`handle_disconnected`](Self::handle_disconnected) instead.
+    ///
+    /// A resent rid recovers a lost request, not a lost response: connection managers that
+    /// do not cache responses (XEP-0124 §14.3 is optional; Prosody does not) drop the
+    /// stanzas the lost response carried.
+    pub fn handle_http_error(&mut self, rid: u64, now: Instant) {
+        self.now = Some(now);
+        if self.ended || matches!(self.phase, Phase::Idle | Phase::Reconnecting) {
+            return;
+        }
+        let Wire::Bosh(session) = &mut self.wire else {
+            return;
+        };
+        if let Err(attempts) = session.lost(rid) {
+            if matches!(self.phase, Phase::Closing) {
+                self.finish(None);
+            } else {
+                self.fail(Error::Transport(format!(
+                    "BOSH request failed {attempts} times in a row"
+                )));
+            }
+        }
+    }
+
+    /// BOSH: the next request to POST, with its rid (`None` over WebSocket). Drain it as
+    /// [`poll_transmit`](Self::poll_transmit) is drained; the two share one queue.
+    pub fn poll_bosh_request(&mut self) -> Option<bosh::Request> {
+        let keep_pending = self.keeps_request_pending();
+        self.wire.poll_request(keep_pending)
+    }
+
+    /// BOSH: how long the driver lets one HTTP request run before calling
+    /// [`handle_http_error`](Self::handle_http_error): the server's `wait` plus the request
+    /// timeout. `None` over WebSocket.
+    pub fn bosh_request_timeout(&self) -> Option<Duration> {
+        match self.config.transport {
+            Transport::WebSocket => None,
+            Transport::Bosh { wait, .. } => Some(wait + self.config.request_timeout),
+        }
+    }
+
     /// Call when [`poll_timeout`](Self::poll_timeout)'s instant has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = Some(now);
         for timer in self.timers.take_expired(now) {
             match timer {
                 Timer::Handshake if matches!(self.phase, Phase::Closing) => self.finish(None),
+                Timer::Handshake if matches!(self.phase, Phase::Resuming) => {
+                    // The server never answered `<resume/>`: next time, a fresh session.
+                    self.abandon_resumption();
+                    self.fail(Error::Timeout("the session's resumption"));
+                }
                 Timer::Handshake => self.fail(Error::Timeout("stream negotiation")),
                 Timer::Ping => self.send_keepalive(now),
                 Timer::PongDeadline => self.fail(Error::Timeout("an answer to our ping")),
                 Timer::IqDeadline => self.expire_iqs(now),
                 Timer::Reconnect => self.phase = Phase::Idle,
+                Timer::AckRequest => self.request_ack(),
             }
         }
     }
@@ -227,9 +305,10 @@ impl Client {
         }
     }
 
-    /// The next frame to send, if any. Drain until `None`.
+    /// The next WebSocket frame, or BOSH request body, to send, if any. Drain until `None`.
     pub fn poll_transmit(&mut self) -> Option<String> {
-        self.transmits.pop_front()
+        let keep_pending = self.keeps_request_pending();
+        self.wire.poll_frame(keep_pending)
     }
 
     /// The next event, if any. Drain until `None`.
@@ -431,6 +510,90 @@ impl Client {
         }
     }
 
+    /// Records `now`; whether input is expected at all. Any traffic proves the connection
+    /// alive.
+    fn accepts_input(&mut self, now: Instant) -> bool {
+        self.now = Some(now);
+        if self.ended || matches!(self.phase, Phase::Idle | Phase::Reconnecting) {
+            return false;
+        }
+        self.timers.stop(Timer::PongDeadline);
+        if matches!(self.phase, Phase::Online) {
+            self.arm_ping(now);
+        }
+        true
+    }
+
+    /// Over BOSH the driver must keep one request at the server while the stream is open.
+    fn keeps_request_pending(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::AwaitingFeatures(_)
+                | Phase::Authenticating(_)
+                | Phase::Binding { .. }
+                | Phase::Resuming
+                | Phase::Online
+        )
+    }
+
+    fn handle_bosh_body(&mut self, rid: Option<u64>, body: &str, now: Instant) {
+        let Wire::Bosh(session) = &mut self.wire else {
+            self.events.push_back(Event::Error(Error::Misuse(
+                "a BOSH response given to a WebSocket client".into(),
+            )));
+            return;
+        };
+        let incoming = match session.receive(rid, body, &self.config.limits) {
+            Ok(incoming) => incoming,
+            Err(error) => return self.fail(Error::Peer(error.to_string())),
+        };
+        for item in incoming {
+            // An earlier item may have ended the connection.
+            if self.ended || matches!(self.phase, Phase::Idle | Phase::Reconnecting) {
+                return;
+            }
+            let result = match item {
+                // Closed before the session even existed: nothing left to open.
+                Incoming::Created { .. } if matches!(self.phase, Phase::Closing) => Ok(()),
+                Incoming::Created { version } => self.handle_open(version.as_deref()),
+                Incoming::Element(element) => self.handle_element(element, now),
+                Incoming::Terminated { condition } => {
+                    self.handle_terminate(condition);
+                    Ok(())
+                }
+            };
+            if let Err(error) = result {
+                return self.fail(error);
+            }
+        }
+        let drained = matches!(&self.wire, Wire::Bosh(session) if session.is_drained());
+        if matches!(self.phase, Phase::Closing) && drained {
+            self.finish(None);
+        }
+    }
+
+    /// The connection manager ended the BOSH session (XEP-0124 §17.2 conditions).
+    fn handle_terminate(&mut self, condition: Option<String>) {
+        if matches!(self.phase, Phase::Closing) {
+            return self.finish(None);
+        }
+        let error = match condition.as_deref() {
+            Some(
+                condition @ ("bad-request"
+                | "host-gone"
+                | "host-unknown"
+                | "improper-addressing"
+                | "policy-violation"),
+            ) => Error::ServerRefused(Refusal::Stream {
+                condition: condition.to_owned(),
+                text: None,
+            }),
+            Some(condition) => Error::Transport(format!("BOSH session terminated ({condition})")),
+            None => Error::Transport("BOSH session terminated".into()),
+        };
+        self.fail(error);
+    }
+
     fn handle_open(&mut self, version: Option<&str>) -> Result<(), Error> {
         match mem::replace(&mut self.phase, Phase::Closed) {
             Phase::AwaitingOpen(stage) if version == Some("1.0") => {
@@ -466,7 +629,15 @@ impl Client {
             Phase::AwaitingFeatures(Stage::AfterAuth) => self.start_binding(&element)?,
             Phase::Authenticating(exchange) => self.continue_authentication(exchange, &element)?,
             Phase::Binding { request_id } => self.finish_binding(request_id, &element, now)?,
+            Phase::Resuming => self.finish_resuming(&element, now)?,
+            Phase::Online if element.ns() == SM_NS => {
+                self.handle_stream_management(&element)?;
+                Phase::Online
+            }
             Phase::Online => {
+                if sm::is_stanza(&element) {
+                    self.sm.handled();
+                }
                 self.handle_stanza(&element);
                 Phase::Online
             }
@@ -536,8 +707,11 @@ impl Client {
             }
             Step::Success => {
                 // RFC 6120 §6.4.6: restart the stream over the same connection.
-                self.transmits.push_back(framing::open(&self.config.domain));
-                Ok(Phase::AwaitingOpen(Stage::AfterAuth))
+                if self.wire.restart(&self.config.domain) {
+                    Ok(Phase::AwaitingOpen(Stage::AfterAuth))
+                } else {
+                    Ok(Phase::AwaitingFeatures(Stage::AfterAuth))
+                }
             }
         }
     }
@@ -549,9 +723,105 @@ impl Client {
                 "server offers no resource binding".into(),
             ));
         }
+        self.sm_offered = self.config.stream_management && sm::is_offered(features);
+        if let Some(previd) = self.sm.resume_id.clone() {
+            if self.sm_offered {
+                self.send(&sm::resume(&previd, self.sm.inbound));
+                return Ok(Phase::Resuming);
+            }
+            self.abandon_resumption();
+        }
+        Ok(self.request_binding())
+    }
+
+    fn request_binding(&mut self) -> Phase {
         let request_id = self.next_id();
         self.send(&bind::request(&request_id, self.config.resource.as_deref()).to_element());
-        Ok(Phase::Binding { request_id })
+        Phase::Binding { request_id }
+    }
+
+    /// XEP-0198 §5: `<resumed/>` carries on the old session; `<failed/>` means a new one.
+    fn finish_resuming(&mut self, element: &Element, now: Instant) -> Result<Phase, Error> {
+        if element.is("failed", SM_NS) {
+            // What the server says it handled is not sent again.
+            if let Ok(Some(h)) = sm::parse_h(element) {
+                let _ = self.sm.acknowledge(h);
+            }
+            self.abandon_resumption();
+            return Ok(self.request_binding());
+        }
+        if !element.is("resumed", SM_NS) {
+            return Err(Error::Peer(format!(
+                "<{}/> while resuming the session",
+                element.name()
+            )));
+        }
+        let h = sm::parse_h(element)?.ok_or_else(|| Error::Peer("<resumed/> without h".into()))?;
+        self.sm.acknowledge(h)?;
+        self.sm.enabled = true;
+        self.sm.counting_inbound = true;
+        for stanza in self.sm.take_unacked() {
+            self.send(&stanza);
+        }
+        self.timers.stop(Timer::Handshake);
+        self.arm_ping(now);
+        self.arm_iq_deadline();
+        self.failed_attempts = 0;
+        let jid = self.bound_jid.clone().unwrap_or_default();
+        self.events.push_back(Event::Resumed { jid });
+        Ok(Phase::Online)
+    }
+
+    /// The session cannot be resumed: start a fresh one. Rooms are rejoined after binding,
+    /// pending requests fail, and unacknowledged messages are sent again after the rejoin.
+    fn abandon_resumption(&mut self) {
+        self.unacked_after_failed_resume = self
+            .sm
+            .take_unacked()
+            .into_iter()
+            .filter(|stanza| stanza.name() == "message")
+            .collect();
+        self.sm.reset();
+        self.forget_session(&Error::Transport(
+            "connection lost and the session could not be resumed".into(),
+        ));
+    }
+
+    /// `<r/>`, `<a/>`, `<enabled/>` and `<failed/>` while online.
+    fn handle_stream_management(&mut self, element: &Element) -> Result<(), Error> {
+        match element.name() {
+            "r" => self.send(&sm::answer(self.sm.inbound)),
+            "a" => {
+                let h =
+                    sm::parse_h(element)?.ok_or_else(|| Error::Peer("<a/> without h".into()))?;
+                self.sm.acknowledge(h)?;
+                if self.sm.has_unacked() {
+                    self.arm_ack_request();
+                }
+            }
+            "enabled" => {
+                self.sm.counting_inbound = true;
+                let resumable = matches!(element.attr("resume"), Some("true" | "1"));
+                self.sm.resume_id = element.attr("id").filter(|_| resumable).map(str::to_owned);
+            }
+            // The server refused to enable it: carry on without.
+            "failed" => self.sm.reset(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn request_ack(&mut self) {
+        if matches!(self.phase, Phase::Online) && self.sm.enabled && self.sm.has_unacked() {
+            self.send(&sm::request());
+        }
+    }
+
+    fn arm_ack_request(&mut self) {
+        if let (None, Some(now)) = (self.timers.get(Timer::AckRequest), self.now) {
+            self.timers
+                .set(Timer::AckRequest, now + sm::ACK_REQUEST_DELAY);
+        }
     }
 
     fn finish_binding(
@@ -574,7 +844,18 @@ impl Client {
         self.was_online = true;
         self.failed_attempts = 0;
         self.events.push_back(Event::Online { jid });
+        if self.sm_offered {
+            // Counting our stanzas starts with `<enable/>` (XEP-0198 §4). Resumption is not
+            // asked for over BOSH: Prosody 0.12's mod_smacks fails on `<resume/>` from a
+            // BOSH session (mod_smacks.lua:585, `rawsend` is nil) and never answers.
+            let resume = matches!(self.config.transport, Transport::WebSocket);
+            self.send(&sm::enable(resume));
+            self.sm.enabled = true;
+        }
         self.rejoin_rooms();
+        for message in mem::take(&mut self.unacked_after_failed_resume) {
+            self.send(&message);
+        }
         Ok(Phase::Online)
     }
 
@@ -820,13 +1101,17 @@ impl Client {
     }
 
     fn send(&mut self, element: &Element) {
-        self.transmits.push_back(element.to_xml());
+        self.wire.send(element);
+        if self.sm.enabled && sm::is_stanza(element) {
+            self.sm.sent(element);
+            self.arm_ack_request();
+        }
     }
 
     fn send_close(&mut self) {
         if self.connected && !self.close_sent {
             self.close_sent = true;
-            self.transmits.push_back(framing::close());
+            self.wire.close();
         }
     }
 
@@ -835,12 +1120,18 @@ impl Client {
         if self.ended {
             return;
         }
-        self.send_close();
         match self.config.reconnect {
             Some(backoff) if self.was_online && error.is_transient() => {
+                // Closing the stream would end a session we mean to resume.
+                if !self.sm.resumable() {
+                    self.send_close();
+                }
                 self.lose_connection(error, backoff)
             }
-            _ => self.finish(Some(error)),
+            _ => {
+                self.send_close();
+                self.finish(Some(error))
+            }
         }
     }
 
@@ -852,8 +1143,24 @@ impl Client {
         };
         self.phase = Phase::Reconnecting;
         self.connected = false;
-        self.bound_jid = None;
         self.timers.stop_all();
+        // A session that may be resumed keeps its rooms and pending requests.
+        if !self.sm.resumable() {
+            self.sm.reset();
+            self.forget_session(&error);
+        }
+        let reconnect_at = now + backoff.delay(self.failed_attempts);
+        self.failed_attempts = self.failed_attempts.saturating_add(1);
+        self.timers.set(Timer::Reconnect, reconnect_at);
+        self.events.push_back(Event::ConnectionLost {
+            error,
+            reconnect_at,
+        });
+    }
+
+    /// The server forgot our session: we are in no room, pending requests fail with `error`.
+    fn forget_session(&mut self, error: &Error) {
+        self.bound_jid = None;
         for room in self.rooms.values_mut() {
             room.joined = false;
         }
@@ -871,13 +1178,6 @@ impl Client {
                 },
             });
         }
-        let reconnect_at = now + backoff.delay(self.failed_attempts);
-        self.failed_attempts = self.failed_attempts.saturating_add(1);
-        self.timers.set(Timer::Reconnect, reconnect_at);
-        self.events.push_back(Event::ConnectionLost {
-            error,
-            reconnect_at,
-        });
     }
 
     /// Rooms we were in before a reconnect: no history, the archive holds what we missed.

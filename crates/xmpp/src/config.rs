@@ -25,6 +25,39 @@ pub struct ClientConfig {
     /// ends the client at the first loss with [`Event::Disconnected`](crate::Event::Disconnected).
     pub reconnect: Option<Backoff>,
     pub limits: Limits,
+    /// How stanzas travel: RFC 7395 WebSocket frames (the default) or BOSH bodies.
+    pub transport: Transport,
+    /// XEP-0198 stream management when the server offers it: acknowledgements, and with
+    /// `reconnect`, resuming a lost session instead of starting over (over WebSocket only:
+    /// Prosody 0.12 cannot resume BOSH sessions). Off by default.
+    pub stream_management: bool,
+}
+
+/// The framing a [`Client`](crate::Client) speaks; see the crate docs for each one's
+/// calling rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// RFC 7395: one WebSocket text frame per element.
+    #[default]
+    WebSocket,
+    /// XEP-0124/XEP-0206: HTTP requests carrying `<body/>` elements.
+    Bosh {
+        /// The longest time the connection manager may hold a request (`wait`).
+        wait: Duration,
+        /// The first request id: random, below 2^52 (XEP-0124 §14.1). The core draws no
+        /// random numbers, so the caller supplies it.
+        first_rid: u64,
+    },
+}
+
+impl Transport {
+    /// BOSH holding each request up to 60 s, starting at `first_rid`.
+    pub fn bosh(first_rid: u64) -> Transport {
+        Transport::Bosh {
+            wait: Duration::from_secs(60),
+            first_rid,
+        }
+    }
 }
 
 /// Exponential reconnection delays: `initial`, doubled after each failed attempt, up to `max`.
@@ -69,6 +102,13 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(30),
             reconnect: None,
             limits: Limits::default(),
+            transport: Transport::WebSocket,
+            stream_management: false,
         }
+    }
+
+    /// The same configuration over another transport.
+    pub fn with_transport(self, transport: Transport) -> ClientConfig {
+        ClientConfig { transport, ..self }
     }
 }

@@ -13,6 +13,10 @@ use crate::xml::Element;
 pub enum Event {
     /// Negotiation finished: commands are accepted from now on.
     Online { jid: String },
+    /// After [`Event::ConnectionLost`], the session was resumed (XEP-0198): rooms and
+    /// pending requests carry on, stanzas lost either way were sent again. No `Online` or
+    /// `RoomJoined` follows.
+    Resumed { jid: String },
     /// Our own presence came back from the room (status 110): we are in.
     RoomJoined {
         room: String,
@@ -65,8 +69,9 @@ pub enum Event {
     Error(Error),
     /// The connection dropped; the driver should close the transport. At `reconnect_at` the
     /// client asks for a new one ([`Client::wants_transport`](crate::Client::wants_transport));
-    /// once online again it rejoins its rooms without history (catch up with
-    /// [`Client::query_room_archive`](crate::Client::query_room_archive)).
+    /// once online again it either resumes the session ([`Event::Resumed`], nothing missed)
+    /// or starts a new one ([`Event::Online`]) and rejoins its rooms without history (catch
+    /// up with [`Client::query_room_archive`](crate::Client::query_room_archive)).
     ConnectionLost { error: Error, reconnect_at: Instant },
     /// The session is over for good; `error` is `None` after
     /// [`Client::close`](crate::Client::close).

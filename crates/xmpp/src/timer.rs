@@ -15,15 +15,18 @@ pub enum Timer {
     IqDeadline,
     /// The connection was lost: ask for a new transport then.
     Reconnect,
+    /// XEP-0198: stanzas await the server's acknowledgement; ask for it (`<r/>`).
+    AckRequest,
 }
 
 impl Timer {
-    const ALL: [Timer; 5] = [
+    const ALL: [Timer; 6] = [
         Timer::Handshake,
         Timer::Ping,
         Timer::PongDeadline,
         Timer::IqDeadline,
         Timer::Reconnect,
+        Timer::AckRequest,
     ];
 
     fn index(self) -> usize {

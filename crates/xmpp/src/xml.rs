@@ -213,6 +213,18 @@ impl Element {
         Parser::new(limits).parse(xml)
     }
 
+    /// Moves this element and its descendants from namespace `from` to `to`.
+    pub(crate) fn rename_ns(&mut self, from: &str, to: &str) {
+        if self.ns == from {
+            self.ns = to.to_owned();
+        }
+        for node in &mut self.children {
+            if let Node::Element(child) = node {
+                child.rename_ns(from, to);
+            }
+        }
+    }
+
     pub fn to_xml(&self) -> String {
         let mut out = String::new();
         write_element(&mut out, self, None);

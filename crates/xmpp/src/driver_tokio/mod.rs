@@ -1,26 +1,21 @@
-//! Native driver: carries a [`Client`] over an RFC 7395 WebSocket with tokio-tungstenite.
+//! Native driver: carries a [`Client`] over an RFC 7395 WebSocket (tokio-tungstenite) or
+//! over BOSH (hyper HTTP/1.1, plain `http://` URLs), as `config.transport` says.
 //!
 //! One task owns the client: it feeds it frames and deadlines, writes what it transmits and
 //! forwards its events. Applications talk to that task through a cheap, cloneable [`Handle`]
 //! (commands over a bounded channel, rumqttc style) and read a bounded [`Event`] channel.
 //! The task uses tokio's clock, so `#[tokio::test(start_paused = true)]` controls it.
 
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
 use rand::distr::{Alphanumeric, SampleString};
-use tokio::net::TcpStream;
+use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use web_time::Instant;
 
-use crate::client::{Client, ClientConfig, Event};
+mod bosh;
+mod websocket;
+
+use crate::client::{Client, ClientConfig, Event, Transport};
 use crate::error::Error;
-use crate::framing::SUBPROTOCOL;
 use crate::mam::ArchiveQuery;
 use crate::muc::History;
 use crate::stanza::{Iq, MessageType, Presence};
@@ -30,13 +25,10 @@ use crate::xml::Element;
 const COMMAND_CAPACITY: usize = 64;
 /// Events the application has not read yet before the connection is back-pressured.
 const EVENT_CAPACITY: usize = 1024;
-/// How long the WebSocket closing handshake may take before the socket is simply dropped.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Command = Box<dyn FnOnce(&mut Client) + Send>;
 
-/// Connects to `url` (e.g. `ws://localhost:5280/xmpp-websocket`), logs in and binds.
+/// Connects to `url` (e.g. `ws://localhost:5280/xmpp-websocket`, or
+/// `http://localhost:5280/http-bind` with [`Transport::Bosh`]), logs in and binds.
 ///
 /// Resolves once [`Event::Online`] was seen (it is also the first event on the channel), or
 /// fails with the reason the first login failed. Later losses are reported as
@@ -44,20 +36,24 @@ type Command = Box<dyn FnOnce(&mut Client) + Send>;
 /// Dropping every [`Handle`] closes the stream.
 pub async fn connect(
     url: &str,
-    config: ClientConfig,
+    mut config: ClientConfig,
 ) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
-    let max_message_bytes = config.limits.max_bytes;
-    let connect_timeout = config.request_timeout;
-    let socket = open_socket(url, max_message_bytes, connect_timeout).await?;
+    if let Transport::Bosh { first_rid: 0, wait } = config.transport {
+        // The caller left the rid to us (XEP-0124 §14.1: random, far below 2^53).
+        let first_rid = rand::rng().random_range(1..1u64 << 40);
+        config.transport = Transport::Bosh { wait, first_rid };
+    }
+    let mut link = match config.transport {
+        Transport::WebSocket => Link::WebSocket(websocket::Link::new(url, &config)),
+        Transport::Bosh { .. } => Link::Bosh(bosh::Link::new(url, &config)?),
+    };
+    link.open().await?;
     let nonce = Alphanumeric.sample_string(&mut rand::rng(), 24);
     let (command_sender, commands) = mpsc::channel(COMMAND_CAPACITY);
     let (event_sender, events) = mpsc::channel(EVENT_CAPACITY);
     let mut driver = Driver {
         client: Client::new(config, nonce),
-        url: url.to_owned(),
-        max_message_bytes,
-        connect_timeout,
-        socket: Some(socket),
+        link,
         commands,
         events: event_sender,
         finished: false,
@@ -82,36 +78,6 @@ pub async fn connect(
         },
         events,
     ))
-}
-
-/// Opens the WebSocket with the `xmpp` subprotocol (RFC 7395 §3.2), giving up after
-/// `timeout` (a black-holed address would otherwise hang the TCP connect for minutes).
-async fn open_socket(
-    url: &str,
-    max_message_bytes: usize,
-    timeout: Duration,
-) -> Result<Socket, Error> {
-    let transport = |e: WsError| Error::Transport(e.to_string());
-    let mut request = url.into_client_request().map_err(transport)?;
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static(SUBPROTOCOL),
-    );
-    // One frame is one stanza: refuse frames the XML parser would refuse anyway.
-    let websocket_config = WebSocketConfig::default().max_message_size(Some(max_message_bytes));
-    let connecting =
-        tokio_tungstenite::connect_async_with_config(request, Some(websocket_config), true);
-    let (socket, response) = tokio::time::timeout(timeout, connecting)
-        .await
-        .map_err(|_| Error::Timeout("the WebSocket connection"))?
-        .map_err(transport)?;
-    let agreed = response.headers().get("Sec-WebSocket-Protocol");
-    if agreed.and_then(|value| value.to_str().ok()) != Some(SUBPROTOCOL) {
-        return Err(Error::Incompatible(format!(
-            "server did not agree to the `{SUBPROTOCOL}` WebSocket subprotocol"
-        )));
-    }
-    Ok(socket)
 }
 
 /// A cheap, cloneable way to command the connection's task.
@@ -235,13 +201,74 @@ impl Handle {
     }
 }
 
+/// What a transport hands the driver.
+enum Input {
+    /// A WebSocket text frame.
+    Frame(String),
+    /// A BOSH response body to request `rid`.
+    Response { rid: u64, body: String },
+    /// BOSH request `rid` failed in a way worth retrying.
+    Lost { rid: u64 },
+    /// The transport closed or failed for good.
+    Closed,
+    /// Nothing for the client (a WebSocket ping, a response of an old BOSH session).
+    Nothing,
+}
+
+/// The connection underneath the client.
+enum Link {
+    WebSocket(websocket::Link),
+    Bosh(bosh::Link),
+}
+
+impl Link {
+    /// Opens a transport (a WebSocket), or starts accepting BOSH requests.
+    async fn open(&mut self) -> Result<(), Error> {
+        match self {
+            Link::WebSocket(link) => link.open().await,
+            Link::Bosh(link) => {
+                link.open();
+                Ok(())
+            }
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match self {
+            Link::WebSocket(link) => link.is_open(),
+            Link::Bosh(link) => link.is_open(),
+        }
+    }
+
+    async fn close(&mut self) {
+        match self {
+            Link::WebSocket(link) => link.close().await,
+            Link::Bosh(link) => link.close(),
+        }
+    }
+
+    async fn next_input(&mut self) -> Input {
+        match self {
+            Link::WebSocket(link) => link.next_input().await,
+            Link::Bosh(link) => link.next_input().await,
+        }
+    }
+
+    /// Sends what the client has to send; `Err` if the transport failed doing so.
+    async fn transmit(&mut self, client: &mut Client) -> Result<(), ()> {
+        match self {
+            Link::WebSocket(link) => link.transmit(client).await,
+            Link::Bosh(link) => {
+                link.transmit(client);
+                Ok(())
+            }
+        }
+    }
+}
+
 struct Driver {
     client: Client,
-    url: String,
-    max_message_bytes: usize,
-    connect_timeout: Duration,
-    /// `None` between a lost connection and the next attempt.
-    socket: Option<Socket>,
+    link: Link,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
     /// `Event::Disconnected` went out: flush, close the socket, stop.
@@ -260,21 +287,18 @@ fn now() -> Instant {
 impl Driver {
     async fn run(mut self) {
         while !self.finished {
-            if self.socket.is_none() && self.client.wants_transport() {
+            if !self.link.is_open() && self.client.wants_transport() {
                 self.reconnect().await;
             } else {
                 self.turn().await;
             }
         }
-        self.close_socket().await;
+        self.link.close().await;
     }
 
     async fn reconnect(&mut self) {
-        match open_socket(&self.url, self.max_message_bytes, self.connect_timeout).await {
-            Ok(socket) => {
-                self.socket = Some(socket);
-                self.client.handle_connected(now());
-            }
+        match self.link.open().await {
+            Ok(()) => self.client.handle_connected(now()),
             Err(error) => {
                 tracing::warn!(%error, "XMPP reconnection failed");
                 self.client.handle_disconnected(now());
@@ -283,30 +307,20 @@ impl Driver {
         self.flush().await;
     }
 
-    /// Closes the WebSocket politely, but never waits long on a peer that stopped reading.
-    async fn close_socket(&mut self) {
-        if let Some(mut socket) = self.socket.take() {
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.close(None)).await;
-        }
-    }
-
-    /// Waits for one input (frame, command or deadline), hands it to the client, then
-    /// flushes the client's outputs.
+    /// Waits for one input (frame, response, command or deadline), hands it to the client,
+    /// then flushes the client's outputs.
     async fn turn(&mut self) {
         let deadline = self
             .client
             .poll_timeout()
             .map(tokio::time::Instant::from_std);
         tokio::select! {
-            frame = next_frame(&mut self.socket) => match frame {
-                Some(Ok(WsMessage::Text(text))) => self.client.handle_frame(&text, now()),
-                Some(Ok(WsMessage::Close(_))) | None => self.client.handle_disconnected(now()),
-                // Pings are answered by tungstenite; RFC 7395 has no binary frames.
-                Some(Ok(_)) => {}
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "XMPP WebSocket failed");
-                    self.client.handle_disconnected(now());
-                }
+            input = self.link.next_input() => match input {
+                Input::Frame(text) => self.client.handle_frame(&text, now()),
+                Input::Response { rid, body } => self.client.handle_bosh_response(rid, &body, now()),
+                Input::Lost { rid } => self.client.handle_http_error(rid, now()),
+                Input::Closed => self.client.handle_disconnected(now()),
+                Input::Nothing => {}
             },
             command = self.commands.recv(), if !self.handles_gone => match command {
                 Some(command) => command(&mut self.client),
@@ -322,15 +336,8 @@ impl Driver {
     }
 
     async fn flush(&mut self) {
-        while let Some(frame) = self.client.poll_transmit() {
-            let Some(socket) = &mut self.socket else {
-                break;
-            };
-            if let Err(error) = socket.send(WsMessage::text(frame)).await {
-                tracing::warn!(%error, "XMPP WebSocket send failed");
-                self.client.handle_disconnected(now());
-                break;
-            }
+        if self.link.transmit(&mut self.client).await.is_err() {
+            self.client.handle_disconnected(now());
         }
         let mut connection_lost = false;
         while let Some(event) = self.client.poll_event() {
@@ -349,15 +356,10 @@ impl Driver {
             let _ = self.events.send(event).await;
         }
         if connection_lost {
-            self.close_socket().await;
+            // What the client still had to say (a `<close/>`, a BOSH terminate) goes first.
+            let _ = self.link.transmit(&mut self.client).await;
+            self.link.close().await;
         }
-    }
-}
-
-async fn next_frame(socket: &mut Option<Socket>) -> Option<Result<WsMessage, WsError>> {
-    match socket {
-        Some(socket) => socket.next().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod bosh;
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ const MAM_NS: &str = "urn:xmpp:mam:2";
 const RSM_NS: &str = "http://jabber.org/protocol/rsm";
 const FORWARD_NS: &str = "urn:xmpp:forward:0";
 const DELAY_NS: &str = "urn:xmpp:delay";
+pub const SM_NS: &str = "urn:xmpp:sm:3";
 
 /// RFC 5802 §5 exchange, so the fake server needs no SCRAM implementation of its own.
 pub const SCRAM_NONCE: &str = "fyko+d2lbbFgONRv9qkxdawL";
@@ -49,6 +52,19 @@ pub struct FakeRoom {
     pub archive: Vec<(String, Message)>,
 }
 
+/// The fake's side of XEP-0198.
+#[derive(Debug, Default)]
+pub struct FakeSm {
+    /// Counting on the current connection.
+    pub active: bool,
+    /// Stanzas from the client handled.
+    pub handled: usize,
+    /// Every stanza sent to the client since `<enable/>`, index = its count - 1.
+    pub sent: Vec<Element>,
+    /// The client's latest `h`.
+    pub acked: usize,
+}
+
 /// A scripted server; public fields steer its behaviour per test.
 #[derive(Debug)]
 pub struct FakeServer {
@@ -60,6 +76,14 @@ pub struct FakeServer {
     pub silent: bool,
     pub rooms: Vec<FakeRoom>,
     pub client_jid: String,
+    /// Offer XEP-0198 after authentication.
+    pub stream_management: bool,
+    /// Accept `<resume/>` (else answer `<failed/>`, as after the session expired).
+    pub resume_ok: bool,
+    /// Take `<resume/>` and never answer it.
+    pub silent_after_resume: bool,
+    /// The stream management session, kept across connections like a hibernating one.
+    pub sm: Option<FakeSm>,
     authenticated: bool,
     awaiting_scram_final: bool,
     /// Every element the client sent, in order (frames as parsed elements).
@@ -77,6 +101,10 @@ impl FakeServer {
             silent: false,
             rooms: Vec::new(),
             client_jid: String::new(),
+            stream_management: false,
+            resume_ok: true,
+            silent_after_resume: false,
+            sm: None,
             authenticated: false,
             awaiting_scram_final: false,
             received: Vec::new(),
@@ -91,12 +119,21 @@ impl FakeServer {
 
     /// A new transport: the stream starts over, unauthenticated.
     pub fn new_connection(&mut self) {
+        if let Some(sm) = &mut self.sm {
+            // Hibernating until resumed.
+            sm.active = false;
+        }
         self.authenticated = false;
         self.awaiting_scram_final = false;
         self.outbox.clear();
     }
 
     pub fn send(&mut self, element: Element) {
+        if let Some(sm) = self.sm.as_mut().filter(|sm| sm.active) {
+            if matches!(element.name(), "message" | "presence" | "iq") {
+                sm.sent.push(element.clone());
+            }
+        }
         self.outbox.push_back(element.to_xml());
     }
 
@@ -109,23 +146,85 @@ impl FakeServer {
         self.received.iter().filter(|e| e.name() == name).collect()
     }
 
-    fn handle(&mut self, frame: &str) {
+    pub fn handle(&mut self, frame: &str) {
         let element =
             Element::parse(frame, &Limits::default()).expect("client frames are well-formed");
         self.received.push(element.clone());
         if self.silent {
             return;
         }
+        self.count_inbound(&element);
         match (element.ns(), element.name()) {
             (FRAMING_NS, "open") => self.open_stream(),
             (FRAMING_NS, "close") => self.send(Element::new("close", FRAMING_NS)),
             (SASL_NS, _) => self.authenticate(&element),
+            (SM_NS, _) => self.stream_management(&element),
             _ => match Stanza::from_element(&element).expect("client stanzas are valid") {
                 Some(Stanza::Iq(iq)) => self.answer_iq(iq),
                 Some(Stanza::Presence(presence)) => self.route_presence(presence),
                 Some(Stanza::Message(message)) => self.route_message(message),
                 None => panic!("unexpected element {element}"),
             },
+        }
+    }
+
+    /// Counts a stanza from the client.
+    fn count_inbound(&mut self, element: &Element) {
+        let is_stanza = matches!(element.name(), "message" | "presence" | "iq");
+        if let Some(sm) = self.sm.as_mut().filter(|sm| sm.active && is_stanza) {
+            sm.handled += 1;
+        }
+    }
+
+    fn stream_management(&mut self, element: &Element) {
+        match element.name() {
+            "enable" => {
+                self.sm = Some(FakeSm {
+                    active: true,
+                    ..FakeSm::default()
+                });
+                self.send(
+                    Element::new("enabled", SM_NS)
+                        .with_attr("id", "sm-1")
+                        .with_attr("resume", "true"),
+                );
+            }
+            "r" => {
+                let handled = self.sm.as_ref().map_or(0, |sm| sm.handled);
+                self.send(Element::new("a", SM_NS).with_attr("h", handled.to_string()));
+            }
+            "a" => {
+                let h: usize = element.attr("h").unwrap().parse().unwrap();
+                self.sm.as_mut().unwrap().acked = h;
+            }
+            "resume" if self.silent_after_resume => {}
+            "resume" => {
+                assert_eq!(element.attr("previd"), Some("sm-1"));
+                let h: usize = element.attr("h").unwrap().parse().unwrap();
+                match self.sm.as_mut().filter(|_| self.resume_ok) {
+                    Some(sm) => {
+                        sm.active = true;
+                        let handled = sm.handled;
+                        let unacked: Vec<Element> = sm.sent.drain(h..).collect();
+                        self.send(
+                            Element::new("resumed", SM_NS)
+                                .with_attr("previd", "sm-1")
+                                .with_attr("h", handled.to_string()),
+                        );
+                        for stanza in unacked {
+                            self.send(stanza);
+                        }
+                    }
+                    None => {
+                        self.sm = None;
+                        self.send(Element::new("failed", SM_NS).with_child(Element::new(
+                            "item-not-found",
+                            "urn:ietf:params:xml:ns:xmpp-stanzas",
+                        )));
+                    }
+                }
+            }
+            other => panic!("unexpected stream management element {other}"),
         }
     }
 
@@ -142,6 +241,9 @@ impl FakeServer {
             features.push_child(
                 Element::new("bind", BIND_NS).with_child(Element::new("required", BIND_NS)),
             );
+            if self.stream_management {
+                features.push_child(Element::new("sm", SM_NS));
+            }
         } else {
             let mut mechanisms = Element::new("mechanisms", SASL_NS);
             for mechanism in &self.mechanisms {
@@ -487,6 +589,14 @@ impl Pair {
             self.drive();
         }
         self.now = target;
+    }
+
+    /// The connection dies: frames in flight either way are lost.
+    pub fn cut(&mut self) {
+        while self.client.poll_transmit().is_some() {}
+        self.server.outbox.clear();
+        self.client.handle_disconnected(self.now);
+        self.drive();
     }
 
     pub fn take_events_after_drive(&mut self) -> Vec<Event> {

@@ -66,6 +66,15 @@ impl Prosody {
         format!("ws://127.0.0.1:{}/xmpp-websocket", self.http_port)
     }
 
+    /// The HTTP port (WebSocket and BOSH).
+    pub fn http_port(&self) -> u16 {
+        self.http_port
+    }
+
+    pub fn bosh_url(&self) -> String {
+        format!("http://127.0.0.1:{}/http-bind", self.http_port)
+    }
+
     pub fn register(&self, user: &str, password: &str) {
         let status = Command::new(prosody_binary("prosodyctl"))
             .arg("--config")
