@@ -49,10 +49,7 @@ pub async fn run(
         .connect(&args.database_url)
         .await
         .context("connecting to MySQL (DATABASE_URL)")?;
-    vigie_store::MIGRATOR
-        .run(&pool)
-        .await
-        .context("applying the database migrations")?;
+    vigie_store::migrate(&pool).await?;
     let mut stats = Stats::default();
     tokio::pin!(shutdown);
     let mut attempt = 0;

@@ -119,10 +119,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<MySqlPool> {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy(database_url)
         .context("invalid DATABASE_URL")?;
-    vigie_store::MIGRATOR
-        .run(&pool)
-        .await
-        .context("applying database migrations")?;
+    vigie_store::migrate(&pool).await?;
     Ok(pool)
 }
 

@@ -1,6 +1,7 @@
 //! The dashboard in headless Chromium against the whole stack: an anonymous viewer sees an
 //! accident arrive live and finds it in the history.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -30,8 +31,11 @@ fn artifacts() -> PathBuf {
 struct ChromeDriver(Child);
 
 impl Drop for ChromeDriver {
+    /// Ends chromedriver and every browser it started (its process group), even when a failed
+    /// test never closed its session.
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -40,6 +44,7 @@ async fn browser() -> anyhow::Result<(ChromeDriver, Client)> {
     let port = vigie_stack::free_port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -81,8 +86,17 @@ async fn browser() -> anyhow::Result<(ChromeDriver, Client)> {
         .unwrap_or_else(|| anyhow::anyhow!("chromedriver never answered")))
 }
 
+/// Longest a browser scenario may take: a wedged browser fails the test instead of hanging it.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<()> {
+    tokio::time::timeout(SCENARIO_LIMIT, live_accident_scenario())
+        .await
+        .context("the browser scenario hung")?
+}
+
+async fn live_accident_scenario() -> anyhow::Result<()> {
     let stack = Stack::start(Some(dist()?)).await?;
     let (_driver, page) = browser().await?;
     page.goto(&stack.server_url).await?;

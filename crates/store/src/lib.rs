@@ -24,8 +24,39 @@ pub use history::{
 pub use record::{record_event, record_events, record_events_and_cursor, Recorded, Rejection};
 pub use vigie_model::incident::{Incident, IncidentDetail, IncidentUpdate};
 
-/// The schema, applied by the server at start and by `#[sqlx::test(migrator = "vigie_store::MIGRATOR")]`.
+/// The schema, applied by [`migrate`] and by `#[sqlx::test(migrator = "vigie_store::MIGRATOR")]`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a program waits for another one applying the migrations.
+const MIGRATION_LOCK_SECONDS: i32 = 120;
+
+/// Applies the migrations, one program at a time: the server and the collector both call this at
+/// start, and sqlx's own lock does not hold on MariaDB (its `GET_LOCK(…, -1)` returns at once), so
+/// two programs starting together could each apply half. Our named lock serializes them.
+pub async fn migrate(pool: &sqlx::MySqlPool) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut conn = pool.acquire().await.context("connecting to MySQL")?;
+    let locked: Option<i64> =
+        sqlx::query_scalar("SELECT GET_LOCK(CONCAT('vigie-migrate-', DATABASE()), ?)")
+            .bind(MIGRATION_LOCK_SECONDS)
+            .fetch_one(&mut *conn)
+            .await
+            .context("taking the migration lock")?;
+    anyhow::ensure!(
+        locked == Some(1),
+        "another program held the migration lock for {MIGRATION_LOCK_SECONDS} s"
+    );
+    // The lock lives on `conn`; the migrations run on another connection of the pool.
+    let applied = MIGRATOR
+        .run(pool)
+        .await
+        .context("applying the database migrations");
+    sqlx::query("SELECT RELEASE_LOCK(CONCAT('vigie-migrate-', DATABASE()))")
+        .execute(&mut *conn)
+        .await
+        .ok();
+    applied
+}
 
 /// Database failures. Client mistakes never reach the database: filters and cursors are checked
 /// by their own types, invalid events come back as [`Recorded::Rejected`].

@@ -250,3 +250,19 @@ async fn bulk_history_reads_back_as_recorded(pool: MySqlPool) {
     );
     assert_eq!(count(&pool, "incident_vehicles").await, 1);
 }
+
+#[sqlx::test(migrations = false)]
+async fn programs_starting_together_migrate_once(pool: sqlx::MySqlPool) {
+    let runs = (0..4).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move { vigie_store::migrate(&pool).await })
+    });
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, vigie_store::MIGRATOR.iter().count() as i64);
+}
