@@ -226,17 +226,9 @@ fn opened(vehicle: &str, fix: &Telemetry, severity: Severity, detail: &str) -> F
 
 fn cleared(vehicle: &str, incident: Option<String>, fix: &Telemetry, detail: &str) -> Finding {
     Finding {
-        kind: EventKind::Accident,
         status: Status::Cleared,
-        severity: Severity::Minor,
         incident,
-        vehicles: vec![vehicle.to_owned()],
-        zone: None,
-        road: None,
-        lat: fix.lat,
-        lon: fix.lon,
-        at_ms: fix.ts,
-        detail: detail.to_owned(),
+        ..opened(vehicle, fix, Severity::Minor, detail)
     }
 }
 
