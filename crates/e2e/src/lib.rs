@@ -56,8 +56,6 @@ impl Stack {
         prosody.register(COLLECTOR_USER, XMPP_DOMAIN, "collector-secret")?;
         prosody.create_event_rooms(&gateway_jid, &collector_jid)?;
 
-        // The schema first, so the programs below never race to create it.
-        vigie_server::connect(&database_url).await?.close().await;
         let (stop, stop_rx) = watch::channel(false);
         let mut config = vigie_server::Config::with_database(database_url.clone());
         config.dist = dist;
