@@ -9,20 +9,25 @@ use std::time::Duration;
 use web_time::Instant;
 
 use crate::bosh::{self, Incoming};
+use crate::catchup::{OnJoin, RoomCursor};
+use crate::chatstates::{self, ChatState};
 pub use crate::config::{Backoff, ClientConfig, Transport};
 use crate::error::{Error, Refusal};
 pub use crate::event::Event;
 use crate::framing::{self, Frame, STREAM_NS};
 use crate::jid::{self, Jid};
 use crate::mam::{self, ArchiveQuery};
-use crate::muc::{self, History, RoomMessage, RoomPresence};
+use crate::muc::{self, Affiliation, History, LeaveReason, Role, RoomMessage, RoomPresence};
+use crate::roster::{self, RosterItem, SubscriptionAction};
 use crate::sasl::{self, Credentials, Exchange, Step};
+use crate::selfping::{self, Membership};
 use crate::sm::{self, SM_NS};
 use crate::stanza::{ErrorType, Iq, IqType, Message, MessageType, Presence, Stanza, StanzaError};
 use crate::timer::{Timer, TimerTable};
+use crate::vcard::{self, VCard};
 use crate::wire::Wire;
 use crate::xml::Element;
-use crate::{bind, disco, ping};
+use crate::{bind, disco, ping, register, version};
 
 /// Where stream negotiation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +47,12 @@ enum Phase {
     AwaitingOpen(Stage),
     /// Stream open; waiting for `<stream:features/>`.
     AwaitingFeatures(Stage),
+    /// XEP-0077 registration sent ([`ClientConfig::register`]); authentication follows
+    /// with the same `features`.
+    Registering {
+        request_id: String,
+        features: Element,
+    },
     Authenticating(Exchange),
     Binding {
         request_id: String,
@@ -61,6 +72,10 @@ struct Room {
     joined: bool,
     /// We asked to leave: do not rejoin it after a reconnect.
     leaving: bool,
+    /// Sent again when rejoining.
+    password: Option<String>,
+    /// Where the room's archive stands for us ([`ClientConfig::catch_up`]).
+    archive: RoomCursor,
 }
 
 /// An IQ request awaiting its answer.
@@ -72,12 +87,46 @@ struct PendingIq {
 }
 
 /// Which event answers a pending IQ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Purpose {
     /// [`Event::IqResult`] for [`Client::send_iq`].
     Caller,
     /// [`Event::ArchiveQueryDone`] for [`Client::query_room_archive`].
     ArchiveQuery,
+    /// [`Event::ArchiveQueryDone`] for [`Client::query_archive`].
+    PersonalArchive,
+    /// A page of the room's archive filling the gap after a lost session.
+    CatchUp(String),
+    /// The room's newest archive id, the cursor to catch up from later.
+    ArchiveBaseline(String),
+    /// XEP-0410 ping to ourselves in the room.
+    SelfPing(String),
+    /// [`Event::RoomList`] of the service.
+    RoomList(String),
+    /// [`Event::RoomConfigForm`] of the room.
+    RoomConfig(String),
+    /// One of the IM requests with a typed answer.
+    Query(Query),
+}
+
+/// The IM requests (RFC 6121, XEP-0030, XEP-0092, XEP-0054, XEP-0077) and what answers
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Query {
+    /// [`Event::Roster`].
+    Roster,
+    /// [`Event::DiscoInfo`].
+    DiscoInfo,
+    /// [`Event::DiscoItems`].
+    DiscoItems,
+    /// [`Event::SoftwareVersion`].
+    Version,
+    /// [`Event::VCard`].
+    VCard,
+    /// [`Event::IqResult`]; on success the new password is kept for reconnecting.
+    Password(String),
+    /// [`Event::IqResult`]; on success the session ends.
+    RemoveAccount,
 }
 
 /// A sans-IO XMPP client session over RFC 7395 WebSocket frames or XEP-0206 BOSH bodies
@@ -134,6 +183,10 @@ pub struct Client {
     sm_offered: bool,
     /// Messages a failed resumption left unacknowledged, sent again once rooms are rejoined.
     unacked_after_failed_resume: Vec<Element>,
+    /// The XEP-0077 registration of [`ClientConfig::register`] succeeded: log in from now on.
+    registered: bool,
+    /// The server supports roster versioning (RFC 6121 §2.6).
+    roster_versioning: bool,
 }
 
 impl Client {
@@ -168,6 +221,8 @@ impl Client {
             sm: sm::State::default(),
             sm_offered: false,
             unacked_after_failed_resume: Vec::new(),
+            registered: false,
+            roster_versioning: false,
         }
     }
 
@@ -289,6 +344,7 @@ impl Client {
                 Timer::IqDeadline => self.expire_iqs(now),
                 Timer::Reconnect => self.phase = Phase::Idle,
                 Timer::AckRequest => self.request_ack(),
+                Timer::SelfPing => self.self_ping(now),
             }
         }
     }
@@ -339,24 +395,156 @@ impl Client {
     /// Joins `room` (a bare room JID) as `nick`; answered by [`Event::RoomJoined`] or
     /// [`Event::RoomJoinFailed`].
     pub fn join_room(&mut self, room: &str, nick: &str, history: History) -> Result<(), Error> {
+        self.join_room_with_password(room, nick, history, None)
+    }
+
+    /// As [`join_room`](Self::join_room), with the room's password (XEP-0045 §7.2.6), kept
+    /// to rejoin after a lost session.
+    pub fn join_room_with_password(
+        &mut self,
+        room: &str,
+        nick: &str,
+        history: History,
+        password: Option<&str>,
+    ) -> Result<(), Error> {
         self.require_online()?;
         let room = bare_room(room)?;
-        if nick.is_empty() || nick.contains('/') {
-            return Err(Error::Misuse(format!("invalid nick `{nick}`")));
-        }
+        check_nick(nick)?;
         if self.rooms.contains_key(&room) {
             return Err(Error::Misuse(format!("already in or joining {room}")));
         }
-        self.send(&muc::join_presence(&room, nick, &history).to_element());
+        self.send(&muc::join_presence(&room, nick, &history, password).to_element());
         self.rooms.insert(
             room,
             Room {
                 nick: nick.to_owned(),
                 joined: false,
                 leaving: false,
+                password: password.map(str::to_owned),
+                archive: RoomCursor::default(),
             },
         );
         Ok(())
+    }
+
+    /// With [`ClientConfig::catch_up`]: the archive id of the newest message shown in
+    /// `room` that everything before it was shown too (it does not move on live messages
+    /// while a catch-up runs). Keep it to start a later session with
+    /// [`set_archive_cursor`](Self::set_archive_cursor).
+    pub fn archive_cursor(&self, room: &str) -> Option<&str> {
+        let room = bare_room(room).ok()?;
+        self.rooms.get(&room)?.archive.position()
+    }
+
+    /// With [`ClientConfig::catch_up`]: once in `room` (joined or joining), show what its
+    /// archive holds after `archive_id` (kept from an earlier session or process) before
+    /// carrying on live. Call right after [`join_room`](Self::join_room).
+    pub fn set_archive_cursor(&mut self, room: &str, archive_id: &str) -> Result<(), Error> {
+        let room = bare_room(room)?;
+        let state = self
+            .rooms
+            .get_mut(&room)
+            .ok_or_else(|| Error::Misuse(format!("not in or joining {room}")))?;
+        state.archive.set_position(archive_id);
+        Ok(())
+    }
+
+    /// Asks for another nick in a joined room (XEP-0045 §7.6): [`Event::RoomNickChanged`]
+    /// follows, or [`Event::Error`] with `conflict` if it is taken.
+    pub fn change_nick(&mut self, room: &str, nick: &str) -> Result<(), Error> {
+        let room = self.joined_room(room)?;
+        check_nick(nick)?;
+        let presence =
+            Presence::new(crate::stanza::PresenceType::Available).with_to(format!("{room}/{nick}"));
+        self.send(&presence.to_element());
+        Ok(())
+    }
+
+    /// Changes the subject of a joined room (XEP-0045 §8.1); returns the message id. The
+    /// room answers with [`Event::RoomSubject`], or [`Event::MessageError`] (`forbidden`).
+    pub fn set_room_subject(&mut self, room: &str, subject: &str) -> Result<String, Error> {
+        let room = self.joined_room(room)?;
+        let id = self.next_id();
+        self.send(&muc::set_subject(&room, &id, subject).to_element());
+        Ok(id)
+    }
+
+    /// Sends a private message to occupant `nick` of a joined room (XEP-0045 §7.5);
+    /// returns its id. Their answers arrive as [`Event::Message`] of type chat from
+    /// `room/nick`.
+    pub fn send_private_message(
+        &mut self,
+        room: &str,
+        nick: &str,
+        body: &str,
+    ) -> Result<String, Error> {
+        let room = self.joined_room(room)?;
+        check_nick(nick)?;
+        let id = self.next_id();
+        self.send(&muc::private_message(&room, nick, &id, body).to_element());
+        Ok(id)
+    }
+
+    /// Kicks occupant `nick` (moderators; XEP-0045 §8.2). Answered by [`Event::IqResult`];
+    /// the occupant's [`Event::Occupant`] shows them gone.
+    pub fn kick_occupant(
+        &mut self,
+        room: &str,
+        nick: &str,
+        reason: Option<&str>,
+    ) -> Result<String, Error> {
+        let room = bare_room(room)?;
+        self.send_iq(muc::set_role(&room, nick, Role::None, reason))
+    }
+
+    /// Bans the bare JID `user` from `room` (admins; XEP-0045 §9.1). Answered by
+    /// [`Event::IqResult`].
+    pub fn ban_user(
+        &mut self,
+        room: &str,
+        user: &str,
+        reason: Option<&str>,
+    ) -> Result<String, Error> {
+        let room = bare_room(room)?;
+        self.send_iq(muc::set_affiliation(
+            &room,
+            user,
+            Affiliation::Outcast,
+            reason,
+        ))
+    }
+
+    /// Destroys `room` (owners; XEP-0045 §10.9), pointing occupants to `alternate`.
+    /// Answered by [`Event::IqResult`]; we get [`Event::RoomLeft`] as everyone else.
+    pub fn destroy_room(
+        &mut self,
+        room: &str,
+        reason: Option<&str>,
+        alternate: Option<&str>,
+    ) -> Result<String, Error> {
+        let room = bare_room(room)?;
+        self.send_iq(muc::destroy(&room, reason, alternate))
+    }
+
+    /// Lists the public rooms of the MUC `service` (e.g. `rooms.localhost`, XEP-0045
+    /// §6.3); answered by [`Event::RoomList`].
+    pub fn list_rooms(&mut self, service: &str) -> Result<String, Error> {
+        Jid::parse(service).map_err(|e| Error::Misuse(e.to_string()))?;
+        self.request(
+            disco::items_request(Some(service), None),
+            Purpose::RoomList(service.to_owned()),
+        )
+    }
+
+    /// Asks for the owner configuration form of `room` (XEP-0045 §10.2); answered by
+    /// [`Event::RoomConfigForm`]. Submit changes with
+    /// [`configure_room`](Self::configure_room).
+    pub fn request_room_config(&mut self, room: &str) -> Result<String, Error> {
+        let room = bare_room(room)?;
+        self.request(
+            muc::config_form_request(&room),
+            Purpose::RoomConfig(room.clone()),
+        )
     }
 
     /// Leaves `room`; [`Event::RoomLeft`] follows when the room confirms.
@@ -414,19 +602,20 @@ impl Client {
         kind: MessageType,
         body: &str,
     ) -> Result<String, Error> {
-        self.require_online()?;
-        Jid::parse(to).map_err(|e| Error::Misuse(e.to_string()))?;
         if kind == MessageType::Error {
             return Err(Error::Misuse(
                 "messages of type error are only sent in reply".into(),
             ));
         }
+        self.send_direct(to, Message::new(kind).with_body(body))
+    }
+
+    /// Sends `message` to `to` with a fresh id; returns the id.
+    fn send_direct(&mut self, to: &str, message: Message) -> Result<String, Error> {
+        self.require_online()?;
+        Jid::parse(to).map_err(|e| Error::Misuse(e.to_string()))?;
         let id = self.next_id();
-        let message = Message::new(kind)
-            .with_to(to)
-            .with_id(id.clone())
-            .with_body(body);
-        self.send(&message.to_element());
+        self.send(&message.with_to(to).with_id(id.clone()).to_element());
         Ok(id)
     }
 
@@ -456,13 +645,49 @@ impl Client {
     /// as [`Event::ArchivedMessage`], then [`Event::ArchiveQueryDone`] says whether to ask
     /// for the next page (`after_id` = its `last_id`). Returns the query id.
     pub fn query_room_archive(&mut self, room: &str, query: ArchiveQuery) -> Result<String, Error> {
+        let room = bare_room(room)?;
+        self.require_online()?;
+        self.send_archive_query(Some(&room), &query, Purpose::ArchiveQuery)
+    }
+
+    /// Fetches one page of our own archive (XEP-0313), filtered by `query.with`,
+    /// `start`/`end`, paged with `after_id`/`before_id`: each message arrives as
+    /// [`Event::ArchivedPersonalMessage`], then [`Event::ArchiveQueryDone`]. Returns the
+    /// query id.
+    pub fn query_archive(&mut self, query: ArchiveQuery) -> Result<String, Error> {
+        self.require_online()?;
+        self.send_archive_query(None, &query, Purpose::PersonalArchive)
+    }
+
+    fn send_archive_query(
+        &mut self,
+        archive: Option<&str>,
+        query: &ArchiveQuery,
+        purpose: Purpose,
+    ) -> Result<String, Error> {
+        let query_id = self.next_id();
+        self.send_request(mam::request(archive, &query_id, query), purpose)
+    }
+
+    /// Sends a request of ours with a fresh id.
+    fn request(&mut self, iq: Iq, purpose: Purpose) -> Result<String, Error> {
+        self.require_online()?;
+        let iq = Iq {
+            id: self.next_id(),
+            ..iq
+        };
+        self.send_request(iq, purpose)
+    }
+
+    /// `room` as a bare JID, if we are in it.
+    fn joined_room(&self, room: &str) -> Result<String, Error> {
         self.require_online()?;
         let room = bare_room(room)?;
-        let query_id = self.next_id();
-        self.send_request(
-            mam::request(&room, &query_id, &query),
-            Purpose::ArchiveQuery,
-        )
+        if self.rooms.get(&room).is_some_and(|state| state.joined) {
+            Ok(room)
+        } else {
+            Err(Error::Misuse(format!("not joined to {room}")))
+        }
     }
 
     fn send_request(&mut self, iq: Iq, purpose: Purpose) -> Result<String, Error> {
@@ -490,6 +715,131 @@ impl Client {
     pub fn configure_room(&mut self, room: &str, fields: &[(&str, &str)]) -> Result<String, Error> {
         let room = bare_room(room)?;
         self.send_iq(muc::configure(&room, fields))
+    }
+
+    /// Asks for the roster (RFC 6121 §2.1.3); answered by [`Event::Roster`]. With the
+    /// `version` of a roster received before (`Some("")` for none yet) and a server that
+    /// versions rosters, only the changes come, as [`Event::RosterPush`]es.
+    ///
+    /// Ask before sending initial presence (RFC 6121 §2.2): servers push roster changes
+    /// only to resources that asked for the roster (§2.1.6, Prosody included).
+    pub fn request_roster(&mut self, version: Option<&str>) -> Result<String, Error> {
+        // RFC 6121 §2.6.3: `ver` only goes to a server that advertised versioning.
+        let version = version.filter(|_| self.roster_versioning);
+        self.request(roster::request(version), Purpose::Query(Query::Roster))
+    }
+
+    /// Adds a contact, or updates its name and groups (RFC 6121 §2.3, §2.4). Answered by
+    /// [`Event::IqResult`]; the change itself comes back as an [`Event::RosterPush`].
+    /// Adding does not subscribe: see [`send_subscription`](Self::send_subscription).
+    pub fn set_roster_item(&mut self, item: &RosterItem) -> Result<String, Error> {
+        self.request(roster::set_item(item)?, Purpose::Caller)
+    }
+
+    /// Removes a contact (bare JID) and cancels subscriptions both ways (RFC 6121 §2.5).
+    /// Answered by [`Event::IqResult`], then an [`Event::RosterPush`] with `Remove`.
+    pub fn remove_roster_item(&mut self, jid: &str) -> Result<String, Error> {
+        self.request(roster::remove_item(jid)?, Purpose::Caller)
+    }
+
+    /// Sends a subscription request or answer to a contact (bare JID; RFC 6121 §3):
+    /// `Subscribe` asks to see their presence, `Subscribed` accepts their request,
+    /// `Unsubscribed` refuses it (or revokes it), `Unsubscribe` stops seeing theirs.
+    pub fn send_subscription(&mut self, to: &str, action: SubscriptionAction) -> Result<(), Error> {
+        self.require_online()?;
+        self.send(&roster::subscription_presence(to, action)?.to_element());
+        Ok(())
+    }
+
+    /// Sends a chat message to `to`, with a XEP-0085 chat state (usually
+    /// [`ChatState::Active`]) or none; returns its id.
+    pub fn send_chat(
+        &mut self,
+        to: &str,
+        body: &str,
+        state: Option<ChatState>,
+    ) -> Result<String, Error> {
+        let mut message = Message::new(MessageType::Chat).with_body(body);
+        if let Some(state) = state {
+            message = message.with_chat_state(state);
+        }
+        self.send_direct(to, message)
+    }
+
+    /// Sends a bare XEP-0085 chat state (e.g. [`ChatState::Composing`] while typing) to
+    /// `to`, hinted not to be stored; returns its id.
+    pub fn send_chat_state(&mut self, to: &str, state: ChatState) -> Result<String, Error> {
+        self.send_direct(to, chatstates::notification(state))
+    }
+
+    /// Asks `to` (`None`: our own account) for its identities and features (XEP-0030);
+    /// answered by [`Event::DiscoInfo`].
+    pub fn query_disco_info(
+        &mut self,
+        to: Option<&str>,
+        node: Option<&str>,
+    ) -> Result<String, Error> {
+        self.request(
+            disco::info_request(to, node),
+            Purpose::Query(Query::DiscoInfo),
+        )
+    }
+
+    /// Asks `to` for its items (XEP-0030); answered by [`Event::DiscoItems`].
+    pub fn query_disco_items(
+        &mut self,
+        to: Option<&str>,
+        node: Option<&str>,
+    ) -> Result<String, Error> {
+        self.request(
+            disco::items_request(to, node),
+            Purpose::Query(Query::DiscoItems),
+        )
+    }
+
+    /// Asks `to` (a full JID, or a server) what software it runs (XEP-0092); answered by
+    /// [`Event::SoftwareVersion`].
+    pub fn query_version(&mut self, to: &str) -> Result<String, Error> {
+        Jid::parse(to).map_err(|e| Error::Misuse(e.to_string()))?;
+        self.request(version::request(to), Purpose::Query(Query::Version))
+    }
+
+    /// Asks for the vCard of `jid` (a bare JID; `None` for ours; XEP-0054); answered by
+    /// [`Event::VCard`].
+    pub fn request_vcard(&mut self, jid: Option<&str>) -> Result<String, Error> {
+        self.request(vcard::request(jid)?, Purpose::Query(Query::VCard))
+    }
+
+    /// Replaces our own vCard (XEP-0054); answered by [`Event::IqResult`].
+    pub fn set_vcard(&mut self, vcard: &VCard) -> Result<String, Error> {
+        self.request(vcard::set(vcard), Purpose::Caller)
+    }
+
+    /// Changes the account's password (XEP-0077 §3.3); answered by [`Event::IqResult`].
+    /// Once accepted, reconnections log in with the new password.
+    pub fn change_password(&mut self, new_password: &str) -> Result<String, Error> {
+        self.require_online()?;
+        let Some(credentials) = self.credentials()? else {
+            return Err(Error::Misuse("an anonymous session has no password".into()));
+        };
+        if new_password.is_empty() {
+            return Err(Error::Misuse("empty password".into()));
+        }
+        let query = Query::Password(new_password.to_owned());
+        let iq = register::set_credentials(&credentials.username, new_password);
+        self.request(iq, Purpose::Query(query))
+    }
+
+    /// Deletes the account (XEP-0077 §3.2); answered by [`Event::IqResult`]. Once the
+    /// server accepts, the session ends: [`Event::Disconnected`] without error.
+    pub fn remove_account(&mut self) -> Result<String, Error> {
+        if self.config.jid.is_none() {
+            return Err(Error::Misuse("an anonymous session has no account".into()));
+        }
+        self.request(
+            register::remove_account(),
+            Purpose::Query(Query::RemoveAccount),
+        )
     }
 
     /// Closes the stream politely; [`Event::Disconnected`] follows the server's `<close/>`.
@@ -529,6 +879,7 @@ impl Client {
         matches!(
             self.phase,
             Phase::AwaitingFeatures(_)
+                | Phase::Registering { .. }
                 | Phase::Authenticating(_)
                 | Phase::Binding { .. }
                 | Phase::Resuming
@@ -625,7 +976,16 @@ impl Client {
             return Err(Error::ServerRefused(stream_error_refusal(&element)));
         }
         self.phase = match mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::AwaitingFeatures(Stage::BeforeAuth)
+                if self.config.register && !self.registered =>
+            {
+                self.start_registration(&element)?
+            }
             Phase::AwaitingFeatures(Stage::BeforeAuth) => self.start_authentication(&element)?,
+            Phase::Registering {
+                request_id,
+                features,
+            } => self.finish_registration(&request_id, &features, &element)?,
             Phase::AwaitingFeatures(Stage::AfterAuth) => self.start_binding(&element)?,
             Phase::Authenticating(exchange) => self.continue_authentication(exchange, &element)?,
             Phase::Binding { request_id } => self.finish_binding(request_id, &element, now)?,
@@ -651,6 +1011,129 @@ impl Client {
             }
         };
         Ok(())
+    }
+
+    /// XEP-0077 §3.1: create the account before authenticating to it.
+    fn start_registration(&mut self, features: &Element) -> Result<Phase, Error> {
+        expect_features(features)?;
+        if !register::is_offered(features) {
+            return Err(Error::Incompatible(
+                "server offers no in-band registration (XEP-0077)".into(),
+            ));
+        }
+        let credentials = self
+            .credentials()?
+            .ok_or_else(|| Error::Misuse("registering needs an account JID".into()))?;
+        let request_id = self.next_id();
+        let iq = Iq {
+            id: request_id.clone(),
+            ..register::set_credentials(&credentials.username, &credentials.password)
+        };
+        self.send(&iq.to_element());
+        Ok(Phase::Registering {
+            request_id,
+            features: features.clone(),
+        })
+    }
+
+    fn finish_registration(
+        &mut self,
+        request_id: &str,
+        features: &Element,
+        element: &Element,
+    ) -> Result<Phase, Error> {
+        let answer = Iq::from_element(element).map_err(|e| Error::Peer(e.to_string()))?;
+        if answer.id != request_id || matches!(answer.kind, IqType::Get | IqType::Set) {
+            return Err(Error::Peer(format!(
+                "<{}/> while registering the account",
+                element.name()
+            )));
+        }
+        register::parse_answer(&answer)?;
+        self.registered = true;
+        let jid = self.config.jid.clone().unwrap_or_default();
+        self.events.push_back(Event::Registered { jid });
+        self.start_authentication(features)
+    }
+
+    /// RFC 6121 §2.1.6: acknowledge a push from our own account and report it; refuse
+    /// forgeries and malformed pushes.
+    fn handle_roster_push(&mut self, iq: &Iq) -> Iq {
+        let own_bare = self.bound_jid.as_deref().map(jid::bare);
+        match roster::parse_push(iq, own_bare) {
+            Ok(push) => {
+                self.events.push_back(Event::RosterPush {
+                    item: push.item,
+                    version: push.version,
+                });
+                Iq::result_for(iq, None)
+            }
+            Err(error) => {
+                self.events.push_back(Event::Error(error));
+                Iq::error_for(iq, StanzaError::new(ErrorType::Modify, "bad-request"))
+            }
+        }
+    }
+
+    /// The answer to an IM request (or why none will come), as its typed event.
+    fn query_answered(
+        &mut self,
+        query: Query,
+        id: String,
+        from: Option<String>,
+        result: Result<Option<&Element>, Error>,
+    ) {
+        let event = match query {
+            Query::Roster => Event::Roster {
+                id,
+                result: result.and_then(roster::parse_result),
+            },
+            Query::DiscoInfo => Event::DiscoInfo {
+                id,
+                from,
+                result: result.and_then(disco::parse_info),
+            },
+            Query::DiscoItems => Event::DiscoItems {
+                id,
+                from,
+                result: result.and_then(disco::parse_items),
+            },
+            Query::Version => Event::SoftwareVersion {
+                id,
+                from,
+                result: result.and_then(version::parse_answer),
+            },
+            Query::VCard => Event::VCard {
+                id,
+                from,
+                result: result.and_then(vcard::parse_answer),
+            },
+            Query::Password(password) => {
+                if result.is_ok() {
+                    self.config.password = Some(password);
+                }
+                Event::IqResult {
+                    id,
+                    from,
+                    result: result.map(Option::<&Element>::cloned),
+                }
+            }
+            Query::RemoveAccount => {
+                let removed = result.is_ok();
+                self.events.push_back(Event::IqResult {
+                    id,
+                    from,
+                    result: result.map(Option::<&Element>::cloned),
+                });
+                if removed {
+                    // The server drops a removed account's stream: nothing to resume.
+                    self.send_close();
+                    self.finish(None);
+                }
+                return;
+            }
+        };
+        self.events.push_back(event);
     }
 
     fn start_authentication(&mut self, features: &Element) -> Result<Phase, Error> {
@@ -724,6 +1207,7 @@ impl Client {
             ));
         }
         self.sm_offered = self.config.stream_management && sm::is_offered(features);
+        self.roster_versioning = roster::is_versioning_offered(features);
         if let Some(previd) = self.sm.resume_id.clone() {
             if self.sm_offered {
                 self.send(&sm::resume(&previd, self.sm.inbound));
@@ -765,6 +1249,7 @@ impl Client {
         }
         self.timers.stop(Timer::Handshake);
         self.arm_ping(now);
+        self.arm_self_ping(now);
         self.arm_iq_deadline();
         self.failed_attempts = 0;
         let jid = self.bound_jid.clone().unwrap_or_default();
@@ -841,6 +1326,7 @@ impl Client {
         self.bound_jid = Some(jid.clone());
         self.timers.stop(Timer::Handshake);
         self.arm_ping(now);
+        self.arm_self_ping(now);
         self.was_online = true;
         self.failed_attempts = 0;
         self.events.push_back(Event::Online { jid });
@@ -873,17 +1359,19 @@ impl Client {
     }
 
     fn handle_message(&mut self, message: Message) {
-        if let Some((query_id, archived)) = mam::parse_result(&message) {
+        if let Some(result) = mam::parse_result(&message) {
             // Only the archive we queried may send results for our query.
-            let expected = self.pending_iqs.get(&query_id).filter(|pending| {
-                pending.purpose == Purpose::ArchiveQuery && pending.to == message.from
-            });
-            if expected.is_some() {
-                self.events.push_back(Event::ArchivedMessage {
-                    query_id,
-                    message: archived,
-                });
-                return;
+            let purpose = self
+                .pending_iqs
+                .get(&result.query_id)
+                .filter(|pending| {
+                    self.answers_come_from(pending.to.as_deref(), message.from.as_deref())
+                })
+                .map(|pending| pending.purpose.clone());
+            if let Some(purpose) = purpose {
+                if self.handle_archive_result(purpose, result) {
+                    return;
+                }
             }
         }
         if message.kind == MessageType::Error {
@@ -918,13 +1406,75 @@ impl Client {
                     .to_owned(),
                 subject: subject.clone(),
             }),
-            _ => self
-                .events
-                .extend(RoomMessage::from_message(message).map(Event::GroupchatMessage)),
+            _ => {
+                let Some(message) = RoomMessage::from_message(message) else {
+                    return;
+                };
+                if self.config.catch_up {
+                    let room = self.rooms.get_mut(&message.room);
+                    if let (Some(room), Some(id)) = (room, message.stanza_id.as_deref()) {
+                        if !room.archive.live(id) {
+                            // Already shown by the catch-up.
+                            return;
+                        }
+                    }
+                }
+                self.events.push_back(Event::GroupchatMessage(message));
+            }
         }
     }
 
+    /// A message of one of our archive queries; false if it is not one for `purpose`.
+    fn handle_archive_result(&mut self, purpose: Purpose, result: mam::ArchiveResult) -> bool {
+        match purpose {
+            Purpose::ArchiveQuery => {
+                let query_id = result.query_id.clone();
+                let Some(message) = result.into_room_message() else {
+                    return false;
+                };
+                self.events
+                    .push_back(Event::ArchivedMessage { query_id, message });
+            }
+            Purpose::PersonalArchive => self.events.push_back(Event::ArchivedPersonalMessage {
+                query_id: result.query_id,
+                archive_id: result.archive_id,
+                message: result.message,
+            }),
+            Purpose::CatchUp(room) => {
+                let state = self.rooms.get_mut(&room);
+                if let (Some(state), Some(message)) = (state, result.into_room_message()) {
+                    let archive_id = message.stanza_id.as_deref().unwrap_or_default();
+                    if state.archive.archived(archive_id) {
+                        self.events.push_back(Event::GroupchatMessage(message));
+                    }
+                }
+            }
+            Purpose::ArchiveBaseline(room) => {
+                if let Some(state) = self.rooms.get_mut(&room) {
+                    state.archive.baseline(Some(&result.archive_id));
+                }
+            }
+            Purpose::Caller
+            | Purpose::SelfPing(_)
+            | Purpose::RoomList(_)
+            | Purpose::RoomConfig(_)
+            | Purpose::Query(_) => return false,
+        }
+        true
+    }
+
     fn handle_presence(&mut self, presence: Presence) {
+        if let (Some(action), Some(from)) = (
+            roster::SubscriptionAction::from_presence_type(presence.kind),
+            presence.from.as_deref(),
+        ) {
+            self.events.push_back(Event::Subscription {
+                from: jid::bare(from).to_owned(),
+                action,
+                status: presence.status,
+            });
+            return;
+        }
         let room_name = presence
             .from
             .as_deref()
@@ -935,12 +1485,16 @@ impl Client {
             self.events.push_back(Event::Presence(presence));
             return;
         };
+        let mut joined_now = false;
         let event = match muc::classify_presence(&presence, &room.nick) {
-            Some(RoomPresence::SelfPresence { occupant, created }) if occupant.available => {
+            Some(RoomPresence::SelfPresence {
+                occupant, created, ..
+            }) if occupant.available => {
                 if room.joined {
                     Event::Occupant(occupant)
                 } else {
                     room.joined = true;
+                    joined_now = true;
                     room.nick.clone_from(&occupant.nick);
                     Event::RoomJoined {
                         room: occupant.room,
@@ -951,15 +1505,28 @@ impl Client {
                     }
                 }
             }
-            Some(RoomPresence::SelfPresence { .. }) => {
+            Some(RoomPresence::SelfPresence {
+                new_nick: Some(nick),
+                ..
+            }) => {
+                room.nick.clone_from(&nick);
+                Event::RoomNickChanged {
+                    room: room_name.clone(),
+                    nick,
+                }
+            }
+            Some(RoomPresence::SelfPresence { left, .. }) => {
                 self.rooms.remove(&room_name);
-                Event::RoomLeft { room: room_name }
+                Event::RoomLeft {
+                    room: room_name.clone(),
+                    reason: left.unwrap_or(LeaveReason::Left),
+                }
             }
             Some(RoomPresence::Occupant(occupant)) => Event::Occupant(occupant),
             Some(RoomPresence::Error(error)) if !room.joined => {
                 self.rooms.remove(&room_name);
                 Event::RoomJoinFailed {
-                    room: room_name,
+                    room: room_name.clone(),
                     error,
                 }
             }
@@ -967,6 +1534,86 @@ impl Client {
             None => Event::Presence(presence),
         };
         self.events.push_back(event);
+        if joined_now && self.config.catch_up {
+            self.query_archive_on_join(&room_name);
+        }
+    }
+
+    /// In the room (again): learn where its archive stands, or fill the gap since then.
+    fn query_archive_on_join(&mut self, room: &str) {
+        let Some(state) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let (query, purpose) = match state.archive.on_join() {
+            OnJoin::Baseline(query) => (query, Purpose::ArchiveBaseline(room.to_owned())),
+            OnJoin::CatchUp(query) => (query, Purpose::CatchUp(room.to_owned())),
+        };
+        // Online with a clock, so sending cannot fail.
+        let _ = self.send_archive_query(Some(room), &query, purpose);
+    }
+
+    /// The end of a catch-up page: ask for the next one, or report the catch-up done.
+    fn catch_up_page_done(&mut self, room: String, page: Result<mam::ArchivePage, Error>) {
+        let Some(state) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let result = match page {
+            Ok(page) => match state.archive.page_done(&page) {
+                Ok(next) => {
+                    let purpose = Purpose::CatchUp(room.clone());
+                    let _ = self.send_archive_query(Some(&room), &next, purpose);
+                    return;
+                }
+                Err(shown) => Ok(shown),
+            },
+            Err(error) => {
+                state.archive.abort();
+                Err(error)
+            }
+        };
+        self.events.push_back(Event::RoomCaughtUp { room, result });
+    }
+
+    /// XEP-0410: ping ourselves in every joined room, then again after the interval.
+    fn self_ping(&mut self, now: Instant) {
+        let rooms: Vec<(String, String)> = self
+            .rooms
+            .iter()
+            .filter(|(_, state)| state.joined && !state.leaving)
+            .map(|(room, state)| (room.clone(), state.nick.clone()))
+            .collect();
+        for (room, nick) in rooms {
+            let id = self.next_id();
+            let _ = self.send_request(
+                selfping::request(&room, &nick, &id),
+                Purpose::SelfPing(room),
+            );
+        }
+        self.arm_self_ping(now);
+    }
+
+    fn arm_self_ping(&mut self, now: Instant) {
+        if !self.config.muc_self_ping.is_zero() {
+            self.timers
+                .set(Timer::SelfPing, now + self.config.muc_self_ping);
+        }
+    }
+
+    /// The room answered our self-ping: rejoin if it no longer counts us in.
+    fn self_ping_answered(&mut self, room: &str, error: Option<&StanzaError>) {
+        if selfping::membership(error.map_or(Ok(()), Err)) != Membership::NotJoined {
+            return;
+        }
+        let Some(state) = self
+            .rooms
+            .get_mut(room)
+            .filter(|state| state.joined && !state.leaving)
+        else {
+            return;
+        };
+        state.joined = false;
+        let join = muc::join_presence(room, &state.nick, &History::None, state.password.as_deref());
+        self.send(&join.to_element());
     }
 
     fn handle_iq(&mut self, iq: Iq) {
@@ -976,6 +1623,12 @@ impl Client {
                     ping::answer(&iq)
                 } else if disco::is_info_request(&iq) {
                     disco::answer_info(&iq)
+                } else if disco::is_items_request(&iq) {
+                    disco::answer_items(&iq)
+                } else if version::is_request(&iq) {
+                    version::answer(&iq)
+                } else if roster::is_push(&iq) {
+                    self.handle_roster_push(&iq)
                 } else {
                     // RFC 6120 §8.4: a request nobody handles is answered, not dropped.
                     Iq::error_for(
@@ -997,27 +1650,90 @@ impl Client {
                 if !self.answers_come_from(pending.to.as_deref(), iq.from.as_deref()) {
                     return;
                 }
-                let purpose = pending.purpose;
+                let purpose = pending.purpose.clone();
                 self.pending_iqs.remove(&iq.id);
                 self.arm_iq_deadline();
-                if purpose == Purpose::ArchiveQuery {
-                    self.events.push_back(Event::ArchiveQueryDone {
-                        result: mam::parse_fin(&iq),
-                        query_id: iq.id,
-                    });
-                    return;
-                }
-                let result = match (iq.kind, iq.error) {
-                    (IqType::Error, Some(error)) => Err(error.into()),
-                    _ => Ok(iq.payload),
-                };
-                self.events.push_back(Event::IqResult {
-                    id: iq.id,
-                    from: iq.from,
-                    result,
-                });
+                self.handle_answer(iq, purpose);
             }
         }
+    }
+
+    /// The answer to one of our requests, turned into the event its purpose calls for.
+    fn handle_answer(&mut self, iq: Iq, purpose: Purpose) {
+        let result = match (iq.kind, &iq.error) {
+            (IqType::Error, Some(error)) => Err(Error::from(error.clone())),
+            _ => Ok(iq.payload.as_ref()),
+        };
+        let event = match purpose {
+            Purpose::Caller => Event::IqResult {
+                result: result.map(Option::<&Element>::cloned),
+                id: iq.id,
+                from: iq.from,
+            },
+            Purpose::ArchiveQuery | Purpose::PersonalArchive => Event::ArchiveQueryDone {
+                result: mam::parse_fin(&iq),
+                query_id: iq.id,
+            },
+            Purpose::CatchUp(room) => return self.catch_up_page_done(room, mam::parse_fin(&iq)),
+            Purpose::ArchiveBaseline(room) => {
+                // The newest id came with the page, if the archive holds anything.
+                if let (Ok(_), Some(state)) = (mam::parse_fin(&iq), self.rooms.get_mut(&room)) {
+                    state.archive.baseline(None);
+                }
+                return;
+            }
+            Purpose::SelfPing(room) => return self.self_ping_answered(&room, iq.error.as_ref()),
+            Purpose::RoomList(service) => Event::RoomList {
+                result: result.and_then(disco::parse_items),
+                id: iq.id,
+                service,
+            },
+            Purpose::RoomConfig(room) => Event::RoomConfigForm {
+                result: result.and_then(muc::parse_config_form),
+                id: iq.id,
+                room,
+            },
+            Purpose::Query(query) => return self.query_answered(query, iq.id, iq.from, result),
+        };
+        self.events.push_back(event);
+    }
+
+    /// A request of ours that will get no answer (timeout, lost session).
+    fn fail_request(&mut self, id: String, pending: PendingIq, error: Error) {
+        let event = match pending.purpose {
+            Purpose::Caller => Event::IqResult {
+                id,
+                from: pending.to,
+                result: Err(error),
+            },
+            Purpose::ArchiveQuery | Purpose::PersonalArchive => Event::ArchiveQueryDone {
+                query_id: id,
+                result: Err(error),
+            },
+            Purpose::CatchUp(room) => {
+                if let Some(state) = self.rooms.get_mut(&room) {
+                    state.archive.abort();
+                }
+                Event::RoomCaughtUp {
+                    room,
+                    result: Err(error),
+                }
+            }
+            Purpose::RoomList(service) => Event::RoomList {
+                id,
+                service,
+                result: Err(error),
+            },
+            Purpose::RoomConfig(room) => Event::RoomConfigForm {
+                id,
+                room,
+                result: Err(error),
+            },
+            Purpose::Query(query) => return self.query_answered(query, id, pending.to, Err(error)),
+            // Asked again at the next join or interval.
+            Purpose::ArchiveBaseline(_) | Purpose::SelfPing(_) => return,
+        };
+        self.events.push_back(event);
     }
 
     fn answers_come_from(&self, to: Option<&str>, from: Option<&str>) -> bool {
@@ -1056,17 +1772,13 @@ impl Client {
             let Some(pending) = self.pending_iqs.remove(&id) else {
                 continue;
             };
-            self.events.push_back(match pending.purpose {
-                Purpose::Caller => Event::IqResult {
-                    id,
-                    from: pending.to,
-                    result: Err(Error::Timeout("an IQ answer")),
-                },
-                Purpose::ArchiveQuery => Event::ArchiveQueryDone {
-                    query_id: id,
-                    result: Err(Error::Timeout("the archive")),
-                },
-            });
+            let what = match pending.purpose {
+                Purpose::ArchiveQuery | Purpose::PersonalArchive | Purpose::CatchUp(_) => {
+                    "the archive"
+                }
+                _ => "an IQ answer",
+            };
+            self.fail_request(id, pending, Error::Timeout(what));
         }
         self.arm_iq_deadline();
     }
@@ -1166,29 +1878,22 @@ impl Client {
         }
         self.rooms.retain(|_, room| !room.leaving);
         for (id, pending) in mem::take(&mut self.pending_iqs) {
-            self.events.push_back(match pending.purpose {
-                Purpose::Caller => Event::IqResult {
-                    id,
-                    from: pending.to,
-                    result: Err(error.clone()),
-                },
-                Purpose::ArchiveQuery => Event::ArchiveQueryDone {
-                    query_id: id,
-                    result: Err(error.clone()),
-                },
-            });
+            self.fail_request(id, pending, error.clone());
         }
     }
 
-    /// Rooms we were in before a reconnect: no history, the archive holds what we missed.
+    /// Rooms we were in before a reconnect: no history, the archive holds what we missed
+    /// (fetched once rejoined, with [`ClientConfig::catch_up`]).
     fn rejoin_rooms(&mut self) {
-        let rooms: Vec<(String, String)> = self
+        let joins: Vec<Presence> = self
             .rooms
             .iter()
-            .map(|(room, state)| (room.clone(), state.nick.clone()))
+            .map(|(room, state)| {
+                muc::join_presence(room, &state.nick, &History::None, state.password.as_deref())
+            })
             .collect();
-        for (room, nick) in rooms {
-            self.send(&muc::join_presence(&room, &nick, &History::None).to_element());
+        for join in joins {
+            self.send(&join.to_element());
         }
     }
 
@@ -1201,6 +1906,14 @@ impl Client {
         self.phase = Phase::Closed;
         self.timers.stop_all();
         self.events.push_back(Event::Disconnected { error });
+    }
+}
+
+fn check_nick(nick: &str) -> Result<(), Error> {
+    if nick.is_empty() || nick.contains('/') {
+        Err(Error::Misuse(format!("invalid nick `{nick}`")))
+    } else {
+        Ok(())
     }
 }
 

@@ -31,6 +31,18 @@ pub struct ClientConfig {
     /// `reconnect`, resuming a lost session instead of starting over (over WebSocket only:
     /// Prosody 0.12 cannot resume BOSH sessions). Off by default.
     pub stream_management: bool,
+    /// XEP-0410: ping ourselves in each joined room after this long, and rejoin a room that
+    /// no longer counts us in; `Duration::ZERO` disables it. 5 minutes by default.
+    pub muc_self_ping: Duration,
+    /// Fill the gap in each room after a session that could not be resumed: page through
+    /// the room's archive (XEP-0313) after the last archive id shown, emit what was missed
+    /// as [`Event::GroupchatMessage`](crate::Event::GroupchatMessage) (with `delay` set),
+    /// and show each message once, live or archived. Needs rooms with an archive
+    /// (Prosody's `muc_mam`). Off by default; see [`catchup`](crate::catchup).
+    pub catch_up: bool,
+    /// XEP-0077: create the account (`jid`, `password`) in-band before logging in to it;
+    /// set by [`ClientConfig::register`]. Reconnections just log in.
+    pub register: bool,
 }
 
 /// The framing a [`Client`](crate::Client) speaks; see the crate docs for each one's
@@ -104,7 +116,22 @@ impl ClientConfig {
             limits: Limits::default(),
             transport: Transport::WebSocket,
             stream_management: false,
+            muc_self_ping: Duration::from_secs(300),
+            catch_up: false,
+            register: false,
         }
+    }
+
+    /// Create the account `jid` with `password` (XEP-0077 in-band registration), then log
+    /// in to it in the same session: [`Event::Registered`](crate::Event::Registered), then
+    /// [`Event::Online`](crate::Event::Online). A taken name ends the session with
+    /// [`Refusal::Stanza`](crate::Refusal::Stanza) `conflict`; a server that does not
+    /// register in-band with [`Error::Incompatible`](crate::Error::Incompatible).
+    pub fn register(jid: &str, password: &str) -> Result<ClientConfig, JidError> {
+        Ok(ClientConfig {
+            register: true,
+            ..ClientConfig::login(jid, password)?
+        })
     }
 
     /// The same configuration over another transport.

@@ -45,6 +45,8 @@
 //! With [`ClientConfig::stream_management`] (XEP-0198) and a `reconnect` policy, a lost
 //! connection is resumed where the server allows it: [`Event::Resumed`] instead of
 //! [`Event::Online`], rooms still joined, stanzas lost in flight either way sent again.
+//! Otherwise the client rejoins its rooms, and with [`ClientConfig::catch_up`] fills the
+//! gap from each room's archive ([`catchup`]): every message shown once, live or archived.
 //!
 //! The core never reads the clock ([`web_time::Instant`] is passed in, so it works on wasm32)
 //! and never draws random numbers (the caller supplies the SCRAM nonce).
@@ -68,9 +70,13 @@
 
 pub mod bind;
 pub mod bosh;
+pub mod catchup;
+pub mod chatstates;
 pub mod client;
 pub mod config;
+pub mod data_form;
 pub mod disco;
+pub mod discovery;
 #[cfg(feature = "tokio")]
 pub mod driver_tokio;
 pub mod error;
@@ -80,18 +86,28 @@ pub mod jid;
 pub mod mam;
 pub mod muc;
 pub mod ping;
+pub mod register;
+pub mod roster;
 pub mod sasl;
+pub mod selfping;
 pub mod sm;
 pub mod stanza;
 pub mod timer;
+pub mod vcard;
+pub mod version;
 mod wire;
 pub mod xml;
 
+pub use chatstates::ChatState;
 pub use client::{Backoff, Client, ClientConfig, Event, Transport};
+pub use data_form::{DataForm, FormField};
 pub use error::{Error, Refusal};
 pub use jid::Jid;
 pub use mam::{ArchivePage, ArchiveQuery};
-pub use muc::{Affiliation, History, Occupant, Role, RoomMessage};
-pub use stanza::{Iq, IqType, Message, MessageType, Presence, PresenceType, StanzaError};
+pub use muc::{Affiliation, History, LeaveReason, Occupant, Role, RoomMessage};
+pub use roster::{Roster, RosterItem, Subscription, SubscriptionAction};
+pub use stanza::{Iq, IqType, Message, MessageType, Presence, PresenceType, Show, StanzaError};
+pub use vcard::VCard;
+pub use version::SoftwareVersion;
 pub use web_time::Instant;
 pub use xml::{Element, Limits, Node, XmlError};

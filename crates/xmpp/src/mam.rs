@@ -1,11 +1,12 @@
 //! XEP-0313: Message Archive Management, for a room's archive (XEP-0045 rooms with
-//! `muc_mam`): query a page after a known archive id or since a time, read forwarded
-//! results, and the final `<fin/>` that says whether the archive is exhausted.
-//! Paging uses XEP-0059 Result Set Management.
+//! `muc_mam`) and for the user's own archive: query a page by correspondent, time range or
+//! position, read forwarded results, and the final `<fin/>` that says whether the archive
+//! is exhausted. Paging uses XEP-0059 Result Set Management.
 
+use crate::data_form;
 use crate::error::Error;
-use crate::muc::{RoomMessage, DATA_FORMS_NS};
-use crate::stanza::{Delay, Iq, IqType, Message};
+use crate::muc::RoomMessage;
+use crate::stanza::{Delay, Iq, IqType, Message, CLIENT_NS, DELAY_NS};
 use crate::xml::Element;
 
 pub const MAM_NS: &str = "urn:xmpp:mam:2";
@@ -14,13 +15,19 @@ pub const FORWARD_NS: &str = "urn:xmpp:forward:0";
 /// XEP-0059: Result Set Management.
 pub const RSM_NS: &str = "http://jabber.org/protocol/rsm";
 
-/// Which part of an archive to fetch, oldest first.
+/// Which part of an archive to fetch; results come oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchiveQuery {
     /// Only messages archived after this archive id (the `stanza_id` of the last one seen).
     pub after_id: Option<String>,
+    /// Only messages archived before this archive id; `Some("")` asks for the newest page.
+    pub before_id: Option<String>,
+    /// Only messages exchanged with this JID (personal archive: a contact; bare or full).
+    pub with: Option<String>,
     /// Only messages since this XEP-0082 timestamp.
     pub start: Option<String>,
+    /// Only messages until this XEP-0082 timestamp.
+    pub end: Option<String>,
     /// Page size; the server may cap it (Prosody: 50 unless configured).
     pub max: Option<u32>,
 }
@@ -34,42 +41,67 @@ pub struct ArchivePage {
     pub last_id: Option<String>,
 }
 
-/// The query, with `query_id` both as IQ id and XEP-0313 `queryid`.
-pub fn request(archive: &str, query_id: &str, query: &ArchiveQuery) -> Iq {
-    let field = |var: &str, value: &str| {
-        Element::new("field", DATA_FORMS_NS)
-            .with_attr("var", var)
-            .with_child(Element::new("value", DATA_FORMS_NS).with_text(value))
-    };
-    let mut form = Element::new("x", DATA_FORMS_NS)
-        .with_attr("type", "submit")
-        .with_child(field("FORM_TYPE", MAM_NS).with_attr("type", "hidden"));
-    if let Some(start) = &query.start {
-        form.push_child(field("start", start));
-    }
+/// The query to `archive` (a room JID, or `None` for our own archive), with `query_id`
+/// both as IQ id and XEP-0313 `queryid`.
+pub fn request(archive: Option<&str>, query_id: &str, query: &ArchiveQuery) -> Iq {
+    let filters = [
+        ("with", &query.with),
+        ("start", &query.start),
+        ("end", &query.end),
+    ];
+    let form = data_form::submit(
+        MAM_NS,
+        filters
+            .into_iter()
+            .filter_map(|(var, value)| Some((var, value.as_deref()?))),
+    );
     let mut mam_query = Element::new("query", MAM_NS)
         .with_attr("queryid", query_id)
         .with_child(form);
-    if query.max.is_some() || query.after_id.is_some() {
+    let rsm = [
+        ("max", query.max.map(|max| max.to_string())),
+        ("after", query.after_id.clone()),
+        ("before", query.before_id.clone()),
+    ];
+    if rsm.iter().any(|(_, value)| value.is_some()) {
         let mut set = Element::new("set", RSM_NS);
-        if let Some(max) = query.max {
-            set.push_child(Element::new("max", RSM_NS).with_text(max.to_string()));
-        }
-        if let Some(after) = &query.after_id {
-            set.push_child(Element::new("after", RSM_NS).with_text(after.clone()));
+        for (name, value) in rsm {
+            if let Some(value) = value {
+                set.push_child(Element::new(name, RSM_NS).with_text(value));
+            }
         }
         mam_query.push_child(set);
     }
     Iq {
         id: query_id.to_owned(),
-        ..Iq::set(Some(archive), mam_query)
+        ..Iq::set(archive, mam_query)
     }
 }
 
-/// One archived room message, if `message` is a result for one of our queries.
-/// Returns the query id with it; the archive id becomes the message's `stanza_id` and the
-/// original send time its `delay`.
-pub fn parse_result(message: &Message) -> Option<(String, RoomMessage)> {
+/// One archived message, forwarded in answer to a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveResult {
+    /// The `queryid` of our query.
+    pub query_id: String,
+    /// The archive's id for the message (the `after_id` to page on).
+    pub archive_id: String,
+    /// The message as archived, with the original send time as its `delay`.
+    pub message: Message,
+}
+
+impl ArchiveResult {
+    /// The result as a room message: its archive id becomes the `stanza_id`. `None` if the
+    /// archived message is not a groupchat message.
+    pub fn into_room_message(self) -> Option<RoomMessage> {
+        let mut room_message = RoomMessage::from_message(self.message)?;
+        room_message.stanza_id = Some(self.archive_id);
+        Some(room_message)
+    }
+}
+
+/// The archived message `message` carries, if it is a result for a query (ours or not:
+/// the caller checks the query id and the sender).
+pub fn parse_result(message: &Message) -> Option<ArchiveResult> {
     let result = message
         .payloads
         .iter()
@@ -77,18 +109,20 @@ pub fn parse_result(message: &Message) -> Option<(String, RoomMessage)> {
     let query_id = result.attr("queryid")?.to_owned();
     let archive_id = result.attr("id")?.to_owned();
     let forwarded = result.get_child("forwarded", FORWARD_NS)?;
-    let inner = forwarded.get_child("message", crate::stanza::CLIENT_NS)?;
+    let inner = forwarded.get_child("message", CLIENT_NS)?;
     let mut inner = Message::from_element(inner).ok()?;
     // The archived copy may lack its own delay; the forwarding wrapper always carries it.
-    if let Some(delay) = forwarded.get_child("delay", crate::stanza::DELAY_NS) {
+    if let Some(delay) = forwarded.get_child("delay", DELAY_NS) {
         inner.delay = delay.attr("stamp").map(|stamp| Delay {
             stamp: stamp.to_owned(),
             from: delay.attr("from").map(str::to_owned),
         });
     }
-    let mut room_message = RoomMessage::from_message(inner)?;
-    room_message.stanza_id = Some(archive_id);
-    Some((query_id, room_message))
+    Some(ArchiveResult {
+        query_id,
+        archive_id,
+        message: inner,
+    })
 }
 
 /// Reads the answer ending a query.
@@ -128,9 +162,10 @@ mod tests {
             after_id: Some("a1".into()),
             start: Some("2026-11-22T00:00:00Z".into()),
             max: Some(100),
+            ..ArchiveQuery::default()
         };
         assert_eq!(
-            request("accidents@rooms.localhost", "q1", &query).to_element().to_xml(),
+            request(Some("accidents@rooms.localhost"), "q1", &query).to_element().to_xml(),
             "<iq xmlns='jabber:client' to='accidents@rooms.localhost' id='q1' type='set'>\
              <query xmlns='urn:xmpp:mam:2' queryid='q1'><x xmlns='jabber:x:data' type='submit'>\
              <field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>\
@@ -149,8 +184,9 @@ mod tests {
              <body>Accident</body><event xmlns='urn:vigie:event:1' id='01JD'/></message></forwarded></result></message>",
         ))
         .unwrap();
-        let (query_id, archived) = parse_result(&message).unwrap();
-        assert_eq!(query_id, "q1");
+        let result = parse_result(&message).unwrap();
+        assert_eq!(result.query_id, "q1");
+        let archived = result.into_room_message().unwrap();
         assert_eq!(archived.room, "accidents@rooms.localhost");
         assert_eq!(archived.nick, "gateway");
         assert_eq!(archived.stanza_id.as_deref(), Some("5f3c"));
@@ -160,6 +196,42 @@ mod tests {
             parse_result(&Message::new(crate::stanza::MessageType::Normal)),
             None
         );
+    }
+
+    #[test]
+    fn personal_archive_query_with_filters_and_a_chat_result() {
+        let query = ArchiveQuery {
+            with: Some("juliet@localhost".into()),
+            end: Some("2026-11-22T01:00:00Z".into()),
+            before_id: Some(String::new()),
+            max: Some(1),
+            ..ArchiveQuery::default()
+        };
+        assert_eq!(
+            request(None, "q2", &query).to_element().to_xml(),
+            "<iq xmlns='jabber:client' id='q2' type='set'>\
+             <query xmlns='urn:xmpp:mam:2' queryid='q2'><x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>\
+             <field var='with'><value>juliet@localhost</value></field>\
+             <field var='end'><value>2026-11-22T01:00:00Z</value></field></x>\
+             <set xmlns='http://jabber.org/protocol/rsm'><max>1</max><before/></set></query></iq>"
+        );
+        let message = Message::from_element(&element(
+            "<message xmlns='jabber:client' to='romeo@localhost/r'>\
+             <result xmlns='urn:xmpp:mam:2' queryid='q2' id='28482'>\
+             <forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-11-22T00:59:00Z'/>\
+             <message xmlns='jabber:client' type='chat' from='juliet@localhost/balcony' to='romeo@localhost'>\
+             <body>Hi</body></message></forwarded></result></message>",
+        ))
+        .unwrap();
+        let result = parse_result(&message).unwrap();
+        assert_eq!(result.archive_id, "28482");
+        assert_eq!(result.message.body.as_deref(), Some("Hi"));
+        assert_eq!(
+            result.message.delay.as_ref().unwrap().stamp,
+            "2026-11-22T00:59:00Z"
+        );
+        assert_eq!(result.into_room_message(), None, "not a groupchat");
     }
 
     #[test]

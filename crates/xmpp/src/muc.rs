@@ -1,19 +1,39 @@
-//! XEP-0045: Multi-User Chat — joining with a history limit, reading occupant presence
-//! (roles, affiliations, status codes such as 110 "this is you"), leaving, configuring.
+//! XEP-0045: Multi-User Chat — joining (password, history limits), reading occupant
+//! presence (roles, affiliations, status codes such as 110 "this is you"), why we left
+//! (kicked, banned, room destroyed), subject, private messages, moderation and the owner's
+//! configuration form. The room list is the service's XEP-0030 items (`disco`).
 
+use crate::data_form::{self, DataForm};
+use crate::error::Error;
 use crate::jid;
 use crate::stanza::{wire_enum, Iq, Message, MessageType, Presence, PresenceType, StanzaError};
 use crate::xml::Element;
 
+pub use crate::data_form::DATA_FORMS_NS;
+
 pub const MUC_NS: &str = "http://jabber.org/protocol/muc";
 pub const MUC_USER_NS: &str = "http://jabber.org/protocol/muc#user";
+pub const MUC_ADMIN_NS: &str = "http://jabber.org/protocol/muc#admin";
 pub const MUC_OWNER_NS: &str = "http://jabber.org/protocol/muc#owner";
-pub const DATA_FORMS_NS: &str = "jabber:x:data";
+/// The `FORM_TYPE` of the owner configuration form.
+pub const ROOMCONFIG_NS: &str = "http://jabber.org/protocol/muc#roomconfig";
 
 /// Status 110: this presence is about ourselves.
 pub const STATUS_SELF: u16 = 110;
 /// Status 201: the room was created by this join (and may be locked until configured).
 pub const STATUS_ROOM_CREATED: u16 = 201;
+/// Status 301: banned (affiliation outcast).
+pub const STATUS_BANNED: u16 = 301;
+/// Status 303: the occupant changed nick; the item carries the new one.
+pub const STATUS_NICK_CHANGED: u16 = 303;
+/// Status 307: kicked (role none).
+pub const STATUS_KICKED: u16 = 307;
+/// Status 321: removed because of an affiliation change.
+pub const STATUS_AFFILIATION_CHANGED: u16 = 321;
+/// Status 322: removed because the room became members-only.
+pub const STATUS_MEMBERS_ONLY: u16 = 322;
+/// Status 332: removed because the service is shutting down.
+pub const STATUS_SHUTDOWN: u16 = 332;
 
 /// How much discussion history the room should replay on join (XEP-0045 §7.2.15).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +42,8 @@ pub enum History {
     None,
     /// At most this many messages.
     MaxStanzas(u32),
+    /// Messages of the last this many seconds.
+    Seconds(u32),
     /// Messages since this XEP-0082 timestamp (e.g. `2026-11-22T00:00:00Z`).
     Since(String),
 }
@@ -54,14 +76,37 @@ pub struct MucUser {
     pub affiliation: Affiliation,
     /// The occupant's real JID, when the room lets us see it.
     pub jid: Option<String>,
+    /// The new nick, with status 303.
+    pub nick: Option<String>,
     pub statuses: Vec<u16>,
+    /// Why a moderator acted (`<item><reason/></item>`).
+    pub reason: Option<String>,
+    /// Who acted (`<item><actor nick='…'/></item>`).
+    pub actor: Option<String>,
+    /// `<destroy/>`: the room is gone.
+    pub destroyed: Option<Destroyed>,
+}
+
+/// The room was destroyed (XEP-0045 §10.9): why, and where to go instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destroyed {
+    pub reason: Option<String>,
+    /// The alternate venue (a room JID) the owner suggested.
+    pub alternate: Option<String>,
 }
 
 impl MucUser {
+    /// Reads the `muc#user` extension of `presence`, if any.
     pub fn from_presence(presence: &Presence) -> Option<MucUser> {
         let x = presence.payload("x", MUC_USER_NS)?;
         let item = x.get_child("item", MUC_USER_NS);
         let item_attr = |name: &str| item.and_then(|item| item.attr(name));
+        let destroyed = x
+            .get_child("destroy", MUC_USER_NS)
+            .map(|destroy| Destroyed {
+                reason: destroy.get_child("reason", MUC_USER_NS).map(Element::text),
+                alternate: destroy.attr("jid").map(str::to_owned),
+            });
         Some(MucUser {
             role: item_attr("role")
                 .and_then(Role::from_wire)
@@ -70,17 +115,71 @@ impl MucUser {
                 .and_then(Affiliation::from_wire)
                 .unwrap_or(Affiliation::None),
             jid: item_attr("jid").map(str::to_owned),
+            nick: item_attr("nick").map(str::to_owned),
             statuses: x
                 .children()
                 .filter(|child| child.is("status", MUC_USER_NS))
                 .filter_map(|status| status.attr("code")?.parse().ok())
                 .collect(),
+            reason: item
+                .and_then(|item| item.get_child("reason", MUC_USER_NS))
+                .map(Element::text),
+            actor: item
+                .and_then(|item| item.get_child("actor", MUC_USER_NS))
+                .and_then(|actor| actor.attr("nick").or(actor.attr("jid")))
+                .map(str::to_owned),
+            destroyed,
         })
     }
 
+    /// Whether the presence carries status `code`.
     pub fn has_status(&self, code: u16) -> bool {
         self.statuses.contains(&code)
     }
+
+    /// Why an unavailable presence took the occupant out of the room.
+    pub fn leave_reason(&self) -> LeaveReason {
+        let (reason, actor) = (self.reason.clone(), self.actor.clone());
+        if let Some(destroyed) = &self.destroyed {
+            LeaveReason::Destroyed(destroyed.clone())
+        } else if self.has_status(STATUS_BANNED) {
+            LeaveReason::Banned { reason, actor }
+        } else if self.has_status(STATUS_KICKED) {
+            LeaveReason::Kicked { reason, actor }
+        } else if let Some(&status) = self.statuses.iter().find(|code| {
+            [
+                STATUS_AFFILIATION_CHANGED,
+                STATUS_MEMBERS_ONLY,
+                STATUS_SHUTDOWN,
+            ]
+            .contains(code)
+        }) {
+            LeaveReason::Removed { status }
+        } else {
+            LeaveReason::Left
+        }
+    }
+}
+
+/// Why we (or another occupant) are out of a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// A leave we asked for (or the occupant's own).
+    Left,
+    /// Status 307: a moderator kicked us.
+    Kicked {
+        reason: Option<String>,
+        actor: Option<String>,
+    },
+    /// Status 301: an admin banned us.
+    Banned {
+        reason: Option<String>,
+        actor: Option<String>,
+    },
+    /// The owner destroyed the room.
+    Destroyed(Destroyed),
+    /// Removed by the service: 321 (affiliation change), 322 (members-only), 332 (shutdown).
+    Removed { status: u16 },
 }
 
 /// An occupant's presence in a room we are in.
@@ -95,7 +194,8 @@ pub struct Occupant {
     pub available: bool,
 }
 
-/// A message to a room we are in: live, or history replayed on join (then `delay` is set).
+/// A message to a room we are in: live, history replayed on join, or caught up from the
+/// archive after a reconnection (then `delay` is set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomMessage {
     /// Bare room JID.
@@ -107,7 +207,7 @@ pub struct RoomMessage {
     pub stanza_id: Option<String>,
     pub origin_id: Option<String>,
     pub body: Option<String>,
-    /// XEP-0203 stamp, present on history.
+    /// XEP-0203 stamp, present on history and archived messages.
     pub delay: Option<String>,
     /// Unknown extensions, e.g. `<event xmlns='urn:vigie:event:1'/>`.
     pub payloads: Vec<Element>,
@@ -134,23 +234,33 @@ impl RoomMessage {
         })
     }
 
+    /// The first extension element named `name` in `ns`.
     pub fn payload(&self, name: &str, ns: &str) -> Option<&Element> {
         self.payloads.iter().find(|payload| payload.is(name, ns))
     }
 }
 
-/// The presence joining `room` as `nick`.
-pub fn join_presence(room: &str, nick: &str, history: &History) -> Presence {
-    let history = match history {
-        History::None => Element::new("history", MUC_NS).with_attr("maxstanzas", "0"),
-        History::MaxStanzas(count) => {
-            Element::new("history", MUC_NS).with_attr("maxstanzas", count.to_string())
-        }
-        History::Since(stamp) => Element::new("history", MUC_NS).with_attr("since", stamp.clone()),
+/// The presence joining `room` as `nick`, with the room's password if it has one.
+pub fn join_presence(
+    room: &str,
+    nick: &str,
+    history: &History,
+    password: Option<&str>,
+) -> Presence {
+    let (limit, value) = match history {
+        History::None => ("maxstanzas", "0".to_owned()),
+        History::MaxStanzas(count) => ("maxstanzas", count.to_string()),
+        History::Seconds(seconds) => ("seconds", seconds.to_string()),
+        History::Since(stamp) => ("since", stamp.clone()),
     };
+    let history = Element::new("history", MUC_NS).with_attr(limit, value);
+    let mut x = Element::new("x", MUC_NS).with_child(history);
+    if let Some(password) = password {
+        x.push_child(Element::new("password", MUC_NS).with_text(password));
+    }
     Presence::new(PresenceType::Available)
         .with_to(format!("{room}/{nick}"))
-        .with_payload(Element::new("x", MUC_NS).with_child(history))
+        .with_payload(x)
 }
 
 /// The presence leaving `room` where we are `nick`.
@@ -170,25 +280,98 @@ pub fn groupchat(room: &str, id: &str, body: &str, payload: Option<Element>) -> 
     message
 }
 
+/// Changes the room's subject (XEP-0045 §8.1): a groupchat message with a subject and no
+/// body.
+pub fn set_subject(room: &str, id: &str, subject: &str) -> Message {
+    let mut message = Message::new(MessageType::Groupchat)
+        .with_to(room)
+        .with_id(id);
+    message.subject = Some(subject.to_owned());
+    message
+}
+
+/// A private message to the occupant `nick` of `room` (XEP-0045 §7.5), marked with the
+/// `muc#user` extension so servers and clients know it is a MUC private message.
+pub fn private_message(room: &str, nick: &str, id: &str, body: &str) -> Message {
+    Message::new(MessageType::Chat)
+        .with_to(format!("{room}/{nick}"))
+        .with_id(id)
+        .with_body(body)
+        .with_payload(Element::new("x", MUC_USER_NS))
+}
+
+/// A `muc#admin` request changing one item (XEP-0045 §8.2 kick, §9.1 ban).
+fn admin_item(room: &str, item: Element, reason: Option<&str>) -> Iq {
+    let mut item = item;
+    if let Some(reason) = reason {
+        item.push_child(Element::new("reason", MUC_ADMIN_NS).with_text(reason));
+    }
+    Iq::set(
+        Some(room),
+        Element::new("query", MUC_ADMIN_NS).with_child(item),
+    )
+}
+
+/// Sets the role of occupant `nick`; `Role::None` kicks them (XEP-0045 §8.2).
+pub fn set_role(room: &str, nick: &str, role: Role, reason: Option<&str>) -> Iq {
+    let item = Element::new("item", MUC_ADMIN_NS)
+        .with_attr("nick", nick)
+        .with_attr("role", role.as_str());
+    admin_item(room, item, reason)
+}
+
+/// Sets the affiliation of the bare JID `user`; `Affiliation::Outcast` bans them
+/// (XEP-0045 §9.1).
+pub fn set_affiliation(
+    room: &str,
+    user: &str,
+    affiliation: Affiliation,
+    reason: Option<&str>,
+) -> Iq {
+    let item = Element::new("item", MUC_ADMIN_NS)
+        .with_attr("affiliation", affiliation.as_str())
+        .with_attr("jid", user);
+    admin_item(room, item, reason)
+}
+
+/// Destroys the room (owner only, XEP-0045 §10.9), pointing occupants to `alternate`.
+pub fn destroy(room: &str, reason: Option<&str>, alternate: Option<&str>) -> Iq {
+    let mut destroy = Element::new("destroy", MUC_OWNER_NS);
+    if let Some(alternate) = alternate {
+        destroy.set_attr("jid", alternate);
+    }
+    if let Some(reason) = reason {
+        destroy.push_child(Element::new("reason", MUC_OWNER_NS).with_text(reason));
+    }
+    Iq::set(
+        Some(room),
+        Element::new("query", MUC_OWNER_NS).with_child(destroy),
+    )
+}
+
+/// Asks for the owner configuration form (XEP-0045 §10.2).
+pub fn config_form_request(room: &str) -> Iq {
+    Iq::get(Some(room), Element::new("query", MUC_OWNER_NS))
+}
+
+/// Reads the form out of the answer to [`config_form_request`].
+pub fn parse_config_form(payload: Option<&Element>) -> Result<DataForm, Error> {
+    payload
+        .filter(|query| query.is("query", MUC_OWNER_NS))
+        .and_then(|query| query.get_child("x", DATA_FORMS_NS))
+        .map(DataForm::from_element)
+        .ok_or_else(|| Error::Peer("room configuration answered without a form".into()))
+}
+
 /// Submits the owner configuration form (XEP-0045 §10.1.3). No fields accepts the defaults,
 /// which also unlocks a freshly created "instant room" (§10.1.2). Field names are the
 /// `muc#roomconfig_*` vars, values are `"1"`/`"0"` for booleans.
 pub fn configure(room: &str, fields: &[(&str, &str)]) -> Iq {
-    let field = |var: &str, value: &str| {
-        Element::new("field", DATA_FORMS_NS)
-            .with_attr("var", var)
-            .with_child(Element::new("value", DATA_FORMS_NS).with_text(value))
+    let form = if fields.is_empty() {
+        Element::new("x", DATA_FORMS_NS).with_attr("type", "submit")
+    } else {
+        data_form::submit(ROOMCONFIG_NS, fields.iter().copied())
     };
-    let mut form = Element::new("x", DATA_FORMS_NS).with_attr("type", "submit");
-    if !fields.is_empty() {
-        form.push_child(
-            field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig")
-                .with_attr("type", "hidden"),
-        );
-        for (var, value) in fields {
-            form.push_child(field(var, value));
-        }
-    }
     Iq::set(
         Some(room),
         Element::new("query", MUC_OWNER_NS).with_child(form),
@@ -202,6 +385,10 @@ pub enum RoomPresence {
     SelfPresence {
         occupant: Occupant,
         created: bool,
+        /// Set when unavailable: why we are out, or `None` for a nick change (303).
+        left: Option<LeaveReason>,
+        /// Status 303: our new nick (we stay in the room).
+        new_nick: Option<String>,
     },
     Occupant(Occupant),
     /// The room refused us (nick conflict, banned, members-only…).
@@ -216,17 +403,24 @@ pub fn classify_presence(presence: &Presence, our_nick: &str) -> Option<RoomPres
     }
     let user = MucUser::from_presence(presence)?;
     let nick = jid::resource(from)?;
+    let available = presence.kind != PresenceType::Unavailable;
     let occupant = Occupant {
         room: jid::bare(from).to_owned(),
         nick: nick.to_owned(),
         role: user.role,
         affiliation: user.affiliation,
         jid: user.jid.clone(),
-        available: presence.kind != PresenceType::Unavailable,
+        available,
     };
     // Old servers omit 110; the nick we asked for is the fallback (XEP-0045 §7.2.3).
     if user.has_status(STATUS_SELF) || nick == our_nick {
+        let new_nick = user
+            .nick
+            .clone()
+            .filter(|_| !available && user.has_status(STATUS_NICK_CHANGED));
         Some(RoomPresence::SelfPresence {
+            left: (!available && new_nick.is_none()).then(|| user.leave_reason()),
+            new_nick,
             occupant,
             created: user.has_status(STATUS_ROOM_CREATED),
         })
@@ -247,17 +441,33 @@ mod tests {
     #[test]
     fn join_presence_with_each_history_limit() {
         assert_eq!(
-            join_presence("accidents@rooms.localhost", "gw", &History::MaxStanzas(20))
-                .to_element()
-                .to_xml(),
+            join_presence(
+                "accidents@rooms.localhost",
+                "gw",
+                &History::MaxStanzas(20),
+                None
+            )
+            .to_element()
+            .to_xml(),
             "<presence xmlns='jabber:client' to='accidents@rooms.localhost/gw'>\
              <x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='20'/></x></presence>"
         );
-        let none = join_presence("r@s", "n", &History::None).to_element();
+        let none = join_presence("r@s", "n", &History::None, None).to_element();
         assert!(none.to_xml().contains("maxstanzas='0'"));
-        let since =
-            join_presence("r@s", "n", &History::Since("2026-11-22T00:00:00Z".into())).to_element();
+        let since = join_presence(
+            "r@s",
+            "n",
+            &History::Since("2026-11-22T00:00:00Z".into()),
+            None,
+        )
+        .to_element();
         assert!(since.to_xml().contains("since='2026-11-22T00:00:00Z'"));
+        let seconds = join_presence("r@s", "n", &History::Seconds(600), Some("s3cr<t"));
+        assert_eq!(
+            seconds.to_element().to_xml(),
+            "<presence xmlns='jabber:client' to='r@s/n'><x xmlns='http://jabber.org/protocol/muc'>\
+             <history seconds='600'/><password>s3cr&lt;t</password></x></presence>"
+        );
     }
 
     #[test]
@@ -267,7 +477,12 @@ mod tests {
              <x xmlns='http://jabber.org/protocol/muc#user'><status code='201'/>\
              <item jid='gateway@localhost/gw' affiliation='owner' role='moderator'/><status code='110'/></x></presence>",
         );
-        let Some(RoomPresence::SelfPresence { occupant, created }) = classify_presence(&own, "gw")
+        let Some(RoomPresence::SelfPresence {
+            occupant,
+            created,
+            left: None,
+            new_nick: None,
+        }) = classify_presence(&own, "gw")
         else {
             panic!("expected our own presence");
         };
@@ -352,5 +567,134 @@ mod tests {
             .filter_map(|field| field.attr("var"))
             .collect();
         assert_eq!(vars, ["FORM_TYPE", "muc#roomconfig_moderatedroom"]);
+    }
+
+    #[test]
+    fn why_we_left() {
+        let out = |statuses: &str, item_extra: &str, x_extra: &str| {
+            let own = presence(&format!(
+                "<presence xmlns='jabber:client' from='ops@rooms.localhost/gw' type='unavailable'>\
+                 <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'{item_extra}\
+                 {statuses}{x_extra}</x></presence>"
+            ));
+            match classify_presence(&own, "gw") {
+                Some(RoomPresence::SelfPresence { left, new_nick, .. }) => (left, new_nick),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            out("<status code='110'/>", "/>", ""),
+            (Some(LeaveReason::Left), None)
+        );
+        assert_eq!(
+            out(
+                "<status code='307'/><status code='110'/>",
+                "><actor nick='boss'/><reason>spam &amp; eggs</reason></item>",
+                ""
+            ),
+            (
+                Some(LeaveReason::Kicked {
+                    reason: Some("spam & eggs".into()),
+                    actor: Some("boss".into())
+                }),
+                None
+            )
+        );
+        assert!(matches!(
+            out("<status code='301'/>", "/>", "").0,
+            Some(LeaveReason::Banned { reason: None, .. })
+        ));
+        assert_eq!(
+            out(
+                "",
+                "/>",
+                "<destroy jid='new@rooms.localhost'><reason>moved</reason></destroy>"
+            )
+            .0,
+            Some(LeaveReason::Destroyed(Destroyed {
+                reason: Some("moved".into()),
+                alternate: Some("new@rooms.localhost".into())
+            }))
+        );
+        assert_eq!(
+            out("<status code='332'/>", "/>", "").0,
+            Some(LeaveReason::Removed { status: 332 })
+        );
+        assert_eq!(
+            out(
+                "<status code='303'/><status code='110'/>",
+                " nick='gw2'/>",
+                ""
+            ),
+            (None, Some("gw2".into()))
+        );
+    }
+
+    #[test]
+    fn subject_private_message_and_moderation() {
+        assert_eq!(
+            set_subject("ops@rooms.localhost", "s1", "Today: A7")
+                .to_element()
+                .to_xml(),
+            "<message xmlns='jabber:client' to='ops@rooms.localhost' id='s1' type='groupchat'>\
+             <subject>Today: A7</subject></message>"
+        );
+        assert_eq!(
+            private_message("ops@rooms.localhost", "viewer", "p1", "hi")
+                .to_element()
+                .to_xml(),
+            "<message xmlns='jabber:client' to='ops@rooms.localhost/viewer' id='p1' type='chat'>\
+             <body>hi</body><x xmlns='http://jabber.org/protocol/muc#user'/></message>"
+        );
+        assert_eq!(
+            set_role("ops@rooms.localhost", "troll", Role::None, Some("bye"))
+                .to_element()
+                .to_xml(),
+            "<iq xmlns='jabber:client' to='ops@rooms.localhost' id='' type='set'>\
+             <query xmlns='http://jabber.org/protocol/muc#admin'><item nick='troll' role='none'>\
+             <reason>bye</reason></item></query></iq>"
+        );
+        assert_eq!(
+            set_affiliation(
+                "ops@rooms.localhost",
+                "troll@localhost",
+                Affiliation::Outcast,
+                None
+            )
+            .to_element()
+            .to_xml(),
+            "<iq xmlns='jabber:client' to='ops@rooms.localhost' id='' type='set'>\
+             <query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='troll@localhost'/></query></iq>"
+        );
+        assert_eq!(
+            destroy("ops@rooms.localhost", Some("moved"), Some("new@rooms.localhost"))
+                .to_element()
+                .to_xml(),
+            "<iq xmlns='jabber:client' to='ops@rooms.localhost' id='' type='set'>\
+             <query xmlns='http://jabber.org/protocol/muc#owner'><destroy jid='new@rooms.localhost'>\
+             <reason>moved</reason></destroy></query></iq>"
+        );
+    }
+
+    #[test]
+    fn configuration_form_answers() {
+        let owner = Element::parse(
+            "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='form'>\
+             <field var='muc#roomconfig_roomname' type='text-single'><value>Ops</value></field></x></query>",
+            &Limits::default(),
+        )
+        .unwrap();
+        let form = parse_config_form(Some(&owner)).unwrap();
+        assert_eq!(
+            form.field("muc#roomconfig_roomname").unwrap().values,
+            ["Ops"]
+        );
+        let items = Element::new("query", "http://jabber.org/protocol/disco#items");
+        assert!(matches!(
+            parse_config_form(Some(&items)),
+            Err(Error::Peer(_))
+        ));
+        assert!(matches!(parse_config_form(None), Err(Error::Peer(_))));
     }
 }

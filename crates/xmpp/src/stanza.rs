@@ -389,6 +389,19 @@ impl Presence {
         self
     }
 
+    /// The same presence with an availability sub-state (RFC 6121 §4.7.2.1).
+    pub fn with_show(mut self, show: Show) -> Presence {
+        self.show = Some(show);
+        self
+    }
+
+    /// The same presence with a priority (RFC 6121 §4.7.2.3; negative: never receive
+    /// messages sent to the bare JID).
+    pub fn with_priority(mut self, priority: i8) -> Presence {
+        self.priority = priority;
+        self
+    }
+
     pub fn with_payload(mut self, payload: Element) -> Presence {
         self.payloads.push(payload);
         self
@@ -724,6 +737,34 @@ mod tests {
             StanzaError::new(ErrorType::Cancel, "service-unavailable"),
         );
         assert_eq!(Iq::from_element(&error.to_element()).unwrap(), error);
+    }
+
+    #[test]
+    fn rfc_6121_presences_round_trip() {
+        // RFC 6121 §4.7.2 examples: every show value, status, priority; then unavailable.
+        for show in [Show::Away, Show::Chat, Show::Dnd, Show::Xa] {
+            let xml = format!(
+                "<presence xmlns='jabber:client' from='juliet@example.com/balcony'>\
+                 <show>{show}</show><status>be right back</status><priority>1</priority></presence>"
+            );
+            let presence = Presence::from_element(&element(&xml)).unwrap();
+            assert_eq!(presence.kind, PresenceType::Available);
+            assert_eq!(presence.show, Some(show));
+            assert_eq!(presence.status.as_deref(), Some("be right back"));
+            assert_eq!(presence.priority, 1);
+            assert_eq!(presence.to_element().to_xml(), xml);
+        }
+        let built = Presence::new(PresenceType::Unavailable)
+            .with_status("gone home")
+            .with_priority(-128);
+        assert_eq!(
+            built.to_element().to_xml(),
+            "<presence xmlns='jabber:client' type='unavailable'><status>gone home</status>\
+             <priority>-128</priority></presence>"
+        );
+        assert_eq!(Presence::from_element(&built.to_element()).unwrap(), built);
+        let unknown_show = "<presence xmlns='jabber:client'><show>busy</show></presence>";
+        assert!(Presence::from_element(&element(unknown_show)).is_err());
     }
 
     #[test]

@@ -17,16 +17,19 @@ pub enum Timer {
     Reconnect,
     /// XEP-0198: stanzas await the server's acknowledgement; ask for it (`<r/>`).
     AckRequest,
+    /// XEP-0410: ping ourselves in each joined room.
+    SelfPing,
 }
 
 impl Timer {
-    const ALL: [Timer; 6] = [
+    const ALL: [Timer; 7] = [
         Timer::Handshake,
         Timer::Ping,
         Timer::PongDeadline,
         Timer::IqDeadline,
         Timer::Reconnect,
         Timer::AckRequest,
+        Timer::SelfPing,
     ];
 
     fn index(self) -> usize {

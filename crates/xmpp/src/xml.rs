@@ -10,6 +10,7 @@ use std::fmt;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
+use smol_str::SmolStr;
 
 /// The namespace permanently bound to the `xml` prefix (`xml:lang`).
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -17,11 +18,15 @@ pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 /// An XML element: local name, resolved namespace, attributes in document order, children.
 ///
 /// Equality ignores attribute order, which XML does not preserve (Prosody reorders them).
+///
+/// Names, namespaces and attributes are small strings: up to 23 bytes inline, longer ones
+/// shared, so parsing a typical stanza allocates a handful of times rather than a hundred
+/// (the browser benchmark in docs/benchmarks/xmpp-browser.md is dominated by allocation).
 #[derive(Debug, Clone)]
 pub struct Element {
-    name: String,
-    ns: String,
-    attrs: Vec<(String, String)>,
+    name: SmolStr,
+    ns: SmolStr,
+    attrs: Vec<(SmolStr, SmolStr)>,
     children: Vec<Node>,
 }
 
@@ -98,8 +103,8 @@ impl Element {
     /// An empty element `name` in namespace `ns` (empty string for no namespace).
     pub fn new(name: &str, ns: &str) -> Element {
         Element {
-            name: name.to_owned(),
-            ns: ns.to_owned(),
+            name: SmolStr::new(name),
+            ns: SmolStr::new(ns),
             attrs: Vec::new(),
             children: Vec::new(),
         }
@@ -138,14 +143,14 @@ impl Element {
 
     /// Sets or replaces an attribute. `xmlns` is not an attribute here: it sets the namespace.
     pub fn set_attr(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
+        let value = SmolStr::from(value.into());
         if name == "xmlns" {
             self.ns = value;
             return;
         }
         match self.attrs.iter_mut().find(|(key, _)| key == name) {
             Some((_, existing)) => *existing = value,
-            None => self.attrs.push((name.to_owned(), value)),
+            None => self.attrs.push((SmolStr::new(name), value)),
         }
     }
 
@@ -158,7 +163,7 @@ impl Element {
     }
 
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        self.name == name && self.ns == ns
+        self.name.as_str() == name && self.ns.as_str() == ns
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
@@ -216,7 +221,7 @@ impl Element {
     /// Moves this element and its descendants from namespace `from` to `to`.
     pub(crate) fn rename_ns(&mut self, from: &str, to: &str) {
         if self.ns == from {
-            self.ns = to.to_owned();
+            self.ns = SmolStr::new(to);
         }
         for node in &mut self.children {
             if let Node::Element(child) = node {
@@ -244,7 +249,10 @@ struct Parser<'l> {
     /// Open elements, each with the length of `bindings` before its own declarations.
     open: Vec<(Element, usize)>,
     /// In-scope `(prefix, uri)` bindings, innermost last; the default namespace has prefix "".
-    bindings: Vec<(String, String)>,
+    bindings: Vec<(SmolStr, SmolStr)>,
+    /// The attributes of the element being opened, reused so each element allocates its
+    /// attribute list once, at its exact size.
+    scratch: Vec<(SmolStr, SmolStr)>,
     root: Option<Element>,
 }
 
@@ -254,6 +262,7 @@ impl<'l> Parser<'l> {
             limits,
             open: Vec::new(),
             bindings: Vec::new(),
+            scratch: Vec::new(),
             root: None,
         }
     }
@@ -328,8 +337,10 @@ impl<'l> Parser<'l> {
                 limit: self.limits.max_depth,
             });
         }
-        let mut plain_attrs = Vec::new();
-        for (index, attribute) in start.attributes().enumerate() {
+        let mark = self.bindings.len();
+        self.scratch.clear();
+        // Duplicates are checked below without quick-xml's per-element allocation.
+        for (index, attribute) in start.attributes().with_checks(false).enumerate() {
             if index >= self.limits.max_attributes {
                 return Err(XmlError::TooManyAttributes {
                     element: qualified_name.to_owned(),
@@ -340,28 +351,54 @@ impl<'l> Parser<'l> {
             let key = attribute.key.0;
             let value = attribute.normalized_value(XmlVersion::Implicit1_0)?;
             check_chars(&value)?;
-            if key == "xmlns" {
-                self.bindings.push((String::new(), value.into_owned()));
-            } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-                check_prefix_binding(prefix, &value)?;
-                self.bindings.push((prefix.to_owned(), value.into_owned()));
+            let binding = if key == "xmlns" {
+                Some("")
             } else {
-                plain_attrs.push((key.to_owned(), value.into_owned()));
+                key.strip_prefix("xmlns:")
+            };
+            let (names, key) = match binding {
+                Some(prefix) => {
+                    // `xmlns=''` undeclares the default namespace; a prefix cannot be.
+                    if !prefix.is_empty() {
+                        check_prefix_binding(prefix, &value)?;
+                    }
+                    (&mut self.bindings[mark..], prefix)
+                }
+                None => (&mut self.scratch[..], key),
+            };
+            if names.iter().any(|(name, _)| name == key) {
+                return Err(XmlError::Malformed(format!(
+                    "duplicate attribute `{}` on <{qualified_name}>",
+                    attribute.key.0
+                )));
+            }
+            let entry = (SmolStr::new(key), SmolStr::new(&value));
+            match binding {
+                Some(_) => self.bindings.push(entry),
+                None => self.scratch.push(entry),
             }
         }
 
         let (prefix, local_name) = split_qualified_name(qualified_name)?;
-        let ns = self.resolve(prefix)?.to_owned();
-        let mut element = Element::new(local_name, &ns);
-        for (key, value) in plain_attrs {
+        let mut element = Element {
+            name: SmolStr::new(local_name),
+            ns: self.resolve(prefix)?,
+            attrs: Vec::new(),
+            children: Vec::new(),
+        };
+        if self.scratch.iter().all(|(key, _)| !key.contains(':')) {
+            element.attrs = self.scratch.drain(..).collect();
+            return Ok(element);
+        }
+        for (key, value) in std::mem::take(&mut self.scratch) {
             if let (Some(prefix), _) = split_qualified_name(&key)? {
                 if prefix != "xml" {
                     // Keep the declaration beside the attribute so the element stays
                     // self-contained when serialised on its own.
-                    let uri = self.resolve(Some(prefix))?.to_owned();
+                    let uri = self.resolve(Some(prefix))?;
                     let declaration = format!("xmlns:{prefix}");
                     if element.attr(&declaration).is_none() {
-                        element.attrs.push((declaration, uri));
+                        element.attrs.push((declaration.into(), uri));
                     }
                 }
             }
@@ -370,15 +407,15 @@ impl<'l> Parser<'l> {
         Ok(element)
     }
 
-    fn resolve(&self, prefix: Option<&str>) -> Result<&str, XmlError> {
+    fn resolve(&self, prefix: Option<&str>) -> Result<SmolStr, XmlError> {
         let wanted = match prefix {
-            Some("xml") => return Ok(XML_NS),
+            Some("xml") => return Ok(SmolStr::new_static(XML_NS)),
             Some(prefix) => prefix,
             None => "",
         };
         match self.bindings.iter().rev().find(|(p, _)| p == wanted) {
-            Some((_, uri)) => Ok(uri),
-            None if prefix.is_none() => Ok(""),
+            Some((_, uri)) => Ok(uri.clone()),
+            None if prefix.is_none() => Ok(SmolStr::default()),
             None => Err(XmlError::UnboundPrefix(wanted.to_owned())),
         }
     }
@@ -444,6 +481,14 @@ fn is_xml_char(ch: char) -> bool {
 }
 
 fn check_chars(text: &str) -> Result<(), XmlError> {
+    // Most text is plain: no control characters, and no 0xEF lead byte that could start
+    // U+FFFE or U+FFFF. A byte scan settles it without decoding characters.
+    if text
+        .bytes()
+        .all(|byte| (byte >= 0x20 && byte != 0xEF) || matches!(byte, b'\t' | b'\n' | b'\r'))
+    {
+        return Ok(());
+    }
     match text.chars().find(|&ch| !is_xml_char(ch)) {
         Some(ch) => Err(XmlError::Malformed(format!(
             "character U+{:04X} is not allowed in XML",

@@ -72,7 +72,7 @@ fn server_requests_are_answered() {
         "<iq xmlns='jabber:client' from='localhost' id='s2' type='get'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
     );
     pair.server.send_raw(
-        "<iq xmlns='jabber:client' from='localhost' id='s3' type='get'><query xmlns='jabber:iq:version'/></iq>",
+        "<iq xmlns='jabber:client' from='localhost' id='s3' type='get'><query xmlns='jabber:iq:last'/></iq>",
     );
     pair.drive();
     let answers: Vec<Iq> = pair.server.received_named("iq")[1..]

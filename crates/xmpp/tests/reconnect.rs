@@ -1,5 +1,6 @@
 //! Opt-in reconnection on the virtual clock: backoff, a new login, rooms rejoined without
-//! history.
+//! history, and with `catch_up` the gap filled from the room's archive (XEP-0313), each
+//! message shown once.
 
 mod common;
 
@@ -148,4 +149,196 @@ fn a_first_connection_that_fails_is_final() {
         "reconnection is opt-in"
     );
     assert_eq!(user_config().reconnect, None);
+}
+
+/// Joined to a room whose archive holds two messages we never saw, with `catch_up` on.
+fn catching_up_pair() -> Pair {
+    let mut server = FakeServer::new().with_room(FakeRoom {
+        jid: ROOM.into(),
+        ..FakeRoom::default()
+    });
+    server.mechanisms = vec!["PLAIN"];
+    let config = vigie_xmpp::ClientConfig {
+        catch_up: true,
+        ..reconnecting_config()
+    };
+    let mut pair = Pair::online_with(config, server);
+    pair.server.post(ROOM, "gateway", "old-1", "before we came");
+    pair.server.post(ROOM, "gateway", "old-2", "before we came");
+    pair.client.join_room(ROOM, "me", History::None).unwrap();
+    pair.drive();
+    pair.take_events();
+    pair
+}
+
+/// Ids of the groupchat messages among `events`, in order.
+fn shown(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::GroupchatMessage(message) => message.id.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+fn post_live(pair: &mut Pair, id: &str) {
+    let live = pair.server.post(ROOM, "gateway", id, "live");
+    pair.server.send(live);
+    pair.drive();
+}
+
+#[test]
+fn catch_up_fills_the_gap_in_pages_and_shows_each_message_once() {
+    let mut pair = catching_up_pair();
+    // The baseline query asked for the newest id only, and showed nothing.
+    let baseline = *pair.server.received_named("iq").last().unwrap();
+    assert!(
+        baseline.to_xml().contains("<max>1</max><before/>"),
+        "{baseline}"
+    );
+    post_live(&mut pair, "live-1");
+    assert_eq!(shown(&pair.take_events()), ["live-1"]);
+
+    lose_transport(&mut pair);
+    let missed: Vec<String> = (1..=60).map(|n| format!("missed-{n}")).collect();
+    for id in &missed {
+        pair.server.post(ROOM, "gateway", id, "while away");
+    }
+    pair.server.hold_archive = true;
+    pair.advance(Duration::from_secs(1));
+    pair.connect();
+    let events = pair.take_events();
+    assert!(matches!(&events[0], Event::Online { .. }), "{events:?}");
+    assert!(matches!(&events[1], Event::RoomJoined { .. }), "{events:?}");
+    let query = *pair.server.received_named("iq").last().unwrap();
+    assert!(
+        query
+            .to_xml()
+            .contains("<max>50</max><after>archive-3</after>"),
+        "catch up after the last id shown: {query}"
+    );
+
+    // Live while the first page is on its way: shown at once…
+    post_live(&mut pair, "during-1");
+    assert_eq!(shown(&pair.take_events()), ["during-1"]);
+    pair.server.release_archive();
+    pair.drive();
+    assert_eq!(shown(&pair.take_events()), missed[..50]);
+    // …archived before the second page is read, but delivered live only after it.
+    let late_live = pair.server.post(ROOM, "gateway", "during-2", "live");
+    pair.server.release_archive();
+    pair.drive();
+    pair.server.send(late_live);
+    pair.drive();
+    let events = pair.take_events();
+    // during-1 was in the page too, during-2 came live after its archived copy: once each.
+    let mut expected: Vec<String> = missed[50..].to_vec();
+    expected.push("during-2".into());
+    assert_eq!(shown(&events), expected);
+    assert_eq!(
+        events.last(),
+        Some(&Event::RoomCaughtUp {
+            room: ROOM.into(),
+            result: Ok(61)
+        })
+    );
+    let Some(Event::GroupchatMessage(archived)) = events.first() else {
+        panic!("{events:?}");
+    };
+    assert_eq!(archived.delay.as_deref(), Some("2026-11-22T00:30:00Z"));
+
+    // A second loss: the cursor is where the live stream got us, not behind it.
+    pair.server.hold_archive = false;
+    lose_transport(&mut pair);
+    pair.server
+        .post(ROOM, "gateway", "missed-again", "while away");
+    pair.advance(Duration::from_secs(1));
+    pair.connect();
+    let events = pair.take_events();
+    assert_eq!(shown(&events), ["missed-again"]);
+    assert_eq!(
+        events.last(),
+        Some(&Event::RoomCaughtUp {
+            room: ROOM.into(),
+            result: Ok(1)
+        })
+    );
+}
+
+#[test]
+fn a_catch_up_cut_short_by_another_loss_resumes_without_repeats() {
+    let mut pair = catching_up_pair();
+    post_live(&mut pair, "live-1");
+    lose_transport(&mut pair);
+    for n in 1..=3 {
+        pair.server
+            .post(ROOM, "gateway", &format!("missed-{n}"), "away");
+    }
+    pair.server.hold_archive = true;
+    pair.advance(Duration::from_secs(1));
+    pair.connect();
+    post_live(&mut pair, "during");
+    pair.take_events();
+    // Lost again before the archive answered.
+    let events = lose_transport(&mut pair);
+    assert!(
+        matches!(&events[0], Event::RoomCaughtUp { result: Err(_), .. }),
+        "{events:?}"
+    );
+    pair.server.hold_archive = false;
+    pair.advance(Duration::from_secs(1));
+    pair.connect();
+    let events = pair.take_events();
+    assert_eq!(shown(&events), ["missed-1", "missed-2", "missed-3"]);
+}
+
+#[test]
+fn without_catch_up_the_archive_is_left_to_the_application() {
+    let mut pair = joined_pair();
+    lose_transport(&mut pair);
+    pair.advance(Duration::from_secs(1));
+    pair.connect();
+    pair.take_events();
+    assert!(
+        pair.server
+            .received_named("iq")
+            .iter()
+            .all(|iq| !iq.to_xml().contains("urn:xmpp:mam:2")),
+        "no archive query"
+    );
+}
+
+#[test]
+fn a_cursor_kept_by_the_application_is_caught_up_from_at_the_first_join() {
+    let mut server = FakeServer::new().with_room(FakeRoom {
+        jid: ROOM.into(),
+        ..FakeRoom::default()
+    });
+    for n in 1..=4 {
+        server.post(
+            ROOM,
+            "gateway",
+            &format!("event-{n}"),
+            "stored earlier or not",
+        );
+    }
+    let config = vigie_xmpp::ClientConfig {
+        catch_up: true,
+        ..user_config()
+    };
+    let mut pair = Pair::online_with(config, server);
+    pair.client
+        .join_room(ROOM, "collector", History::None)
+        .unwrap();
+    // A collector stored everything up to event-2 in an earlier run.
+    pair.client.set_archive_cursor(ROOM, "archive-2").unwrap();
+    pair.drive();
+    let events = pair.take_events();
+    assert_eq!(shown(&events), ["event-3", "event-4"]);
+    assert_eq!(pair.client.archive_cursor(ROOM), Some("archive-4"));
+    assert!(matches!(
+        pair.client.set_archive_cursor("jams@rooms.localhost", "x"),
+        Err(Error::Misuse(_))
+    ));
 }

@@ -92,8 +92,10 @@ impl Handle {
         self.commands.is_closed()
     }
 
-    /// Runs `command` on the client inside the driver task and returns its answer.
-    async fn call<T: Send + 'static>(
+    /// Runs `command` on the client inside the driver task and returns its answer: any
+    /// [`Client`] command without a wrapper here, e.g.
+    /// `handle.call(|client| client.list_rooms("rooms.localhost"))`.
+    pub async fn call<T: Send + 'static>(
         &self,
         command: impl FnOnce(&mut Client) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {

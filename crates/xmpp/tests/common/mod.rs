@@ -84,6 +84,13 @@ pub struct FakeServer {
     pub silent_after_resume: bool,
     /// The stream management session, kept across connections like a hibernating one.
     pub sm: Option<FakeSm>,
+    /// The MUC service restarted and forgot its occupants: self-pings (XEP-0410) get
+    /// `not-acceptable` until the client joins again.
+    pub muc_forgot_us: bool,
+    /// Hold archive queries until [`release_archive`](Self::release_archive), which
+    /// answers them from the archive as it is then.
+    pub hold_archive: bool,
+    held_archive_queries: Vec<Iq>,
     authenticated: bool,
     awaiting_scram_final: bool,
     /// Every element the client sent, in order (frames as parsed elements).
@@ -105,6 +112,9 @@ impl FakeServer {
             resume_ok: true,
             silent_after_resume: false,
             sm: None,
+            muc_forgot_us: false,
+            hold_archive: false,
+            held_archive_queries: Vec::new(),
             authenticated: false,
             awaiting_scram_final: false,
             received: Vec::new(),
@@ -309,12 +319,28 @@ impl FakeServer {
                     .to_element(),
                 );
             }
+            // XEP-0410 self-ping, to our occupant JID.
+            Some((PING_NS, "ping")) if iq.to.as_deref().is_some_and(|to| to.contains('/')) => {
+                let mut answer = if self.muc_forgot_us {
+                    let not_joined = vigie_xmpp::StanzaError::new(
+                        vigie_xmpp::stanza::ErrorType::Cancel,
+                        "not-acceptable",
+                    );
+                    Iq::error_for(&iq, not_joined)
+                } else {
+                    Iq::result_for(&iq, None)
+                };
+                answer.from = iq.to.clone();
+                answer.to = Some(self.client_jid.clone());
+                self.send(answer.to_element());
+            }
             Some((PING_NS, "ping")) if self.answer_pings => {
                 let mut pong = Iq::result_for(&iq, None);
                 pong.to = Some(self.client_jid.clone());
                 self.send(pong.to_element());
             }
             Some((PING_NS, "ping")) => {}
+            Some((MAM_NS, "query")) if self.hold_archive => self.held_archive_queries.push(iq),
             Some((MAM_NS, "query")) => self.answer_archive_query(&iq),
             _ => {
                 let mut answer =
@@ -342,15 +368,17 @@ impl FakeServer {
             .iter()
             .find(|room| room.jid == room_jid)
             .expect("known room");
-        let start = match rsm("after") {
-            Some(after) => {
+        let start = match (rsm("after"), rsm("before")) {
+            (Some(after), _) => {
                 room.archive
                     .iter()
                     .position(|(id, _)| *id == after)
                     .expect("known id")
                     + 1
             }
-            None => 0,
+            // `<before/>` empty: the newest page.
+            (None, Some(before)) if before.is_empty() => room.archive.len().saturating_sub(max),
+            _ => 0,
         };
         let page: Vec<(String, Message)> =
             room.archive.iter().skip(start).take(max).cloned().collect();
@@ -390,6 +418,35 @@ impl FakeServer {
         }
     }
 
+    /// Answers the held archive queries from the archive as it is now.
+    pub fn release_archive(&mut self) {
+        for iq in std::mem::take(&mut self.held_archive_queries) {
+            self.answer_archive_query(&iq);
+        }
+    }
+
+    /// Another occupant, `nick`, says `body` in `room`: the room archives it and returns
+    /// the live copy for the client (send it with [`send`](Self::send), or not).
+    pub fn post(&mut self, room_jid: &str, nick: &str, id: &str, body: &str) -> Element {
+        let room = self
+            .rooms
+            .iter_mut()
+            .find(|room| room.jid == room_jid)
+            .expect("known room");
+        let archive_id = format!("archive-{}", room.archive.len() + 1);
+        let mut message = Message::new(MessageType::Groupchat)
+            .with_id(id)
+            .with_body(body);
+        message.from = Some(format!("{room_jid}/{nick}"));
+        room.archive.push((archive_id.clone(), message.clone()));
+        message.to = Some(self.client_jid.clone());
+        message.stanza_ids.push(StanzaId {
+            id: archive_id,
+            by: room_jid.to_owned(),
+        });
+        message.to_element()
+    }
+
     fn route_presence(&mut self, presence: Presence) {
         let to = presence.to.clone().expect("presence to a room");
         let (room_jid, nick) = to.split_once('/').expect("occupant JID");
@@ -423,6 +480,7 @@ impl FakeServer {
                     ),
             );
         } else {
+            self.muc_forgot_us = false;
             for (other, role) in &room.others {
                 frames.push(muc_presence(
                     &from(other),

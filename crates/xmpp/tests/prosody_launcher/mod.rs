@@ -3,6 +3,8 @@
 //!
 //! Kept apart from the tests so it can be swapped for the shared stack crate's launcher.
 
+#![allow(dead_code)] // each test file uses a different part of the launcher
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -163,7 +165,7 @@ s2s_ports = {{ {s2s_port} }}
 http_ports = {{ {http_port} }}
 http_interfaces = {{ "127.0.0.1" }}
 https_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "disco", "ping", "websocket", "bosh", "smacks", "mam" }}
+modules_enabled = {{ "roster", "saslauth", "disco", "ping", "version", "vcard", "register", "websocket", "bosh", "smacks", "mam" }}
 modules_disabled = {{ "s2s" }}
 storage = "internal"
 authentication = "internal_hashed"
@@ -171,6 +173,8 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 consider_websocket_secure = true
 consider_bosh_secure = true
+-- In-band registration (XEP-0077), as deploy/prosody.cfg.lua allows it.
+allow_registration = true
 {extra_global_options}
 
 VirtualHost "{DOMAIN}"
