@@ -4,15 +4,29 @@
 
 mod common;
 
-use common::bosh::{bosh_config, BoshPair, FIRST_RID};
+use common::bosh::{reconnecting_bosh_config, BoshPair, FIRST_RID};
 use common::{parse, FakeRoom};
 use vigie_xmpp::bosh::{HTTPBIND_NS, MAX_RETRIES};
-use vigie_xmpp::{Backoff, ClientConfig, Element, Error, Event, History};
+use vigie_xmpp::{Element, Error, Event, History};
 
 fn body(xml: &str) -> Element {
     let body = parse(xml);
     assert!(body.is("body", HTTPBIND_NS), "{xml}");
     body
+}
+
+/// Online, the join of ops@rooms.localhost queued in the client (not yet sent).
+fn joining_ops() -> BoshPair {
+    let mut pair = BoshPair::online();
+    pair.server.rooms.push(FakeRoom {
+        jid: "ops@rooms.localhost".into(),
+        subject: "Ops".into(),
+        ..FakeRoom::default()
+    });
+    pair.client
+        .join_room("ops@rooms.localhost", "me", History::None)
+        .unwrap();
+    pair
 }
 
 #[test]
@@ -50,15 +64,7 @@ fn login_creates_a_session_restarts_after_sasl_and_keeps_one_request_pending() {
 
 #[test]
 fn stanzas_sent_together_travel_in_one_body_and_replies_come_back() {
-    let mut pair = BoshPair::online();
-    pair.server.rooms.push(FakeRoom {
-        jid: "ops@rooms.localhost".into(),
-        subject: "Ops".into(),
-        ..FakeRoom::default()
-    });
-    pair.client
-        .join_room("ops@rooms.localhost", "me", History::None)
-        .unwrap();
+    let mut pair = joining_ops();
     pair.drive();
     assert!(pair
         .take_events()
@@ -89,15 +95,7 @@ fn stanzas_sent_together_travel_in_one_body_and_replies_come_back() {
 
 #[test]
 fn a_lost_request_is_resent_with_the_same_rid_and_body() {
-    let mut pair = BoshPair::online();
-    pair.server.rooms.push(FakeRoom {
-        jid: "ops@rooms.localhost".into(),
-        subject: "Ops".into(),
-        ..FakeRoom::default()
-    });
-    pair.client
-        .join_room("ops@rooms.localhost", "me", History::None)
-        .unwrap();
+    let mut pair = joining_ops();
     pair.lose_next = true;
     pair.drive();
     let lost = pair.sent.last().unwrap().clone();
@@ -116,14 +114,7 @@ fn a_lost_request_is_resent_with_the_same_rid_and_body() {
 
 #[test]
 fn a_request_failing_again_and_again_loses_the_connection() {
-    let config = ClientConfig {
-        reconnect: Some(Backoff {
-            initial: std::time::Duration::from_secs(1),
-            max: std::time::Duration::from_secs(8),
-        }),
-        ..bosh_config()
-    };
-    let mut pair = BoshPair::new(config);
+    let mut pair = BoshPair::new(reconnecting_bosh_config());
     // SCRAM's nonce changes per login; the fake only knows the RFC 5802 exchange.
     pair.server.mechanisms = vec!["PLAIN"];
     pair.connect();
@@ -217,14 +208,7 @@ fn close_terminates_the_session() {
 
 #[test]
 fn a_terminate_from_the_manager_is_a_transient_loss() {
-    let config = ClientConfig {
-        reconnect: Some(Backoff {
-            initial: std::time::Duration::from_secs(1),
-            max: std::time::Duration::from_secs(8),
-        }),
-        ..bosh_config()
-    };
-    let mut pair = BoshPair::new(config);
+    let mut pair = BoshPair::new(reconnecting_bosh_config());
     pair.connect();
     pair.take_events();
     let held = pair.held.pop_front().unwrap();

@@ -5,14 +5,13 @@
 
 #![cfg(feature = "tokio")]
 
-mod prosody_launcher;
+mod common;
 
-use std::time::Duration;
-
-use prosody_launcher::{Prosody, DOMAIN};
+use common::driver::{connect_as, expect, login, PASSWORD};
+use common::prosody::{bosh, Prosody, DOMAIN};
 use tokio::sync::mpsc::Receiver;
 use vigie_xmpp::chatstates::CHATSTATES_NS;
-use vigie_xmpp::driver_tokio::{connect, Handle};
+use vigie_xmpp::driver_tokio::Handle;
 use vigie_xmpp::ping::PING_NS;
 use vigie_xmpp::roster;
 use vigie_xmpp::version::VERSION_NS;
@@ -20,8 +19,6 @@ use vigie_xmpp::{
     ChatState, Client, ClientConfig, Error, Event, Message, MessageType, Presence, PresenceType,
     Refusal, RosterItem, Show, Subscription, SubscriptionAction, Transport, VCard,
 };
-
-const WAIT: Duration = Duration::from_secs(10);
 
 /// The `result` of the event `Event::$variant` answering request `$id` on `$peer`.
 macro_rules! answer {
@@ -50,30 +47,29 @@ struct Peer {
 }
 
 impl Peer {
-    /// Creates `user` (password `secret`) and logs in over WebSocket.
+    /// Creates `user` (password [`PASSWORD`]) and logs in over WebSocket.
     async fn new_account(prosody: &Prosody, user: &str) -> Peer {
-        prosody.register(user, "secret");
-        Peer::login(prosody, user, Transport::WebSocket).await
+        Peer::new_account_over(prosody, user, Transport::WebSocket).await
     }
 
+    async fn new_account_over(prosody: &Prosody, user: &str, transport: Transport) -> Peer {
+        Peer::new(user, login(prosody, user, transport).await)
+    }
+
+    /// Logs in as `user` (an existing account) over `transport`.
     async fn login(prosody: &Prosody, user: &str, transport: Transport) -> Peer {
         let jid = format!("{user}@{DOMAIN}/{user}");
-        let config = ClientConfig::login(&jid, "secret")
+        let config = ClientConfig::login(&jid, PASSWORD)
             .unwrap()
             .with_transport(transport);
-        let url = match transport {
-            Transport::WebSocket => prosody.websocket_url(),
-            Transport::Bosh { .. } => prosody.bosh_url(),
-        };
-        let (handle, mut events) = connect(&url, config).await.expect("login");
-        assert_eq!(
-            events.recv().await,
-            Some(Event::Online { jid: jid.clone() })
-        );
+        Peer::new(user, connect_as(prosody, config).await)
+    }
+
+    fn new(user: &str, (handle, events): (Handle, Receiver<Event>)) -> Peer {
         Peer {
             handle,
             events,
-            jid,
+            jid: format!("{user}@{DOMAIN}/{user}"),
             bare: format!("{user}@{DOMAIN}"),
         }
     }
@@ -96,26 +92,9 @@ impl Peer {
         roster.version
     }
 
-    /// The first event `pick` accepts, skipping the others; panics after [`WAIT`] or if
-    /// the session ends.
-    async fn expect<T>(&mut self, what: &str, mut pick: impl FnMut(Event) -> Option<T>) -> T {
-        let events = &mut self.events;
-        let found = tokio::time::timeout(WAIT, async {
-            loop {
-                let event = events
-                    .recv()
-                    .await
-                    .unwrap_or_else(|| panic!("session ended waiting for {what}"));
-                if let Event::Disconnected { .. } = &event {
-                    panic!("{event:?} while waiting for {what}");
-                }
-                if let Some(found) = pick(event) {
-                    return found;
-                }
-            }
-        })
-        .await;
-        found.unwrap_or_else(|_| panic!("{}: timed out waiting for {what}", self.jid))
+    /// The first event `pick` accepts, skipping the others, as [`expect`] does.
+    async fn expect<T>(&mut self, what: &str, pick: impl FnMut(Event) -> Option<T>) -> T {
+        expect(&mut self.events, what, pick).await
     }
 
     /// The result of the plain IQ `id` (roster set, vCard set, password change…).
@@ -167,6 +146,15 @@ impl Peer {
     }
 }
 
+/// New accounts alice (over `alice_transport`) and bob (over WebSocket), both online.
+async fn alice_and_bob_online(prosody: &Prosody, alice_transport: Transport) -> (Peer, Peer) {
+    let mut alice = Peer::new_account_over(prosody, "alice", alice_transport).await;
+    let mut bob = Peer::new_account(prosody, "bob").await;
+    alice.go_online().await;
+    bob.go_online().await;
+    (alice, bob)
+}
+
 /// `alice` subscribes to `bob`'s presence and `bob` approves; checks both sides' pushes.
 async fn subscribe_to(alice: &mut Peer, bob: &mut Peer) {
     alice
@@ -192,10 +180,7 @@ async fn subscribe_to(alice: &mut Peer, bob: &mut Peer) {
 #[tokio::test]
 async fn roster_and_subscriptions_between_two_accounts() {
     let prosody = Prosody::start();
-    let mut alice = Peer::new_account(&prosody, "alice").await;
-    let mut bob = Peer::new_account(&prosody, "bob").await;
-    alice.go_online().await;
-    bob.go_online().await;
+    let (mut alice, mut bob) = alice_and_bob_online(&prosody, Transport::WebSocket).await;
     assert_eq!(alice.roster(None).await.items, Some(vec![]));
 
     // Filing bob under a name and a group, before any subscription.
@@ -292,10 +277,7 @@ async fn roster_and_subscriptions_between_two_accounts() {
 #[tokio::test]
 async fn presence_show_status_and_unavailable_reach_the_contact() {
     let prosody = Prosody::start();
-    let mut alice = Peer::new_account(&prosody, "alice").await;
-    let mut bob = Peer::new_account(&prosody, "bob").await;
-    alice.go_online().await;
-    bob.go_online().await;
+    let (mut alice, mut bob) = alice_and_bob_online(&prosody, Transport::WebSocket).await;
     subscribe_to(&mut bob, &mut alice).await;
 
     let away = Presence::new(PresenceType::Available)
@@ -346,15 +328,7 @@ async fn presence_show_status_and_unavailable_reach_the_contact() {
 async fn chat_states_and_messages_of_every_type() {
     let prosody = Prosody::start();
     // Alice over BOSH (a short `wait`, so idle polls come back quickly), bob over WebSocket.
-    prosody.register("alice", "secret");
-    let bosh = Transport::Bosh {
-        wait: Duration::from_secs(5),
-        first_rid: 0,
-    };
-    let mut alice = Peer::login(&prosody, "alice", bosh).await;
-    let mut bob = Peer::new_account(&prosody, "bob").await;
-    alice.go_online().await;
-    bob.go_online().await;
+    let (mut alice, mut bob) = alice_and_bob_online(&prosody, bosh()).await;
     let (to_bob, from_alice) = (bob.jid.clone(), alice.jid.clone());
 
     // Typing, paused, then the message itself with `active`, as XEP-0085 §5 describes.
@@ -416,7 +390,7 @@ async fn chat_states_and_messages_of_every_type() {
 async fn offline_message_is_delivered_at_login_with_its_delay_stamp() {
     let prosody = Prosody::start();
     let mut alice = Peer::new_account(&prosody, "alice").await;
-    prosody.register("bob", "secret");
+    prosody.register("bob", PASSWORD);
     alice
         .run(|client| client.send_chat("bob@localhost", "while you were out", None))
         .await;

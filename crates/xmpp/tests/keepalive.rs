@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{FakeServer, Pair};
+use common::{final_error, FakeServer, Pair};
 use vigie_xmpp::stanza::IqType;
 use vigie_xmpp::{Element, Error, Event, Iq};
 
@@ -38,10 +38,8 @@ fn unanswered_ping_ends_the_session() {
     assert!(pair.take_events().is_empty());
     pair.advance(Duration::from_secs(1));
     assert_eq!(
-        pair.take_events(),
-        [Event::Disconnected {
-            error: Some(Error::Timeout("an answer to our ping"))
-        }]
+        final_error(pair.take_events()),
+        Some(Error::Timeout("an answer to our ping"))
     );
     assert_eq!(pair.server.received.last().unwrap().name(), "close");
 }

@@ -5,81 +5,35 @@
 //! lost session leaves filled by the core (`catch_up`): each message shown exactly once.
 #![cfg(feature = "tokio")]
 
-mod cut_proxy;
-#[path = "common/driver.rs"]
-mod driver;
-mod prosody_launcher;
+mod common;
 
 use std::time::Duration;
 
-use cut_proxy::CutProxy;
-use driver::{expect, expect_each_once};
-use prosody_launcher::{Prosody, MUC_DOMAIN};
+use common::cut_proxy::CutProxy;
+use common::driver::{
+    account, connect_as, connect_at, create_room, expect, expect_each_once, expect_once, iq_ok,
+    login, send_groupchats, PASSWORD,
+};
+use common::prosody::{bosh, endpoint, Prosody, MUC_DOMAIN};
 use tokio::sync::mpsc::Receiver;
-use vigie_xmpp::driver_tokio::{connect, Handle};
+use vigie_xmpp::driver_tokio::Handle;
 use vigie_xmpp::muc::Destroyed;
 use vigie_xmpp::selfping::{self, Membership};
 use vigie_xmpp::{
-    Affiliation, ArchiveQuery, Backoff, ClientConfig, Element, Error, Event, History, LeaveReason,
+    Affiliation, ArchiveQuery, Backoff, Client, ClientConfig, Error, Event, History, LeaveReason,
     MessageType, Role, RoomMessage, Transport,
 };
 
-const PASSWORD: &str = "secret";
 const ROOM_SECRET: &str = "s3cret";
 
-/// BOSH with a short `wait`, so an idle poll comes back within the tests' patience.
-fn bosh() -> Transport {
-    Transport::Bosh {
-        wait: Duration::from_secs(5),
-        first_rid: 0,
-    }
-}
-
-/// `user@localhost/user` over `transport`.
-fn account(user: &str, transport: Transport) -> ClientConfig {
-    ClientConfig::login(&format!("{user}@localhost/{user}"), PASSWORD)
-        .unwrap()
-        .with_transport(transport)
-}
-
-fn url(prosody: &Prosody, transport: Transport) -> String {
-    match transport {
-        Transport::WebSocket => prosody.websocket_url(),
-        Transport::Bosh { .. } => prosody.bosh_url(),
-    }
-}
-
-/// Logs in with `config` (the account must exist) and waits until online.
-async fn connect_as(prosody: &Prosody, config: ClientConfig) -> (Handle, Receiver<Event>) {
-    connect_at(&url(prosody, config.transport), config).await
-}
-
-/// As [`connect_as`], at `url`.
-async fn connect_at(url: &str, config: ClientConfig) -> (Handle, Receiver<Event>) {
-    let (handle, mut events) = connect(url, config).await.expect("login");
-    expect(&mut events, "online", |e| {
-        matches!(e, Event::Online { .. }).then_some(())
-    })
-    .await;
-    (handle, events)
-}
-
-/// Registers `user` and logs in.
-async fn login(prosody: &Prosody, user: &str, transport: Transport) -> (Handle, Receiver<Event>) {
-    prosody.register(user, PASSWORD);
-    connect_as(prosody, account(user, transport)).await
-}
-
-/// The payload of the successful answer to request `id`.
-async fn iq_ok(events: &mut Receiver<Event>, id: &str) -> Option<Element> {
-    expect(events, "an IQ answer", |e| match e {
-        Event::IqResult {
-            id: got, result, ..
-        } if got == id => Some(result),
-        _ => None,
-    })
-    .await
-    .unwrap_or_else(|error| panic!("request {id} failed: {error}"))
+/// Runs `command` about `room` in `handle`'s driver task.
+async fn on_room<T: Send + 'static>(
+    handle: &Handle,
+    room: &str,
+    command: impl FnOnce(&mut Client, &str) -> Result<T, Error> + Send + 'static,
+) -> T {
+    let room = room.to_owned();
+    handle.call(move |c| command(c, &room)).await.unwrap()
 }
 
 /// Joins `room` (with the room's password); returns our role and affiliation.
@@ -102,6 +56,16 @@ async fn join(
         _ => None,
     })
     .await
+}
+
+/// Joins `room` (no password) as `nick`, without history; returns once the subject, which
+/// ends the join, came.
+async fn enter(handle: &Handle, events: &mut Receiver<Event>, room: &str, nick: &str) {
+    handle.join_room(room, nick, History::None).await.unwrap();
+    expect(events, "the subject", |e| {
+        matches!(e, Event::RoomSubject { .. }).then_some(())
+    })
+    .await;
 }
 
 /// Joins as `nick` and expects a refusal; returns its condition.
@@ -149,6 +113,17 @@ async fn left(events: &mut Receiver<Event>) -> LeaveReason {
     .await
 }
 
+/// The moderator's `command` about `room` (a kick, a ban…); why `events`' session is out.
+async fn put_out<T: Send + 'static>(
+    moderator: &Handle,
+    room: &str,
+    command: impl FnOnce(&mut Client, &str) -> Result<T, Error> + Send + 'static,
+    events: &mut Receiver<Event>,
+) -> LeaveReason {
+    on_room(moderator, room, command).await;
+    left(events).await
+}
+
 fn ids(messages: &[RoomMessage]) -> Vec<String> {
     messages.iter().filter_map(|m| m.id.clone()).collect()
 }
@@ -161,11 +136,7 @@ async fn post(
     label: &str,
     count: usize,
 ) -> Vec<String> {
-    let mut posted = Vec::new();
-    for n in 0..count {
-        let body = format!("{label} {n}");
-        posted.push(handle.send_groupchat(room, &body, None).await.unwrap());
-    }
+    let posted = send_groupchats(handle, room, label, count).await;
     expect_each_once(events, &posted).await;
     posted
 }
@@ -192,13 +163,7 @@ async fn every_muc_case(transport: Transport) {
     })
     .await;
     assert_eq!(created, (true, Role::Moderator, Affiliation::Owner));
-    let request = {
-        let room = room.clone();
-        owner
-            .call(move |c| c.request_room_config(&room))
-            .await
-            .unwrap()
-    };
+    let request = on_room(&owner, &room, |c, room| c.request_room_config(room)).await;
     let form = expect(&mut owner_events, "the configuration form", |e| match e {
         Event::RoomConfigForm { id, result, .. } if id == request => Some(result),
         _ => None,
@@ -275,13 +240,10 @@ async fn every_muc_case(transport: Transport) {
     assert_eq!(arrived.jid.as_deref(), Some("viewer@localhost/viewer"));
 
     // The subject, set by the owner, read by everyone.
-    {
-        let room = room.clone();
-        owner
-            .call(move |c| c.set_room_subject(&room, "Today: A7 & <A86>"))
-            .await
-            .unwrap();
-    }
+    on_room(&owner, &room, |c, room| {
+        c.set_room_subject(room, "Today: A7 & <A86>")
+    })
+    .await;
     for events in [&mut owner_events, &mut viewer_events] {
         let subject = expect(events, "the new subject", |e| match e {
             Event::RoomSubject { subject, .. } => Some(subject),
@@ -292,13 +254,10 @@ async fn every_muc_case(transport: Transport) {
     }
 
     // A private message to one occupant.
-    {
-        let room = room.clone();
-        owner
-            .call(move |c| c.send_private_message(&room, "viewer", "psst"))
-            .await
-            .unwrap();
-    }
+    on_room(&owner, &room, |c, room| {
+        c.send_private_message(room, "viewer", "psst")
+    })
+    .await;
     let private = expect(&mut viewer_events, "the private message", |e| match e {
         Event::Message(message) if message.body.as_deref() == Some("psst") => Some(message),
         _ => None,
@@ -310,17 +269,11 @@ async fn every_muc_case(transport: Transport) {
     // A groupchat, once for everyone.
     let hello = viewer.send_groupchat(&room, "hello", None).await.unwrap();
     for events in [&mut owner_events, &mut viewer_events] {
-        expect_each_once(events, std::slice::from_ref(&hello)).await;
+        expect_once(events, &hello).await;
     }
 
     // Another nick, same seat.
-    {
-        let room = room.clone();
-        viewer
-            .call(move |c| c.change_nick(&room, "viewer2"))
-            .await
-            .unwrap();
-    }
+    on_room(&viewer, &room, |c, room| c.change_nick(room, "viewer2")).await;
     let nick = expect(&mut viewer_events, "the new nick", |e| match e {
         Event::RoomNickChanged { nick, .. } => Some(nick),
         _ => None,
@@ -334,14 +287,8 @@ async fn every_muc_case(transport: Transport) {
     iq_ok(&mut owner_events, &request).await;
 
     // Kicked, with the moderator's reason.
-    {
-        let room = room.clone();
-        owner
-            .call(move |c| c.kick_occupant(&room, "viewer2", Some("flood")))
-            .await
-            .unwrap();
-    }
-    let reason = left(&mut viewer_events).await;
+    let kick = |c: &mut Client, room: &str| c.kick_occupant(room, "viewer2", Some("flood"));
+    let reason = put_out(&owner, &room, kick, &mut viewer_events).await;
     assert!(
         matches!(&reason, LeaveReason::Kicked { reason: Some(why), .. } if why == "flood"),
         "{reason:?}"
@@ -371,14 +318,8 @@ async fn every_muc_case(transport: Transport) {
 
     // Back, then banned: out, and refused from then on.
     join(&viewer, &mut viewer_events, &room, "viewer", History::None).await;
-    {
-        let room = room.clone();
-        owner
-            .call(move |c| c.ban_user(&room, "viewer@localhost", Some("spam")))
-            .await
-            .unwrap();
-    }
-    let reason = left(&mut viewer_events).await;
+    let ban = |c: &mut Client, room: &str| c.ban_user(room, "viewer@localhost", Some("spam"));
+    let reason = put_out(&owner, &room, ban, &mut viewer_events).await;
     assert!(
         matches!(&reason, LeaveReason::Banned { reason: Some(why), .. } if why == "spam"),
         "{reason:?}"
@@ -411,13 +352,11 @@ async fn every_muc_case(transport: Transport) {
     }
 
     // Destroyed: everyone is told why and where to go.
-    {
-        let (room, alternate) = (room.clone(), alternate.clone());
-        owner
-            .call(move |c| c.destroy_room(&room, Some("moved"), Some(&alternate)))
-            .await
-            .unwrap();
-    }
+    let to = alternate.clone();
+    on_room(&owner, &room, move |c, room| {
+        c.destroy_room(room, Some("moved"), Some(&to))
+    })
+    .await;
     let destroyed = LeaveReason::Destroyed(Destroyed {
         reason: Some("moved".into()),
         alternate: Some(alternate),
@@ -434,28 +373,6 @@ async fn every_muc_case_over_websocket() {
 #[tokio::test]
 async fn every_muc_case_over_bosh() {
     every_muc_case(bosh()).await;
-}
-
-/// Creates `room` as `nick`, submitting `fields` (which also unlocks it).
-async fn create_room(
-    handle: &Handle,
-    events: &mut Receiver<Event>,
-    room: &str,
-    nick: &str,
-    fields: &[(&str, &str)],
-) {
-    handle.join_room(room, nick, History::None).await.unwrap();
-    expect(events, "room created", |e| match e {
-        Event::RoomJoined { created, .. } => Some(created),
-        _ => None,
-    })
-    .await;
-    let fields = fields
-        .iter()
-        .map(|(var, value)| (var.to_string(), value.to_string()))
-        .collect();
-    let request = handle.configure_room(room, fields).await.unwrap();
-    iq_ok(events, &request).await;
 }
 
 /// One archive page: the messages' ids (or bodies), and whether the archive is exhausted.
@@ -617,19 +534,9 @@ async fn gap_filled(transport: Transport, outage: Outage) {
         }),
         ..account("reader", transport)
     };
-    let proxied = match transport {
-        Transport::WebSocket => format!("ws://127.0.0.1:{}/xmpp-websocket", proxy.port),
-        Transport::Bosh { .. } => format!("http://127.0.0.1:{}/http-bind", proxy.port),
-    };
-    let (reader, mut reader_events) = connect_at(&proxied, reader_config).await;
-    reader
-        .join_room(&room, "reader", History::None)
-        .await
-        .unwrap();
-    expect(&mut reader_events, "the subject", |e| {
-        matches!(e, Event::RoomSubject { .. }).then_some(())
-    })
-    .await;
+    let (reader, mut reader_events) =
+        connect_at(&endpoint(proxy.port, transport), reader_config).await;
+    enter(&reader, &mut reader_events, &room, "reader").await;
     let before = post(&owner, &mut owner_events, &room, "before", 2).await;
     expect_each_once(&mut reader_events, &before).await;
 
@@ -640,14 +547,7 @@ async fn gap_filled(transport: Transport, outage: Outage) {
             expect(&mut reader_events, "the connection lost", lost).await;
             // The owner's session ended too: a new one posts.
             let (poster, mut events) = connect_as(&prosody, account("owner", transport)).await;
-            poster
-                .join_room(&room, "owner", History::None)
-                .await
-                .unwrap();
-            expect(&mut events, "back in the room", |e| {
-                matches!(e, Event::RoomJoined { .. }).then_some(())
-            })
-            .await;
+            enter(&poster, &mut events, &room, "owner").await;
             (poster, events)
         }
         Outage::NetworkCut => {

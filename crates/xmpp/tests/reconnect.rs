@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{reconnecting_config, user_config, FakeRoom, FakeServer, Pair};
+use common::{
+    final_error, groupchat_ids, reconnecting_config, user_config, FakeRoom, FakeServer, Pair,
+};
 use vigie_xmpp::{ClientConfig, Element, Error, Event, History, Refusal};
 
 const ROOM: &str = "ops@rooms.localhost";
@@ -36,13 +38,13 @@ fn lose_transport(pair: &mut Pair) -> Vec<Event> {
 #[test]
 fn lost_connection_reconnects_after_backoff_and_rejoins_without_history() {
     let mut pair = joined_pair();
+    let lost_at = pair.now;
     pair.server.silent = true;
     let query = pair
         .client
         .send_iq(vigie_xmpp::Iq::get(None, Element::new("q", "urn:x")))
         .unwrap();
     pair.server.silent = false;
-    let lost_at = pair.now;
     let events = lose_transport(&mut pair);
     let lost = Error::Transport("connection closed".into());
     assert_eq!(
@@ -124,12 +126,11 @@ fn refusals_and_close_end_the_client_for_good() {
     pair.advance(Duration::from_secs(1));
     pair.server.password_ok = false;
     pair.connect();
-    assert!(matches!(
-        &pair.take_events()[..],
-        [Event::Disconnected {
-            error: Some(Error::ServerRefused(Refusal::Auth { .. }))
-        }]
-    ));
+    let error = final_error(pair.take_events());
+    assert!(
+        matches!(error, Some(Error::ServerRefused(Refusal::Auth { .. }))),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -138,10 +139,8 @@ fn a_first_connection_that_fails_is_final() {
     pair.client.handle_disconnected(pair.now);
     pair.drive();
     assert!(matches!(
-        &pair.take_events()[..],
-        [Event::Disconnected {
-            error: Some(Error::Transport(_))
-        }]
+        final_error(pair.take_events()),
+        Some(Error::Transport(_))
     ));
     assert_eq!(
         ClientConfig::anonymous("anon.localhost").reconnect,
@@ -171,17 +170,6 @@ fn catching_up_pair() -> Pair {
     pair
 }
 
-/// Ids of the groupchat messages among `events`, in order.
-fn shown(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|event| match event {
-            Event::GroupchatMessage(message) => message.id.clone(),
-            _ => None,
-        })
-        .collect()
-}
-
 fn post_live(pair: &mut Pair, id: &str) {
     let live = pair.server.post(ROOM, "gateway", id, "live");
     pair.server.send(live);
@@ -198,7 +186,7 @@ fn catch_up_fills_the_gap_in_pages_and_shows_each_message_once() {
         "{baseline}"
     );
     post_live(&mut pair, "live-1");
-    assert_eq!(shown(&pair.take_events()), ["live-1"]);
+    assert_eq!(groupchat_ids(&pair.take_events()), ["live-1"]);
 
     lose_transport(&mut pair);
     let missed: Vec<String> = (1..=60).map(|n| format!("missed-{n}")).collect();
@@ -221,10 +209,10 @@ fn catch_up_fills_the_gap_in_pages_and_shows_each_message_once() {
 
     // Live while the first page is on its way: shown at once…
     post_live(&mut pair, "during-1");
-    assert_eq!(shown(&pair.take_events()), ["during-1"]);
+    assert_eq!(groupchat_ids(&pair.take_events()), ["during-1"]);
     pair.server.release_archive();
     pair.drive();
-    assert_eq!(shown(&pair.take_events()), missed[..50]);
+    assert_eq!(groupchat_ids(&pair.take_events()), missed[..50]);
     // …archived before the second page is read, but delivered live only after it.
     let late_live = pair.server.post(ROOM, "gateway", "during-2", "live");
     pair.server.release_archive();
@@ -235,7 +223,7 @@ fn catch_up_fills_the_gap_in_pages_and_shows_each_message_once() {
     // during-1 was in the page too, during-2 came live after its archived copy: once each.
     let mut expected: Vec<String> = missed[50..].to_vec();
     expected.push("during-2".into());
-    assert_eq!(shown(&events), expected);
+    assert_eq!(groupchat_ids(&events), expected);
     assert_eq!(
         events.last(),
         Some(&Event::RoomCaughtUp {
@@ -256,7 +244,7 @@ fn catch_up_fills_the_gap_in_pages_and_shows_each_message_once() {
     pair.advance(Duration::from_secs(1));
     pair.connect();
     let events = pair.take_events();
-    assert_eq!(shown(&events), ["missed-again"]);
+    assert_eq!(groupchat_ids(&events), ["missed-again"]);
     assert_eq!(
         events.last(),
         Some(&Event::RoomCaughtUp {
@@ -290,7 +278,7 @@ fn a_catch_up_cut_short_by_another_loss_resumes_without_repeats() {
     pair.advance(Duration::from_secs(1));
     pair.connect();
     let events = pair.take_events();
-    assert_eq!(shown(&events), ["missed-1", "missed-2", "missed-3"]);
+    assert_eq!(groupchat_ids(&events), ["missed-1", "missed-2", "missed-3"]);
 }
 
 #[test]
@@ -335,7 +323,7 @@ fn a_cursor_kept_by_the_application_is_caught_up_from_at_the_first_join() {
     pair.client.set_archive_cursor(ROOM, "archive-2").unwrap();
     pair.drive();
     let events = pair.take_events();
-    assert_eq!(shown(&events), ["event-3", "event-4"]);
+    assert_eq!(groupchat_ids(&events), ["event-3", "event-4"]);
     assert_eq!(pair.client.archive_cursor(ROOM), Some("archive-4"));
     assert!(matches!(
         pair.client.set_archive_cursor("jams@rooms.localhost", "x"),

@@ -4,23 +4,13 @@
 
 #![cfg(feature = "tokio")]
 
-mod prosody_launcher;
+mod common;
 
-use std::time::Duration;
-
-use prosody_launcher::{Prosody, ANONYMOUS_DOMAIN};
+use common::driver::{iq_ok, WAIT};
+use common::prosody::{bosh, Prosody, ANONYMOUS_DOMAIN};
 use tokio::sync::mpsc::Receiver;
 use vigie_xmpp::driver_tokio::{connect, Handle};
 use vigie_xmpp::{ClientConfig, Error, Event, Refusal, Transport};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn url(prosody: &Prosody, config: &ClientConfig) -> String {
-    match config.transport {
-        Transport::WebSocket => prosody.websocket_url(),
-        Transport::Bosh { .. } => prosody.bosh_url(),
-    }
-}
 
 async fn next_event(events: &mut Receiver<Event>) -> Event {
     tokio::time::timeout(WAIT, events.recv())
@@ -35,22 +25,7 @@ async fn login(
     password: &str,
 ) -> Result<(Handle, Receiver<Event>), Error> {
     let config = ClientConfig::login(jid, password).unwrap();
-    connect(&url(prosody, &config), config).await
-}
-
-/// The answer to request `id`, skipping other events.
-async fn iq_answer(events: &mut Receiver<Event>, id: &str) -> Result<(), Error> {
-    loop {
-        match next_event(events).await {
-            Event::IqResult {
-                id: answered,
-                result,
-                ..
-            } if answered == id => return result.map(drop),
-            Event::Disconnected { error } => panic!("disconnected ({error:?}) before {id}"),
-            _ => {}
-        }
-    }
+    connect(&prosody.url(config.transport), config).await
 }
 
 async fn close(handle: Handle, mut events: Receiver<Event>) {
@@ -70,7 +45,7 @@ async fn register_then_log_in(transport: Transport) {
     let config = ClientConfig::register("carol@localhost/desk", "first password")
         .unwrap()
         .with_transport(transport);
-    let (handle, mut events) = connect(&url(&prosody, &config), config)
+    let (handle, mut events) = connect(&prosody.url(transport), config)
         .await
         .expect("registered and logged in");
     // `connect` resolves once online; the registration was reported first.
@@ -100,15 +75,6 @@ async fn register_in_band_then_log_in_over_websocket() {
 }
 
 #[tokio::test]
-async fn register_in_band_then_log_in_over_bosh() {
-    register_then_log_in(Transport::Bosh {
-        wait: Duration::from_secs(5),
-        first_rid: 0,
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn a_taken_name_is_refused_with_conflict() {
     let prosody = Prosody::start();
     prosody.register("dave", "secret");
@@ -124,6 +90,11 @@ async fn a_taken_name_is_refused_with_conflict() {
     // The account is untouched.
     let (handle, events) = login(&prosody, "dave@localhost", "secret").await.unwrap();
     close(handle, events).await;
+}
+
+#[tokio::test]
+async fn register_in_band_then_log_in_over_bosh() {
+    register_then_log_in(bosh()).await;
 }
 
 #[tokio::test]
@@ -151,7 +122,7 @@ async fn change_password_then_log_in_with_the_new_one() {
         .call(|client| client.change_password("new secret"))
         .await
         .unwrap();
-    iq_answer(&mut events, &id).await.expect("password changed");
+    iq_ok(&mut events, &id).await;
     close(handle, events).await;
 
     assert!(is_refused_login(
@@ -178,7 +149,7 @@ async fn removing_the_account_ends_the_session() {
     prosody.register("grace", "secret");
     let (handle, mut events) = login(&prosody, "grace@localhost", "secret").await.unwrap();
     let id = handle.call(|client| client.remove_account()).await.unwrap();
-    iq_answer(&mut events, &id).await.expect("account removed");
+    iq_ok(&mut events, &id).await;
     assert_eq!(
         next_event(&mut events).await,
         Event::Disconnected { error: None }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{reconnecting_config, FakeRoom, FakeServer, Pair, SM_NS};
+use common::{groupchat_ids, reconnecting_config, FakeRoom, FakeServer, Pair, SM_NS};
 use vigie_xmpp::stanza::{Message, MessageType};
 use vigie_xmpp::{ClientConfig, Element, Event, History};
 
@@ -39,14 +39,17 @@ fn joined_pair() -> Pair {
     pair
 }
 
-fn groupchat_ids(events: &[Event]) -> Vec<String> {
+/// After `wait`, the client connects again and, its resumption refused, starts afresh.
+fn fresh_session_after(pair: &mut Pair, wait: Duration) -> Vec<Event> {
+    pair.server.resume_ok = false;
+    pair.advance(wait);
+    pair.connect();
+    let events = pair.take_events();
+    assert!(
+        matches!(events.first(), Some(Event::Online { .. })),
+        "{events:?}"
+    );
     events
-        .iter()
-        .filter_map(|e| match e {
-            Event::GroupchatMessage(m) => m.id.clone(),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A message from another occupant, as the room would route it to us.
@@ -163,14 +166,7 @@ fn failed_resumption_starts_a_fresh_session_and_rejoins() {
     let ours = pair.client.send_groupchat(ROOM, "unacked", None).unwrap();
     pair.cut();
     pair.take_events();
-    pair.server.resume_ok = false;
-    pair.advance(Duration::from_secs(1));
-    pair.connect();
-    let events = pair.take_events();
-    assert!(
-        matches!(events.first(), Some(Event::Online { .. })),
-        "{events:?}"
-    );
+    let events = fresh_session_after(&mut pair, Duration::from_secs(1));
     assert!(events.iter().any(|e| matches!(e, Event::RoomJoined { .. })));
     assert_eq!(
         groupchat_ids(&events),
@@ -245,14 +241,7 @@ fn a_resumption_the_server_never_answers_gives_way_to_a_fresh_session() {
         "{events:?}"
     );
     pair.server.silent_after_resume = false;
-    pair.server.resume_ok = false;
-    pair.advance(Duration::from_secs(5));
-    pair.connect();
-    let events = pair.take_events();
-    assert!(
-        matches!(events.first(), Some(Event::Online { .. })),
-        "{events:?}"
-    );
+    fresh_session_after(&mut pair, Duration::from_secs(5));
     let resumes = pair.server.received_named("resume").len();
     assert_eq!(resumes, 1, "no second attempt at the dead session");
 }

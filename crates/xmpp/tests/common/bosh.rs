@@ -8,16 +8,25 @@ use vigie_xmpp::bosh::{Request, HTTPBIND_NS};
 use vigie_xmpp::framing::FRAMING_NS;
 use vigie_xmpp::{Client, ClientConfig, Element, Event, Instant, Limits, Transport};
 
-use super::{FakeServer, SCRAM_NONCE};
+use super::{assert_only_online, FakeServer, SCRAM_NONCE};
 
 pub const FIRST_RID: u64 = 1_000;
 
 /// `user@localhost` over BOSH.
 pub fn bosh_config() -> ClientConfig {
-    super::user_config().with_transport(Transport::Bosh {
+    super::user_config().with_transport(transport())
+}
+
+/// As [`bosh_config`], reconnecting as [`reconnecting_config`](super::reconnecting_config).
+pub fn reconnecting_bosh_config() -> ClientConfig {
+    super::reconnecting_config().with_transport(transport())
+}
+
+fn transport() -> Transport {
+    Transport::Bosh {
         wait: Duration::from_secs(30),
         first_rid: FIRST_RID,
-    })
+    }
 }
 
 pub struct BoshPair {
@@ -52,11 +61,7 @@ impl BoshPair {
     pub fn online() -> BoshPair {
         let mut pair = BoshPair::new(bosh_config());
         pair.connect();
-        let events = pair.take_events();
-        assert!(
-            matches!(events.as_slice(), [Event::Online { .. }]),
-            "{events:?}"
-        );
+        assert_only_online(&pair.take_events());
         pair
     }
 

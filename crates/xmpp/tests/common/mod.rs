@@ -1,9 +1,18 @@
 //! Two peers in memory on a virtual clock: the real [`Client`] and a scripted fake server
-//! that answers like Prosody 0.12 (stream, SASL, bind, MUC, ping).
+//! that answers like Prosody 0.12 (stream, SASL, bind, MUC, ping). With the `tokio` feature,
+//! the pieces of the tests against a real Prosody too: its launcher (`prosody`), a TCP proxy
+//! that cuts connections (`cut_proxy`), and the native driver's helpers (`driver`).
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod bosh;
+// Against a real Prosody through the native driver.
+#[cfg(feature = "tokio")]
+pub mod cut_proxy;
+#[cfg(feature = "tokio")]
+pub mod driver;
+#[cfg(feature = "tokio")]
+pub mod prosody;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -12,7 +21,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use vigie_xmpp::framing::{FRAMING_NS, STREAM_NS};
 use vigie_xmpp::stanza::{Iq, Message, MessageType, Presence, PresenceType, Stanza, StanzaId};
-use vigie_xmpp::{Backoff, Client, ClientConfig, Element, Event, Instant, Limits};
+use vigie_xmpp::{Backoff, Client, ClientConfig, Element, Error, Event, Instant, Limits};
 
 const SASL_NS: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
 const BIND_NS: &str = "urn:ietf:params:xml:ns:xmpp-bind";
@@ -428,16 +437,22 @@ impl FakeServer {
     /// Another occupant, `nick`, says `body` in `room`: the room archives it and returns
     /// the live copy for the client (send it with [`send`](Self::send), or not).
     pub fn post(&mut self, room_jid: &str, nick: &str, id: &str, body: &str) -> Element {
+        let mut message = Message::new(MessageType::Groupchat)
+            .with_id(id)
+            .with_body(body);
+        message.from = Some(format!("{room_jid}/{nick}"));
+        self.archive(room_jid, message)
+    }
+
+    /// Archives an occupant's `message` in `room_jid`; returns the copy for the client,
+    /// stamped with its archive id.
+    fn archive(&mut self, room_jid: &str, mut message: Message) -> Element {
         let room = self
             .rooms
             .iter_mut()
             .find(|room| room.jid == room_jid)
             .expect("known room");
         let archive_id = format!("archive-{}", room.archive.len() + 1);
-        let mut message = Message::new(MessageType::Groupchat)
-            .with_id(id)
-            .with_body(body);
-        message.from = Some(format!("{room_jid}/{nick}"));
         room.archive.push((archive_id.clone(), message.clone()));
         message.to = Some(self.client_jid.clone());
         message.stanza_ids.push(StanzaId {
@@ -527,22 +542,10 @@ impl FakeServer {
             "the fake only hosts rooms"
         );
         let room_jid = message.to.clone().expect("message to a room");
-        let client_jid = self.client_jid.clone();
-        let room = self
-            .rooms
-            .iter_mut()
-            .find(|room| room.jid == room_jid)
-            .expect("known room");
-        let archive_id = format!("archive-{}", room.archive.len() + 1);
         let mut reflected = message;
         reflected.from = Some(format!("{room_jid}/me"));
-        room.archive.push((archive_id.clone(), reflected.clone()));
-        reflected.to = Some(client_jid);
-        reflected.stanza_ids.push(StanzaId {
-            id: archive_id,
-            by: room_jid,
-        });
-        self.send(reflected.to_element());
+        let reflected = self.archive(&room_jid, reflected);
+        self.send(reflected);
     }
 }
 
@@ -598,11 +601,7 @@ impl Pair {
     pub fn online_with(config: ClientConfig, server: FakeServer) -> Pair {
         let mut pair = Pair::new(config, server);
         pair.connect();
-        let events = pair.take_events();
-        assert!(
-            matches!(events.as_slice(), [Event::Online { .. }]),
-            "{events:?}"
-        );
+        assert_only_online(&pair.take_events());
         pair
     }
 
@@ -664,6 +663,30 @@ impl Pair {
 
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+}
+
+/// A login's events: `Online`, nothing else.
+pub fn assert_only_online(events: &[Event]) {
+    assert!(matches!(events, [Event::Online { .. }]), "{events:?}");
+}
+
+/// Ids of the groupchat messages among `events`, in order.
+pub fn groupchat_ids(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::GroupchatMessage(message) => message.id.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The error that ended the session, from `events`: a lone `Disconnected`.
+pub fn final_error(events: Vec<Event>) -> Option<Error> {
+    match <[Event; 1]>::try_from(events) {
+        Ok([Event::Disconnected { error }]) => error,
+        other => panic!("expected the end of the session alone: {other:?}"),
     }
 }
 

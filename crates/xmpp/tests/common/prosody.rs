@@ -1,15 +1,17 @@
 //! A private Prosody for one test: temporary directory, free ports, in-memory-ish internal
 //! storage, WebSocket on loopback without TLS. Killed and removed on drop.
 //!
-//! Kept apart from the tests so it can be swapped for the shared stack crate's launcher.
-
-#![allow(dead_code)] // each test file uses a different part of the launcher
+//! Not `vigie_stack::Prosody`: that one stores into MariaDB (a shared server and a database
+//! per test) and takes no per-test options, which these tests need (SASL mechanisms, hash,
+//! hibernation time, registration off).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use vigie_xmpp::Transport;
 
 pub const DOMAIN: &str = "localhost";
 pub const ANONYMOUS_DOMAIN: &str = "anon.localhost";
@@ -65,7 +67,12 @@ impl Prosody {
     }
 
     pub fn websocket_url(&self) -> String {
-        format!("ws://127.0.0.1:{}/xmpp-websocket", self.http_port)
+        endpoint(self.http_port, Transport::WebSocket)
+    }
+
+    /// The endpoint for `transport`.
+    pub fn url(&self, transport: Transport) -> String {
+        endpoint(self.http_port, transport)
     }
 
     /// The HTTP port (WebSocket and BOSH).
@@ -74,7 +81,7 @@ impl Prosody {
     }
 
     pub fn bosh_url(&self) -> String {
-        format!("http://127.0.0.1:{}/http-bind", self.http_port)
+        endpoint(self.http_port, bosh())
     }
 
     pub fn register(&self, user: &str, password: &str) {
@@ -113,6 +120,22 @@ impl Drop for Prosody {
         let _ = self.process.kill();
         let _ = self.process.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// BOSH with a short `wait`, so an idle poll comes back within the tests' patience.
+pub fn bosh() -> Transport {
+    Transport::Bosh {
+        wait: Duration::from_secs(5),
+        first_rid: 0,
+    }
+}
+
+/// The endpoint for `transport` of a Prosody (or a proxy in front of it) on loopback `port`.
+pub fn endpoint(port: u16, transport: Transport) -> String {
+    match transport {
+        Transport::WebSocket => format!("ws://127.0.0.1:{port}/xmpp-websocket"),
+        Transport::Bosh { .. } => format!("http://127.0.0.1:{port}/http-bind"),
     }
 }
 
