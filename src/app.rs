@@ -3,20 +3,30 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::account::Account;
 use crate::api;
-use crate::components::history::HistoryPanel;
+use crate::components::chat::ChatPanel;
+use crate::components::drawer::IncidentDrawer;
+use crate::components::history::{HistoryPanel, HistoryState};
 use crate::components::live::LiveFeed;
+use crate::components::login::StartPanel;
 use crate::components::map::CityMap;
 use crate::components::open_incidents::OpenIncidents;
 use crate::components::status::LinkIndicator;
+use crate::components::theme::ThemeToggle;
 use crate::session::{Link, Session};
 
 #[component]
 pub fn App() -> impl IntoView {
     let session = Session::new();
+    let account = Account::new();
+    let history = HistoryState::new();
     spawn_local(async move {
         match api::config().await {
-            Ok(config) => session.start(config),
+            Ok(config) => {
+                account.configure(config.clone());
+                session.start(config)
+            }
             Err(error) => session.link.set(Link::Failed(error)),
         }
     });
@@ -24,15 +34,20 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Vigie"</h1>
             <span class="tagline">"road incidents, live"</span>
+            <a class="skip" href="#history">"Skip to the history"</a>
             <LinkIndicator link=session.link />
+            <ThemeToggle />
         </header>
         <main class="panes">
             <LiveFeed feed=session.feed />
             <div class="side">
+                <StartPanel account />
+                <ChatPanel account />
                 <OpenIncidents feed=session.feed />
-                <CityMap feed=session.feed />
-                <HistoryPanel refresh=session.live_events />
+                <CityMap feed=session.feed history />
             </div>
+            <HistoryPanel refresh=session.live_events state=history />
         </main>
+        <IncidentDrawer selected=history.selected />
     }
 }

@@ -1,11 +1,13 @@
 //! Vigie's dashboard: a Leptos (CSR) WebAssembly page that speaks XMPP itself to watch the event
 //! rooms live, and reads the incident history from the companion server's REST API.
 
+mod account;
 mod api;
 mod app;
+mod chat;
 mod components;
-mod connection;
 mod feed;
+mod filters;
 mod session;
 
 fn main() {

@@ -1,23 +1,32 @@
 //! The viewer's XMPP session: anonymous login, the event rooms joined, events into the feed,
-//! and reconnection with backoff (the feed drops what the room history repeats).
+//! and reconnection with backoff (the feed drops what the room history repeats), over
+//! WebSocket or, where WebSockets are blocked, BOSH (see [`Fallback`]).
 
 use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
+use vigie_dashboard::transport::{self, Connection, Endpoint, Fallback, Kind, Retry};
 use vigie_model::Event;
 use vigie_xmpp::{ClientConfig, Event as XmppEvent, History};
+use web_time::Instant;
 
 use crate::api;
-use crate::connection::Connection;
 use crate::feed::Feed;
 
 /// What the connection indicator shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Link {
-    Connecting,
-    Online { rooms: usize },
-    Reconnecting { attempt: u32, delay: Duration },
+    Connecting(Kind),
+    Online {
+        transport: Kind,
+        rooms: usize,
+    },
+    /// Attempt `attempt` starts at `at`.
+    Reconnecting {
+        attempt: u32,
+        at: Instant,
+    },
     Failed(String),
 }
 
@@ -33,25 +42,33 @@ pub struct Session {
     pub live_events: RwSignal<u64>,
     /// The open connection; only this keeps it alive (its callbacks hold it weakly).
     connection: StoredValue<Option<Connection>, LocalStorage>,
+    fallback: StoredValue<Fallback, LocalStorage>,
 }
 
 impl Session {
     pub fn new() -> Session {
         Session {
             feed: RwSignal::new(Feed::new(500)),
-            link: RwSignal::new(Link::Connecting),
+            link: RwSignal::new(Link::Connecting(Kind::WebSocket)),
             live_events: RwSignal::new(0),
             connection: StoredValue::new_local(None),
+            fallback: StoredValue::new_local(Fallback::default()),
         }
     }
 
     /// Connects with `config`, and again after every loss.
     pub fn start(self, config: api::ClientConfig) {
-        self.connect(config, 0);
+        let kind = self.fallback.with_value(Fallback::preferred);
+        self.connect(config, kind, 0);
     }
 
-    fn connect(self, config: api::ClientConfig, attempt: u32) {
-        self.link.set(Link::Connecting);
+    /// `failures`: attempts that failed since the session was last online.
+    fn connect(self, config: api::ClientConfig, kind: Kind, failures: u32) {
+        self.link.set(Link::Connecting(kind));
+        let url = match kind {
+            Kind::WebSocket => config.websocket_url.clone(),
+            Kind::Bosh => config.bosh_url.clone(),
+        };
         let nick = format!("viewer-{:04x}", (random_unit() * 65535.0) as u32);
         let rooms: Vec<String> = config
             .event_rooms
@@ -62,10 +79,11 @@ impl Session {
         let retry_config = config.clone();
         let opened =
             Connection::open(
-                &config.websocket_url,
+                Endpoint { kind, url },
                 xmpp,
                 move |connection, event| match event {
                     XmppEvent::Online { .. } => {
+                        self.fallback.update_value(|fallback| fallback.online(kind));
                         for room in &rooms {
                             let _ = connection.with_client(|c| {
                                 c.join_room(room, &nick, History::MaxStanzas(HISTORY))
@@ -74,8 +92,14 @@ impl Session {
                     }
                     XmppEvent::RoomJoined { .. } => self.link.update(|link| {
                         *link = match link {
-                            Link::Online { rooms } => Link::Online { rooms: *rooms + 1 },
-                            _ => Link::Online { rooms: 1 },
+                            Link::Online { rooms, .. } => Link::Online {
+                                transport: kind,
+                                rooms: *rooms + 1,
+                            },
+                            _ => Link::Online {
+                                transport: kind,
+                                rooms: 1,
+                            },
                         }
                     }),
                     XmppEvent::GroupchatMessage(message) => {
@@ -92,27 +116,39 @@ impl Session {
                         }
                     }
                     XmppEvent::Disconnected { error } => {
-                        let delay = backoff(attempt);
-                        self.link.set(Link::Reconnecting {
-                            attempt: attempt + 1,
-                            delay,
-                        });
                         if let Some(error) = error {
-                            leptos::logging::warn!("XMPP session lost: {error}");
+                            leptos::logging::warn!(
+                                "XMPP session over {} lost: {error}",
+                                kind.label()
+                            );
                         }
+                        let was_online = connection.was_online();
+                        let retry = self
+                            .fallback
+                            .try_update_value(|fallback| fallback.ended(kind, was_online))
+                            .unwrap_or(Retry::AfterBackoff(kind));
                         let config = retry_config.clone();
+                        let (next, failures, delay) = match retry {
+                            Retry::Now(next) => (next, failures, Duration::ZERO),
+                            Retry::AfterBackoff(next) => {
+                                let failures = if was_online { 0 } else { failures + 1 };
+                                let delay = backoff(failures);
+                                self.link.set(Link::Reconnecting {
+                                    attempt: failures + 1,
+                                    at: Instant::now() + delay,
+                                });
+                                (next, failures, delay)
+                            }
+                        };
                         Timeout::new(delay.as_millis() as u32, move || {
-                            self.connect(config, attempt + 1)
+                            self.connect(config, next, failures)
                         })
                         .forget();
                     }
                     _ => {}
                 },
             );
-        match opened {
-            Ok(connection) => self.connection.set_value(Some(connection)),
-            Err(error) => self.link.set(Link::Failed(error)),
-        }
+        self.connection.set_value(Some(opened));
     }
 }
 
@@ -125,9 +161,5 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 fn random_unit() -> f64 {
-    let mut byte = [0u8; 2];
-    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut byte);
-    }
-    f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX)
+    f64::from(u16::from_le_bytes(transport::random_bytes())) / f64::from(u16::MAX)
 }

@@ -1,66 +1,254 @@
-use leptos::prelude::*;
+//! The incident history: the filter form (its state in the page's URL), the results table with
+//! keyset paging, the histogram, and the export links. The map draws the results and the drawer
+//! details the selected one, through [`HistoryState`].
+
+pub mod form;
+pub mod histogram;
 
 use std::time::Duration;
 
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use vigie_model::event::format_time;
+use vigie_model::Incident;
+
 use crate::api;
 use crate::components::live::kind_label;
+use crate::filters::HistoryFilter;
+use form::FilterForm;
+use histogram::{Bucket, Histogram, HistogramChart};
 
 const REFRESH_DELAY: Duration = Duration::from_millis(1500);
 const REFRESH_PERIOD: Duration = Duration::from_secs(10);
 
-/// Incident history from the REST API, newest first; refetched when live events arrive.
+/// What the history shares with the map and the details drawer.
+#[derive(Clone, Copy)]
+pub struct HistoryState {
+    /// The incidents the table shows, newest first.
+    pub results: RwSignal<Vec<Incident>>,
+    /// The incident whose details are open.
+    pub selected: RwSignal<Option<String>>,
+}
+
+impl HistoryState {
+    pub fn new() -> HistoryState {
+        HistoryState {
+            results: RwSignal::new(Vec::new()),
+            selected: RwSignal::new(None),
+        }
+    }
+}
+
+/// The query string of the page's URL.
+fn url_query() -> String {
+    window().location().search().unwrap_or_default()
+}
+
+/// Records `filter` as a new history entry, so links share it and back/forward restore it.
+fn push_url(filter: &HistoryFilter) {
+    let query = filter.to_query();
+    let url = if query.is_empty() {
+        window()
+            .location()
+            .pathname()
+            .unwrap_or_else(|_| "/".into())
+    } else {
+        format!("?{query}")
+    };
+    if let Ok(history) = window().history() {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Loading {
+    Busy,
+    Done,
+    Failed(String),
+}
+
+/// The history pane; refetches its first page after live events (while only one page is shown,
+/// so paging is never undone under the reader).
 #[component]
-pub fn HistoryPanel(refresh: RwSignal<u64>) -> impl IntoView {
+pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoView {
+    let (initial, initial_notes) = HistoryFilter::from_query(&url_query());
+    let applied = RwSignal::new(initial);
+    let notes = RwSignal::new(initial_notes);
+    let results = state.results;
+    let next_cursor = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(Loading::Busy);
+    let histogram = RwSignal::new(None::<Result<Histogram, String>>);
+    // Answers to an older filter are dropped when they arrive late.
+    let generation = StoredValue::new(0u64);
+
+    let load_page = move |cursor: Option<String>| {
+        let query = applied.with_untracked(HistoryFilter::to_query);
+        let asked_in = generation.get_value();
+        loading.set(Loading::Busy);
+        spawn_local(async move {
+            let answer = api::incidents(&query, cursor.as_deref()).await;
+            if generation.get_value() != asked_in {
+                return;
+            }
+            match answer {
+                Ok(page) => {
+                    if cursor.is_some() {
+                        results.update(|rows| rows.extend(page.incidents));
+                    } else {
+                        results.set(page.incidents);
+                    }
+                    next_cursor.set(page.next_cursor);
+                    loading.set(Loading::Done);
+                }
+                Err(error) => loading.set(Loading::Failed(error)),
+            }
+        });
+    };
+    let load_histogram = move || {
+        let filter = applied.get_untracked();
+        let query = filter.to_query();
+        let asked_in = generation.get_value();
+        spawn_local(async move {
+            let mut bucket = Bucket::for_range(filter.from, filter.to);
+            let chart = loop {
+                match api::stats(&query, bucket).await {
+                    Ok(counts) => match bucket.refined(&counts) {
+                        Some(finer) => bucket = finer,
+                        None => break Ok(Histogram::new(bucket, &counts)),
+                    },
+                    Err(error) => break Err(error),
+                }
+            };
+            if generation.get_value() == asked_in {
+                histogram.set(Some(chart));
+            }
+        });
+    };
+    let reload = move || {
+        generation.update_value(|g| *g += 1);
+        load_page(None);
+        load_histogram();
+    };
+    Effect::new(move |_| {
+        applied.track();
+        reload();
+    });
+
+    let apply = move |filter: HistoryFilter| {
+        push_url(&filter);
+        notes.set(Vec::new());
+        applied.set(filter);
+    };
+    let back_or_forward = window_event_listener(leptos::ev::popstate, move |_| {
+        let (filter, dropped) = HistoryFilter::from_query(&url_query());
+        notes.set(dropped);
+        applied.set(filter);
+    });
+    on_cleanup(move || back_or_forward.remove());
+
     // A live event reaches MySQL a moment after the page (the collector stores it): look again
     // shortly after each one, and every few seconds anyway.
-    let looks = RwSignal::new(0u64);
-    let look_again = move || looks.update(|n| *n += 1);
-    Effect::new(move |_| {
+    let look_again = move || {
+        if results.with_untracked(|rows| rows.len() <= api::PAGE_SIZE as usize) {
+            reload();
+        }
+    };
+    Effect::new(move |previous: Option<()>| {
         refresh.track();
-        set_timeout(look_again, REFRESH_DELAY);
+        if previous.is_some() {
+            set_timeout(look_again, REFRESH_DELAY);
+        }
     });
     if let Ok(interval) = set_interval_with_handle(look_again, REFRESH_PERIOD) {
         on_cleanup(move || interval.clear());
     }
-    let page = LocalResource::new(move || {
-        looks.track();
-        api::incidents(50)
-    });
-    let rows = move || {
-        match page.get() {
-        None => view! { <tr><td colspan="6">"Loading…"</td></tr> }.into_any(),
-        Some(Err(error)) => view! { <tr><td colspan="6" class="error">{error}</td></tr> }.into_any(),
-        Some(Ok(page)) if page.incidents.is_empty() => {
-            view! { <tr><td colspan="6" class="empty">"No incidents yet."</td></tr> }.into_any()
+
+    let status = move || match loading.get() {
+        Loading::Busy => "Loading…".to_owned(),
+        Loading::Failed(error) => format!("Could not load the history: {error}"),
+        Loading::Done => {
+            let shown = results.with(Vec::len);
+            match (shown, next_cursor.with(Option::is_some)) {
+                (0, _) => "No incidents match these filters.".to_owned(),
+                (n, true) => format!("{n} newest incidents shown; more below."),
+                (n, false) => format!("{n} incidents: all shown."),
+            }
         }
-        Some(Ok(page)) => page
-            .incidents
-            .into_iter()
-            .map(|incident| {
-                view! {
-                    <tr data-incident-id=incident.id.clone()>
-                        <td><time>{vigie_model::event::format_time(incident.opened_at)}</time></td>
-                        <td>{kind_label(incident.kind)}</td>
-                        <td>{incident.status.as_str()}</td>
-                        <td class=format!("severity {}", incident.severity.as_str())>{incident.severity.as_str()}</td>
-                        <td>{incident.zone.unwrap_or_default()}</td>
-                        <td>{incident.vehicles.join(", ")}</td>
-                    </tr>
-                }
-            })
-            .collect_view()
-            .into_any(),
-    }
     };
+    let chart = move || match histogram.get() {
+        None => view! { <p class="empty">"Counting…"</p> }.into_any(),
+        Some(Err(error)) => {
+            view! { <p class="error">{format!("No chart: {error}")}</p> }.into_any()
+        }
+        Some(Ok(histogram)) => view! { <HistogramChart histogram /> }.into_any(),
+    };
+    let export = move |extension: &'static str| {
+        move || applied.with(|filter| api::export_url(extension, &filter.to_query()))
+    };
+    let select = state.selected;
+    let rows = move || results.get();
     view! {
-        <section class="pane history" aria-labelledby="history-title">
+        <section class="pane history" id="history" aria-labelledby="history-title">
             <h2 id="history-title">"Incident history"</h2>
-            <table data-testid="history">
-                <thead>
-                    <tr><th>"Opened"</th><th>"Kind"</th><th>"Status"</th><th>"Severity"</th><th>"Zone"</th><th>"Vehicles"</th></tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <FilterForm applied notes on_apply=Callback::new(apply) />
+            {chart}
+            <div class="results-bar">
+                <p class="results-status" role="status" aria-live="polite" data-testid="history-status">{status}</p>
+                <span class="exports">
+                    "Export: "
+                    <a href=export("csv") download="incidents.csv" data-testid="export-csv">"CSV"</a>
+                    " · "
+                    <a href=export("geojson") download="incidents.geojson" data-testid="export-geojson">"GeoJSON"</a>
+                </span>
+            </div>
+            <div class="table-scroll" role="region" aria-labelledby="history-title" tabindex="0">
+                <table data-testid="history">
+                    <thead>
+                        <tr><th scope="col">"Opened (UTC)"</th><th scope="col">"Kind"</th><th scope="col">"Status"</th><th scope="col">"Severity"</th><th scope="col">"Zone"</th><th scope="col">"Vehicles"</th></tr>
+                    </thead>
+                    <tbody>
+                        <For each=rows key=|incident| (incident.id.clone(), incident.updated_at) let(incident)>
+                            {result_row(incident, select)}
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            <Show when=move || next_cursor.with(Option::is_some)>
+                <button class="more" data-testid="load-more" disabled=move || loading.get() == Loading::Busy
+                    on:click=move |_| load_page(next_cursor.get_untracked())>
+                    "Load more"
+                </button>
+            </Show>
         </section>
+    }
+}
+
+/// A row opens the incident's details: by a click anywhere on it, or from its button.
+fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl IntoView {
+    let id = incident.id.clone();
+    let open_from_row = {
+        let id = id.clone();
+        move |_| select.set(Some(id.clone()))
+    };
+    let open_from_button = move |ev: leptos::ev::MouseEvent| {
+        ev.stop_propagation();
+        select.set(Some(id.clone()));
+    };
+    let opened = format_time(incident.opened_at);
+    let label = format!(
+        "Details of the {} opened {opened}",
+        kind_label(incident.kind)
+    );
+    view! {
+        <tr data-incident-id=incident.id.clone() on:click=open_from_row>
+            <td><button class="row-open" aria-label=label on:click=open_from_button>
+                <time>{opened}</time>
+            </button></td>
+            <td>{kind_label(incident.kind)}</td>
+            <td>{incident.status.as_str()}</td>
+            <td class=format!("severity {}", incident.severity.as_str())>{incident.severity.as_str()}</td>
+            <td>{incident.zone.unwrap_or_default()}</td>
+            <td>{incident.vehicles.join(", ")}</td>
+        </tr>
     }
 }

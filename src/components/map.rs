@@ -1,7 +1,10 @@
 use leptos::prelude::*;
 use vigie_model::city::{Bounds, LonLat};
-use vigie_model::{City, Event};
+use vigie_model::event::format_time;
+use vigie_model::{City, Event, Incident};
 
+use crate::components::history::HistoryState;
+use crate::components::live::kind_label;
 use crate::feed::Feed;
 
 /// Width of the map's SVG coordinate space; the height keeps the city's aspect.
@@ -43,9 +46,13 @@ impl Projection {
     }
 }
 
-/// The city in SVG (zones, roads) with a marker per open incident; the newest one pulses.
+/// Most history results drawn at once (the table pages further).
+const MAX_HISTORY_MARKERS: usize = 500;
+
+/// The city in SVG (zones, roads) with a marker per open incident, the newest one pulsing, and
+/// a diamond per history result. A marker opens the incident's details.
 #[component]
-pub fn CityMap(feed: RwSignal<Feed>) -> impl IntoView {
+pub fn CityMap(feed: RwSignal<Feed>, history: HistoryState) -> impl IntoView {
     let city = City::builtin();
     let projection = Projection::new(city.bounds);
     let zones = city
@@ -68,28 +75,45 @@ pub fn CityMap(feed: RwSignal<Feed>) -> impl IntoView {
             view! { <polyline class="road" points=projection.path(&road.points)><title>{road.name.clone()}</title></polyline> }
         })
         .collect_view();
+    let select = history.selected;
     let markers = move || {
         feed.with(|feed| {
             feed.open_incidents()
                 .into_iter()
                 .enumerate()
-                .map(|(rank, open)| marker(&projection, open.latest, rank == 0))
+                .map(|(rank, open)| marker(&projection, open.latest, rank == 0, select))
+                .collect_view()
+        })
+    };
+    let past = move || {
+        history.results.with(|results| {
+            results
+                .iter()
+                .take(MAX_HISTORY_MARKERS)
+                .map(|incident| history_marker(&projection, incident, select))
                 .collect_view()
         })
     };
     view! {
         <section class="pane map" aria-labelledby="map-title">
             <h2 id="map-title">"Map"</h2>
-            <svg viewBox=format!("0 0 {WIDTH} {:.0}", projection.height) role="img" aria-label="City map with open incidents">
-                {zones}
-                {roads}
+            <svg viewBox=format!("0 0 {WIDTH} {:.0}", projection.height) role="group" aria-labelledby="map-title">
+                <g aria-hidden="true">{zones}{roads}</g>
+                <g class="history-markers" data-testid="map-history">{past}</g>
                 <g class="markers" data-testid="map-markers">{markers}</g>
             </svg>
+            <p class="map-legend">"● open incidents, live · ◆ history results · Enter on a marker opens its details"</p>
         </section>
     }
 }
 
-fn marker(projection: &Projection, event: &Event, newest: bool) -> impl IntoView {
+/// An open incident: a circle a keyboard can reach.
+fn marker(
+    projection: &Projection,
+    event: &Event,
+    newest: bool,
+    select: RwSignal<Option<String>>,
+) -> impl IntoView {
     let (x, y) = projection.point([event.lon, event.lat]);
     let class = format!(
         "marker {} {}{}",
@@ -97,10 +121,51 @@ fn marker(projection: &Projection, event: &Event, newest: bool) -> impl IntoView
         event.severity.as_str(),
         if newest { " newest" } else { "" }
     );
+    let incident = event.incident.clone();
+    let open = move || select.set(Some(incident.clone()));
+    let on_key = {
+        let open = open.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" || ev.key() == " " {
+                ev.prevent_default();
+                open();
+            }
+        }
+    };
     view! {
-        <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r="12" data-incident-id=event.incident.clone() tabindex="0">
+        <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r="12" data-incident-id=event.incident.clone()
+            tabindex="0" role="button" aria-label=event.body() on:click=move |_| open() on:keydown=on_key>
             <title>{event.body()}</title>
         </circle>
+    }
+}
+
+/// A history result: a diamond, for the mouse (the table row is its keyboard way in).
+fn history_marker(
+    projection: &Projection,
+    incident: &Incident,
+    select: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let (x, y) = projection.point([incident.lon, incident.lat]);
+    let class = format!(
+        "marker history {} {}",
+        incident.kind.as_str(),
+        incident.severity.as_str()
+    );
+    let id = incident.id.clone();
+    let title = format!(
+        "{} ({}), {}, opened {}",
+        kind_label(incident.kind),
+        incident.status.as_str(),
+        incident.severity.as_str(),
+        format_time(incident.opened_at)
+    );
+    view! {
+        <rect class=class x=format!("{:.1}", x - 8.0) y=format!("{:.1}", y - 8.0) width="16" height="16"
+            transform=format!("rotate(45 {x:.1} {y:.1})") data-incident-id=incident.id.clone()
+            on:click=move |_| select.set(Some(id.clone()))>
+            <title>{title}</title>
+        </rect>
     }
 }
 

@@ -1,25 +1,108 @@
+use std::time::Duration;
+
 use leptos::prelude::*;
+use web_time::Instant;
 
 use crate::session::Link;
 
-/// Connection state: connecting, online (rooms joined), reconnecting with its delay, or failed.
+/// Connection state: connecting, online over WebSocket or BOSH (rooms joined), reconnecting
+/// with a countdown, or failed.
 #[component]
 pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
-    let text = move || match link.get() {
-        Link::Connecting => "connecting…".to_owned(),
-        Link::Online { rooms } => format!("live · WebSocket · {rooms} rooms"),
-        Link::Reconnecting { attempt, delay } => {
-            format!(
-                "reconnecting in {:.0} s (attempt {attempt})",
-                delay.as_secs_f64().ceil()
-            )
+    // Ticks every second while a reconnection is pending, so the countdown moves.
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |previous: Option<Option<IntervalHandle>>| {
+        if let Some(Some(interval)) = previous {
+            interval.clear();
         }
-        Link::Failed(error) => format!("offline: {error}"),
+        matches!(link.get(), Link::Reconnecting { .. })
+            .then(|| {
+                set_interval_with_handle(
+                    move || tick.update(|t| *t = t.wrapping_add(1)),
+                    Duration::from_secs(1),
+                )
+                .ok()
+            })
+            .flatten()
+    });
+    let text = move || {
+        tick.track();
+        describe(&link.get(), Instant::now())
     };
     let state = move || match link.get() {
         Link::Online { .. } => "link online",
         Link::Failed(_) => "link failed",
         _ => "link pending",
     };
-    view! { <span class=state role="status" aria-live="polite" data-testid="link">{text}</span> }
+    let transport = move || match link.get() {
+        Link::Connecting(kind)
+        | Link::Online {
+            transport: kind, ..
+        } => Some(kind.label()),
+        _ => None,
+    };
+    view! {
+        <span class=state role="status" aria-live="polite" data-testid="link" data-transport=transport>
+            {text}
+        </span>
+    }
+}
+
+/// The indicator's words for `link` at `now`.
+fn describe(link: &Link, now: Instant) -> String {
+    match link {
+        Link::Connecting(kind) => format!("connecting · {}…", kind.label()),
+        Link::Online { transport, rooms } => {
+            let plural = if *rooms == 1 { "" } else { "s" };
+            format!("live · {} · {rooms} room{plural}", transport.label())
+        }
+        Link::Reconnecting { attempt, at } => {
+            let seconds = at.saturating_duration_since(now).as_secs_f64().ceil();
+            format!("reconnecting in {seconds:.0} s (attempt {attempt})")
+        }
+        Link::Failed(error) => format!("offline: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vigie_dashboard::transport::Kind;
+
+    use super::*;
+
+    #[test]
+    fn names_the_transport() {
+        let now = Instant::now();
+        let online = |transport, rooms| Link::Online { transport, rooms };
+        assert_eq!(
+            describe(&online(Kind::WebSocket, 3), now),
+            "live · WebSocket · 3 rooms"
+        );
+        assert_eq!(
+            describe(&online(Kind::Bosh, 1), now),
+            "live · BOSH · 1 room"
+        );
+        assert_eq!(
+            describe(&Link::Connecting(Kind::Bosh), now),
+            "connecting · BOSH…"
+        );
+    }
+
+    #[test]
+    fn counts_down_to_the_next_attempt() {
+        let now = Instant::now();
+        let link = Link::Reconnecting {
+            attempt: 2,
+            at: now + Duration::from_millis(4200),
+        };
+        assert_eq!(describe(&link, now), "reconnecting in 5 s (attempt 2)");
+        assert_eq!(
+            describe(&link, now + Duration::from_secs(3)),
+            "reconnecting in 2 s (attempt 2)"
+        );
+        assert_eq!(
+            describe(&link, now + Duration::from_secs(9)),
+            "reconnecting in 0 s (attempt 2)"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! A whole Vigie on private servers, for end-to-end tests: Prosody, Mosquitto and a fresh
 //! database from `vigie-stack`, with the server, gateway and collector running in-process.
 
+pub mod browser;
+
 use std::time::Duration;
 
 use anyhow::Context;

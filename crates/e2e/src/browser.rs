@@ -1,0 +1,124 @@
+//! Headless Chromium for the browser tests: the built dashboard, a WebDriver session through
+//! chromedriver, screenshots, and process groups that never outlive a test.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use fantoccini::{Client, ClientBuilder};
+
+/// Longest a browser scenario may take: a wedged browser fails the test instead of hanging it.
+pub const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
+
+/// Runs a browser scenario for at most `limit` (usually [`SCENARIO_LIMIT`]).
+pub async fn within(
+    limit: Duration,
+    scenario: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tokio::time::timeout(limit, scenario)
+        .await
+        .context("the browser scenario hung")?
+}
+
+/// The dashboard Trunk built: `$VIGIE_DIST`, else the repository's `dist/`.
+pub fn dist() -> anyhow::Result<PathBuf> {
+    let dist = std::env::var_os("VIGIE_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("dist"));
+    anyhow::ensure!(
+        dist.join("index.html").exists(),
+        "no built dashboard at {} (run `trunk build --release`, as scripts/test does)",
+        dist.display()
+    );
+    Ok(dist)
+}
+
+/// The repository's root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Screenshots land here, git-ignored.
+pub fn artifacts() -> PathBuf {
+    workspace().join("artifacts")
+}
+
+/// Saves a screenshot of `page` as `artifacts/<name>.png`.
+pub async fn screenshot(page: &Client, name: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(artifacts())?;
+    std::fs::write(
+        artifacts().join(format!("{name}.png")),
+        page.screenshot().await?,
+    )?;
+    Ok(())
+}
+
+/// A child started as the leader of its own process group; the whole group (a browser and
+/// whatever it forked) is killed when this is dropped, even when a failed test never closed
+/// its session.
+pub struct ProcessGroup(Child);
+
+impl ProcessGroup {
+    pub fn spawn(command: &mut Command) -> std::io::Result<ProcessGroup> {
+        command.process_group(0).spawn().map(ProcessGroup)
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh headless Chromium (own profile) driven through its own chromedriver.
+pub async fn browser() -> anyhow::Result<(ProcessGroup, Client)> {
+    let port = vigie_stack::free_port();
+    let driver = ProcessGroup::spawn(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .context("starting chromedriver (Debian package chromium-driver)")?;
+    let profile =
+        std::env::temp_dir().join(format!("vigie-chromium-{}-{port}", std::process::id()));
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("a JSON object literal")
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last_error = None;
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return Ok((driver, client)),
+            Err(error) => last_error = Some(error),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last_error
+        .map(anyhow::Error::from)
+        .unwrap_or_else(|| anyhow::anyhow!("chromedriver never answered")))
+}

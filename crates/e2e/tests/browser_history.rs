@@ -1,0 +1,315 @@
+//! The dashboard's incident history in headless Chromium against the whole stack, over a
+//! database seeded with varied incidents: keyset paging, filters giving the rows the store's
+//! reference filter expects, the URL round trip (a fresh page restores form and rows, back
+//! restores the previous filters), the CSV export, and the details drawer with the lifecycle.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use vigie_e2e::browser::{browser, dist, screenshot, SCENARIO_LIMIT};
+use vigie_e2e::{eventually, get_json, Stack};
+use vigie_model::{EventKind, Incident, IncidentDetail, Status};
+use vigie_store::fixtures::{matches, varied_events};
+use vigie_store::IncidentFilter;
+
+/// Incidents seeded: enough for three pages of the table (50 each).
+const SEEDED: usize = 150;
+
+/// `GET url` as text, asserting a 200.
+async fn get_text(url: &str) -> anyhow::Result<String> {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let response = client.get(url.parse()?).await?;
+    anyhow::ensure!(response.status() == 200, "GET {url}: {}", response.status());
+    Ok(String::from_utf8(
+        response.into_body().collect().await?.to_bytes().to_vec(),
+    )?)
+}
+
+/// The incident ids of the history table's rows, in order.
+async fn table_ids(page: &Client) -> anyhow::Result<Vec<String>> {
+    let ids = page
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=history] tbody tr')]\
+             .map(row => row.dataset.incidentId)",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(ids)?)
+}
+
+/// The history's status line and its rows' ids.
+async fn shown(page: &Client) -> anyhow::Result<(String, Vec<String>)> {
+    let line = page
+        .execute(
+            "return document.querySelector('[data-testid=history-status]')?.textContent ?? ''",
+            vec![],
+        )
+        .await?;
+    let line = line.as_str().unwrap_or_default().to_owned();
+    Ok((line, table_ids(page).await?))
+}
+
+/// Waits until the table shows exactly `expected` and its status line says `status`.
+async fn wait_for_rows(page: &Client, expected: &[String], status: &str) -> anyhow::Result<()> {
+    let waited = eventually(Duration::from_secs(20), "the history rows", || async {
+        let (line, ids) = shown(page).await?;
+        Ok((line.contains(status) && ids == expected).then_some(()))
+    })
+    .await;
+    if waited.is_err() {
+        let (line, ids) = shown(page).await?;
+        anyhow::bail!(
+            "the table never showed the {} expected rows with {status:?}; it shows {} rows: {line:?}",
+            expected.len(),
+            ids.len()
+        );
+    }
+    Ok(())
+}
+
+/// What the filter form shows, read in one go.
+async fn form_state(page: &Client) -> anyhow::Result<Value> {
+    Ok(page
+        .execute(
+            "const form = document.querySelector('[data-testid=history-filters]');\
+             const checked = name => [...form.querySelectorAll(`input[name=${name}]:checked`)].map(i => i.value);\
+             return { kinds: checked('kind'), zones: checked('zone'), from: form.elements.from.value,\
+                      status: form.elements.status.value, text: form.elements.text.value };",
+            vec![],
+        )
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_filters_links_exports_and_details() -> anyhow::Result<()> {
+    tokio::time::timeout(SCENARIO_LIMIT, history_scenario())
+        .await
+        .context("the browser scenario hung")?
+}
+
+async fn history_scenario() -> anyhow::Result<()> {
+    let stack = Stack::start(Some(dist()?)).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let start = (now - time::Duration::hours(1))
+        .replace_second(0)?
+        .replace_nanosecond(0)?;
+    let pool = sqlx::MySqlPool::connect(&stack.database_url).await?;
+    vigie_store::record_events(&pool, &varied_events(11, SEEDED, start)).await?;
+    let all: Vec<Incident> = serde_json::from_value(
+        get_json(&format!("{}/api/v1/incidents?limit=1000", stack.server_url)).await?["incidents"]
+            .take(),
+    )?;
+    assert_eq!(all.len(), SEEDED);
+    let ids = |incidents: &[&Incident]| -> Vec<String> {
+        incidents.iter().map(|i| i.id.clone()).collect()
+    };
+    let everything: Vec<&Incident> = all.iter().collect();
+
+    let (_driver, page) = browser().await?;
+    page.goto(&stack.server_url).await?;
+
+    // Keyset paging, newest first.
+    wait_for_rows(&page, &ids(&everything[..50]), "50 newest incidents shown").await?;
+    page.find(Locator::Css("[data-testid=load-more]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_rows(
+        &page,
+        &ids(&everything[..100]),
+        "100 newest incidents shown",
+    )
+    .await?;
+
+    // Several kinds and zones and a start time, as an operator would set them.
+    let from = start + time::Duration::minutes(1);
+    let filter = IncidentFilter {
+        kinds: vec![EventKind::Accident, EventKind::Jam],
+        zones: vec!["centre".into(), "east".into()],
+        from: Some(from),
+        ..IncidentFilter::default()
+    };
+    let expected: Vec<&Incident> = all.iter().filter(|i| matches(&filter, i)).collect();
+    assert!(
+        (5..50).contains(&expected.len()),
+        "a telling filter, on one page: {} rows",
+        expected.len()
+    );
+    for input in [
+        "input[name=kind][value=accident]",
+        "input[name=kind][value=jam]",
+        "input[name=zone][value=centre]",
+        "input[name=zone][value=east]",
+    ] {
+        page.find(Locator::Css(input)).await?.click().await?;
+    }
+    let from_input = vigie_model::event::format_time(from)[..16].to_owned();
+    page.execute(
+        "const input = document.querySelector('input[name=from]');\
+         input.value = arguments[0]; input.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![json!(from_input)],
+    )
+    .await?;
+    page.find(Locator::Css("[data-testid=apply-filters]"))
+        .await?
+        .click()
+        .await?;
+    let complete = format!("{} incidents: all shown", expected.len());
+    wait_for_rows(&page, &ids(&expected), &complete).await?;
+    let histogram = page
+        .find(Locator::Css("[data-testid=histogram] svg"))
+        .await?
+        .attr("aria-label")
+        .await?
+        .context("a histogram without a label")?;
+    assert!(
+        histogram.starts_with(&format!("{} incidents per minute", expected.len())),
+        "{histogram}"
+    );
+    screenshot(&page, "history-filtered").await?;
+
+    // The link restores the form and the rows in a fresh page.
+    let link = page.current_url().await?;
+    let query = link.query().context("the filters are not in the URL")?;
+    assert!(
+        query.contains("kind=accident&kind=jam") && query.contains("zone=centre&zone=east"),
+        "{query}"
+    );
+    page.goto("about:blank").await?;
+    page.goto(link.as_str()).await?;
+    wait_for_rows(&page, &ids(&expected), &complete).await?;
+    let form = form_state(&page).await?;
+    assert_eq!(
+        form,
+        json!({ "kinds": ["accident", "jam"], "zones": ["centre", "east"], "from": from_input,
+                "status": "", "text": "" })
+    );
+
+    // Another filter, then back: the previous filters and rows return.
+    page.find(Locator::Css("select[name=status] option[value=cleared]"))
+        .await?
+        .click()
+        .await?;
+    page.find(Locator::Css("[data-testid=apply-filters]"))
+        .await?
+        .click()
+        .await?;
+    let cleared: Vec<&Incident> = expected
+        .iter()
+        .copied()
+        .filter(|i| i.status == Status::Cleared)
+        .collect();
+    anyhow::ensure!(!cleared.is_empty(), "the seed gives cleared incidents");
+    let cleared_status = format!("{} incidents: all shown", cleared.len());
+    wait_for_rows(&page, &ids(&cleared), &cleared_status).await?;
+    assert!(page
+        .current_url()
+        .await?
+        .as_str()
+        .contains("status=cleared"));
+    page.back().await?;
+    wait_for_rows(&page, &ids(&expected), &complete).await?;
+    assert_eq!(form_state(&page).await?["status"], "");
+
+    // The CSV link exports the same rows.
+    let csv_link = page
+        .find(Locator::Css("[data-testid=export-csv]"))
+        .await?
+        .prop("href")
+        .await?
+        .context("a CSV link without href")?;
+    let csv = get_text(&csv_link).await?;
+    let csv_ids: Vec<String> = csv
+        .split("\r\n")
+        .skip(1)
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split(',').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(csv_ids, ids(&expected), "{csv_link}");
+
+    // The drawer: an incident's lifecycle, opened from its row, closed with Escape.
+    let incident = cleared[0];
+    let detail: IncidentDetail = serde_json::from_value(
+        get_json(&format!(
+            "{}/api/v1/incidents/{}",
+            stack.server_url, incident.id
+        ))
+        .await?,
+    )?;
+    let lifecycle: Vec<&str> = detail.updates.iter().map(|u| u.status.as_str()).collect();
+    assert_eq!(lifecycle, ["open", "update", "cleared"]);
+    page.find(Locator::Css(&format!(
+        "tr[data-incident-id='{}'] button",
+        incident.id
+    )))
+    .await?
+    .click()
+    .await?;
+    let steps = eventually(Duration::from_secs(10), "the lifecycle", || async {
+        let steps = page
+            .execute(
+                "return [...document.querySelectorAll('dialog[open] [data-testid=lifecycle] li')]\
+                 .map(step => step.dataset.status)",
+                vec![],
+            )
+            .await?;
+        let steps: Vec<String> = serde_json::from_value(steps)?;
+        Ok((!steps.is_empty()).then_some(steps))
+    })
+    .await?;
+    assert_eq!(steps, lifecycle);
+    let drawer_text = page
+        .find(Locator::Css("dialog[open]"))
+        .await?
+        .text()
+        .await?;
+    assert!(drawer_text.contains(&incident.detail), "{drawer_text}");
+    screenshot(&page, "history-drawer").await?;
+    page.active_element()
+        .await?
+        .send_keys(&Key::Escape.to_string())
+        .await?;
+    let focus = eventually(Duration::from_secs(5), "the drawer to close", || async {
+        let state = page
+            .execute(
+                "return document.querySelector('dialog[open]') ? null\
+                 : document.activeElement.closest('tr')?.dataset.incidentId ?? ''",
+                vec![],
+            )
+            .await?;
+        Ok(state.as_str().map(str::to_owned))
+    })
+    .await?;
+    assert_eq!(
+        focus, incident.id,
+        "focus returns to the row that opened it"
+    );
+
+    // Small screens, dark theme.
+    page.find(Locator::Css("[data-testid=theme]"))
+        .await?
+        .click()
+        .await?;
+    page.set_window_size(360, 900).await?;
+    let widths = page
+        .execute(
+            "const root = document.documentElement;\
+             return [window.innerWidth, root.scrollWidth - root.clientWidth]",
+            vec![],
+        )
+        .await?;
+    assert!(
+        widths[0].as_u64().is_some_and(|width| width <= 360),
+        "the window did not narrow: {widths}"
+    );
+    assert_eq!(widths[1], json!(0), "nothing wider than a 360 px screen");
+    screenshot(&page, "history-360px-theme").await?;
+
+    page.close().await?;
+    stack.stop().await
+}

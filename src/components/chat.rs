@@ -1,0 +1,201 @@
+use std::time::Duration;
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use web_time::Instant;
+
+use crate::account::{Account, Status};
+use crate::chat::{clock, ChatLog, Line, OwnTyping};
+use crate::components::roster::RosterPanel;
+
+/// How often typing indicators are re-evaluated (they fade, and our own turns to "paused").
+const TICK: Duration = Duration::from_secs(1);
+
+/// The operators' chat, for logged-in operators: the room and one-to-one conversations as
+/// tabs, the messages, who is typing, a composer, the room's occupants and the roster.
+/// Every text from the network goes in as text, inside `<bdi>` so right-to-left overrides
+/// stay within their own span.
+#[component]
+pub fn ChatPanel(account: Account) -> impl IntoView {
+    let online = move || matches!(account.status.get(), Status::Online { .. });
+    view! {
+        <Show when=online>
+            <section class="pane chat" aria-labelledby="chat-title">
+                <h2 id="chat-title">"Operators' chat"</h2>
+                <Conversation account />
+                <RosterPanel account />
+            </section>
+        </Show>
+    }
+}
+
+#[component]
+fn Conversation(account: Account) -> impl IntoView {
+    let now = RwSignal::new(Instant::now());
+    let own_typing = StoredValue::new(OwnTyping::default());
+    let tick = move || {
+        let at = Instant::now();
+        now.set(at);
+        if let Some(state) = own_typing.try_update_value(|t| t.tick(at)).flatten() {
+            account.chat_state(state);
+        }
+    };
+    if let Ok(ticker) = set_interval_with_handle(tick, TICK) {
+        on_cleanup(move || ticker.clear());
+    }
+    // A draft does not follow us to another conversation.
+    Effect::new(move |_| {
+        account.selected.track();
+        own_typing.update_value(OwnTyping::sent);
+    });
+    let tabs = move || {
+        let selected = account.selected.get();
+        let room_unread = account.room.with(|r| r.unread);
+        let room_tab = tab(
+            account,
+            None,
+            "ops room".to_owned(),
+            room_unread,
+            selected.is_none(),
+        );
+        let peer_tabs = account.chats.with(|chats| {
+            chats
+                .peers()
+                .map(|(peer, unread)| {
+                    let current = selected.as_deref() == Some(peer);
+                    tab(
+                        account,
+                        Some(peer.to_owned()),
+                        peer.to_owned(),
+                        unread,
+                        current,
+                    )
+                })
+                .collect_view()
+        });
+        view! { {room_tab}{peer_tabs} }
+    };
+    let lines = move || {
+        let today = crate::account::now();
+        let render = |log: &ChatLog| {
+            log.lines()
+                .map(|line| line_view(line, today))
+                .collect_view()
+        };
+        match account.selected.get() {
+            None => account.room.with(render),
+            Some(peer) => account
+                .chats
+                .with(|chats| chats.get(&peer).map(render))
+                .unwrap_or_default(),
+        }
+    };
+    let typing = move || {
+        let now = now.get();
+        match account.selected.get() {
+            None => account.room_typing.with(|t| t.sentence(now)),
+            Some(peer) => account.chat_typing.with(|t| {
+                t.who(now)
+                    .contains(&peer.as_str())
+                    .then(|| format!("{peer} is typing…"))
+            }),
+        }
+        .unwrap_or_default()
+    };
+    let draft = RwSignal::new(String::new());
+    let send = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        account.send(&draft.get_untracked());
+        draft.set(String::new());
+        own_typing.update_value(OwnTyping::sent);
+    };
+    let typed = move |ev| {
+        draft.set(event_target_value(&ev));
+        if let Some(state) = own_typing
+            .try_update_value(|t| t.keystroke(Instant::now()))
+            .flatten()
+        {
+            account.chat_state(state);
+        }
+    };
+    view! {
+        <div class="tabs" role="tablist" aria-label="Conversations" data-testid="chat-tabs">{tabs}</div>
+        <div class="chat-body">
+            <div class="chat-main">
+                // Reversed flow keeps the scroll pinned to the newest line.
+                <div class="chat-scroll"><ol class="chat-log" data-testid="chat-log" aria-live="polite">{lines}</ol></div>
+                <p class="typing" data-testid="typing" aria-live="polite">{typing}</p>
+                <form class="composer" on:submit=send aria-label="Send a message">
+                    <input type="text" prop:value=draft on:input=typed maxlength="2000" autocomplete="off"
+                        aria-label="Message" placeholder="Message" data-testid="chat-input" />
+                    <button type="submit" data-testid="chat-send">"Send"</button>
+                </form>
+            </div>
+            <Occupants account />
+        </div>
+    }
+}
+
+fn tab(
+    account: Account,
+    peer: Option<String>,
+    label: String,
+    unread: u32,
+    current: bool,
+) -> impl IntoView {
+    let testid = peer.clone().unwrap_or_else(|| "room".to_owned());
+    view! {
+        <button type="button" role="tab" class="tab" aria-selected=current.to_string() data-peer=testid
+            on:click=move |_| account.select(peer.clone())>
+            <bdi>{label}</bdi>
+            {(unread > 0).then(|| view! { <span class="unread" aria-label="unread">{unread}</span> })}
+        </button>
+    }
+}
+
+fn line_view(line: &Line, today: time::OffsetDateTime) -> impl IntoView {
+    let class = match (line.own, line.delayed) {
+        (true, _) => "line own",
+        (false, true) => "line delayed",
+        (false, false) => "line",
+    };
+    let title = line.delayed.then_some("sent while you were away");
+    view! {
+        <li class=class>
+            <time title=title>{clock(line.at, today)}</time>
+            <bdi class="author">{line.author.clone()}</bdi>
+            <bdi class="body">{line.body.clone()}</bdi>
+        </li>
+    }
+}
+
+#[component]
+fn Occupants(account: Account) -> impl IntoView {
+    let rows = move || {
+        account.occupants.with(|occupants| {
+            occupants
+                .sorted()
+                .into_iter()
+                .map(|o| {
+                    let class = format!(
+                        "occupant {} {}",
+                        o.role.as_str(),
+                        o.presence.availability.class()
+                    );
+                    view! {
+                        <li class=class title=o.presence.describe()>
+                            <bdi class="nick">{o.nick.clone()}</bdi>
+                            <span class="role">{o.role.as_str()}</span>
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <aside class="occupants" aria-label="In the room">
+            <h3>{move || format!("In the room ({})", account.occupants.with(|o| o.len()))}</h3>
+            <ul data-testid="occupants">{rows}</ul>
+        </aside>
+    }
+}

@@ -1,0 +1,112 @@
+//! The details drawer: one incident and its lifecycle, from `GET /api/v1/incidents/{id}`. A
+//! modal `<dialog>`, so the browser keeps focus inside it and Escape closes it; focus returns to
+//! whatever opened it (a table row, a map marker).
+
+use leptos::prelude::*;
+use vigie_model::event::format_time;
+use vigie_model::{IncidentDetail, IncidentUpdate};
+use wasm_bindgen::JsCast;
+
+use crate::api;
+use crate::components::live::kind_label;
+
+#[component]
+pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    // Where focus was when the drawer opened, to give it back on close.
+    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    let detail = LocalResource::new(move || {
+        let id = selected.get();
+        async move {
+            match id {
+                Some(id) => Some(api::incident(&id).await),
+                None => None,
+            }
+        }
+    });
+    Effect::new(move |_| {
+        let open = selected.with(Option::is_some);
+        let Some(dialog) = dialog.get() else { return };
+        if open && !dialog.open() {
+            let focused = document()
+                .active_element()
+                .map(|element| element.unchecked_into::<web_sys::HtmlElement>());
+            opener.set_value(focused);
+            let _ = dialog.show_modal();
+        } else if !open && dialog.open() {
+            dialog.close();
+        }
+    });
+    let closed = move |_| {
+        selected.set(None);
+        if let Some(opener) = opener.get_value() {
+            let _ = opener.focus();
+        }
+    };
+    let body = move || match detail.get().flatten() {
+        None => view! { <p>"Loading…"</p> }.into_any(),
+        Some(Err(error)) => view! { <p class="error">{error}</p> }.into_any(),
+        Some(Ok(detail)) => details(detail).into_any(),
+    };
+    view! {
+        <dialog node_ref=dialog class="drawer" aria-labelledby="drawer-title" data-testid="drawer" on:close=closed>
+            <div class="drawer-head">
+                <h2 id="drawer-title">"Incident details"</h2>
+                <button type="button" class="close" aria-label="Close the details" on:click=move |_| selected.set(None)>"✕"</button>
+            </div>
+            {body}
+        </dialog>
+    }
+}
+
+fn details(detail: IncidentDetail) -> impl IntoView {
+    let incident = detail.incident;
+    let place = [incident.zone.clone(), incident.road.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let fields = [
+        ("Kind", kind_label(incident.kind).to_owned()),
+        ("Status", incident.status.as_str().to_owned()),
+        ("Severity", incident.severity.as_str().to_owned()),
+        ("Where", place),
+        (
+            "Position",
+            format!("{:.5}, {:.5}", incident.lat, incident.lon),
+        ),
+        ("Vehicles", incident.vehicles.join(", ")),
+        ("Opened", format_time(incident.opened_at)),
+        ("Updated", format_time(incident.updated_at)),
+        (
+            "Cleared",
+            incident
+                .cleared_at
+                .map(format_time)
+                .unwrap_or_else(|| "not yet".into()),
+        ),
+        ("Detail", incident.detail),
+        ("Id", incident.id),
+    ]
+    .into_iter()
+    .map(|(name, value)| view! { <dt>{name}</dt><dd>{value}</dd> })
+    .collect_view();
+    let steps = detail.updates.into_iter().map(step).collect_view();
+    view! {
+        <dl class="facts">{fields}</dl>
+        <h3>"Lifecycle"</h3>
+        <ol class="lifecycle" data-testid="lifecycle">{steps}</ol>
+    }
+}
+
+fn step(update: IncidentUpdate) -> impl IntoView {
+    view! {
+        <li class=format!("step {}", update.status.as_str()) data-event-id=update.id data-status=update.status.as_str()>
+            <time>{format_time(update.occurred_at)}</time>
+            <span class="status">{update.status.as_str()}</span>
+            <span class=format!("severity {}", update.severity.as_str())>{update.severity.as_str()}</span>
+            <span class="vehicle">{update.vehicles.join(", ")}</span>
+            <span class="detail">{update.detail}</span>
+        </li>
+    }
+}
