@@ -7,7 +7,11 @@
 //! While the XMPP server is away, events wait in the outbox and are sent again on reconnect.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
 
 use rumqttc::{AsyncClient, Packet, Publish, QoS};
 use tokio::sync::mpsc;
@@ -33,6 +37,13 @@ pub struct GatewayArgs {
     /// Nick in the event rooms.
     #[arg(long, env = "GATEWAY_NICK", default_value = "gateway")]
     pub nick: String,
+    /// The city to detect in (JSON, the format of data/city.json); the built-in one by default.
+    #[arg(long, env = "VIGIE_CITY")]
+    pub city: Option<PathBuf>,
+    /// Appends the id of every event a room confirmed to this file, one per line: the ground
+    /// truth of what the gateway emitted, for fault tests and audits.
+    #[arg(long, env = "GATEWAY_EMITTED_LOG")]
+    pub emitted_log: Option<PathBuf>,
 }
 
 /// Nick the gateway uses unless told otherwise; its messages are the only events viewers trust.
@@ -43,6 +54,44 @@ const MAX_PACKET_BYTES: usize = 8 * 1024 * 1024;
 
 /// How often timed-out incidents are looked for and counters logged.
 const TICK: Duration = Duration::from_secs(5);
+
+/// Telemetry stamped further ahead of the gateway's clock than this is rejected (`future`):
+/// generous for clock skew, yet a fix from next year cannot hold a vehicle's state hostage.
+const MAX_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// Per-vehicle admission by telemetry time: a fix from the far future, or not after the
+/// vehicle's last admitted one (out of order, or a broker redelivering what was already
+/// handled), is rejected with its reason.
+#[derive(Default)]
+struct Admission {
+    last_ts: HashMap<String, i64>,
+}
+
+impl Admission {
+    fn admit(&mut self, vehicle: &str, ts: i64, now_ms: i64) -> Result<(), &'static str> {
+        if ts > now_ms.saturating_add(MAX_AHEAD_MS) {
+            return Err("future");
+        }
+        match self.last_ts.get_mut(vehicle) {
+            Some(last) if ts <= *last => Err("out_of_order"),
+            Some(last) => {
+                *last = ts;
+                Ok(())
+            }
+            None => {
+                self.last_ts.insert(vehicle.to_owned(), ts);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The wall clock in Unix milliseconds.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 /// One telemetry message waiting for its events to be confirmed before its ack.
 struct Pending {
@@ -120,29 +169,58 @@ impl Outbox {
     }
 }
 
+/// The XMPP session in the rooms, and the queue of events its poster task sends.
 struct Rooms {
     handle: Handle,
     events: mpsc::Receiver<XmppEvent>,
+    outgoing: mpsc::UnboundedSender<Event>,
 }
 
 async fn join(args: &GatewayArgs) -> anyhow::Result<Rooms> {
     let rooms: Vec<String> = contract::EVENT_ROOMS.iter().map(|r| room_jid(r)).collect();
     let (handle, events, _) = join_rooms(&args.xmpp, &rooms, &args.nick, History::None).await?;
-    Ok(Rooms { handle, events })
+    let (outgoing, queue) = mpsc::unbounded_channel();
+    tokio::spawn(post(handle.clone(), queue));
+    Ok(Rooms {
+        handle,
+        events,
+        outgoing,
+    })
 }
 
-/// Posts events to their rooms; what cannot be sent stays in the outbox for the reconnect.
-async fn send_all(rooms: Option<&Rooms>, events: &[Event]) {
-    let Some(rooms) = rooms else { return };
-    for event in events {
+/// Posts queued events to their rooms, in order. A task of its own: posting waits for the XMPP
+/// driver, which waits for `run` to read the reflections, so `run` must never wait for posting.
+/// The queue needs no bound of its own: events wait for confirmation in the outbox, and the
+/// MQTT acks they hold back stop the broker (its in-flight window) from sending more telemetry.
+/// What cannot be sent stays in the outbox for the next session.
+async fn post(handle: Handle, mut queue: mpsc::UnboundedReceiver<Event>) {
+    let mut failed = 0u64;
+    while let Some(event) = queue.recv().await {
         let room = room_jid(room_for(event.kind));
-        let sent = rooms
-            .handle
+        let sent = handle
             .send_groupchat_with_id(&room, &event.id, &event.body(), Some(event.to_element()))
             .await;
         if let Err(error) = sent {
-            tracing::warn!(%error, event = %event.id, %room, "event kept in the outbox");
+            failed += 1;
+            if failed == 1 {
+                tracing::warn!(%error, event = %event.id, %room, "events kept in the outbox");
+            }
         }
+    }
+    if failed > 0 {
+        tracing::warn!(
+            failed,
+            "events not sent in this XMPP session; kept in the outbox"
+        );
+    }
+}
+
+/// Queues events for posting; without a session they simply stay in the outbox.
+fn send_all(rooms: Option<&Rooms>, events: &[Event]) {
+    let Some(rooms) = rooms else { return };
+    for event in events {
+        // A closed queue means the session is going: the outbox keeps the event.
+        let _ = rooms.outgoing.send(event.clone());
     }
 }
 
@@ -164,30 +242,52 @@ pub async fn run(
 
     let mut rooms = Some(join(&args).await?);
     tracing::info!(rooms = ?contract::EVENT_ROOMS, "gateway joined the event rooms");
-    let mut detector = Detector::new(
-        City::builtin(),
-        Thresholds::default(),
-        IdSource::from_entropy(),
-    );
+    let city = match &args.city {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the city {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("the city {} is not valid", path.display()))?
+        }
+        None => City::builtin(),
+    };
+    let mut emitted_log = match &args.emitted_log {
+        Some(path) => Some(
+            std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut detector = Detector::new(city, Thresholds::default(), IdSource::from_entropy());
+    let mut admission = Admission::default();
     let mut outbox = Outbox::default();
     let mut stats = Stats::default();
     let mut latest_ms = 0;
     let mut tick = tokio::time::interval(TICK);
     let mut reconnect_attempt = 0;
+    let mut acks = VecDeque::new();
     tokio::pin!(shutdown);
 
     loop {
+        send_acks(&mqtt, &mut acks);
         // Hold telemetry back while the rooms are away: the broker keeps it for us.
         let connected = rooms.is_some();
         tokio::select! {
             () = &mut shutdown => break,
             polled = eventloop.poll(), if connected => match polled {
                 Ok(rumqttc::Event::Incoming(Packet::Publish(publish))) => {
-                    let events = match decode(&publish) {
+                    let admitted = decode(&publish).and_then(|(vehicle, fix)| {
+                        admission.admit(vehicle, fix.ts, now_ms())?;
+                        Ok((vehicle, fix))
+                    });
+                    let events = match admitted {
                         Ok((vehicle, fix)) => {
                             stats.receive();
                             latest_ms = latest_ms.max(fix.ts);
-                            detector.observe(&vehicle, &fix)
+                            detector.observe(vehicle, &fix)
                         }
                         Err(reason) => {
                             stats.reject(reason);
@@ -196,8 +296,8 @@ pub async fn run(
                     };
                     let events = outbox.push(publish, events);
                     stats.events(&events);
-                    send_all(rooms.as_ref(), &events).await;
-                    ack_ready(&mqtt, &mut outbox);
+                    send_all(rooms.as_ref(), &events);
+                    acks.extend(outbox.ready());
                 }
                 Ok(rumqttc::Event::Incoming(Packet::ConnAck(ack))) => {
                     tracing::info!(session_present = ack.session_present, "connected to the MQTT broker");
@@ -215,7 +315,12 @@ pub async fn run(
                 Some(XmppEvent::GroupchatMessage(message)) if message.nick == args.nick => {
                     let id = message.origin_id.as_deref().or(message.id.as_deref()).unwrap_or_default();
                     if outbox.confirm(id) {
-                        ack_ready(&mqtt, &mut outbox);
+                        if let Some(log) = &mut emitted_log {
+                            if let Err(error) = writeln!(log, "{id}") {
+                                tracing::error!(%error, "cannot append to the emitted log");
+                            }
+                        }
+                        acks.extend(outbox.ready());
                     }
                 }
                 Some(XmppEvent::MessageError { id, error, .. }) => {
@@ -224,6 +329,9 @@ pub async fn run(
                 Some(XmppEvent::Disconnected { error }) => {
                     tracing::warn!(?error, "XMPP session lost");
                     rooms = None;
+                }
+                Some(XmppEvent::ConnectionLost { error, .. }) => {
+                    tracing::warn!(%error, "XMPP connection lost");
                 }
                 None => {
                     tracing::warn!("XMPP session lost");
@@ -237,7 +345,7 @@ pub async fn run(
                         reconnect_attempt = 0;
                         let resend = outbox.unconfirmed();
                         tracing::info!(outbox = resend.len(), "XMPP session back; sending the outbox");
-                        send_all(Some(&joined), &resend).await;
+                        send_all(Some(&joined), &resend);
                         rooms = Some(joined);
                     }
                     Err(error) => {
@@ -250,7 +358,7 @@ pub async fn run(
                 if latest_ms > 0 && rooms.is_some() {
                     let events = outbox.push_unprompted(detector.expire(latest_ms));
                     stats.events(&events);
-                    send_all(rooms.as_ref(), &events).await;
+                    send_all(rooms.as_ref(), &events);
                 }
                 stats.set_outbox_depth(outbox.depth());
                 stats.log();
@@ -258,9 +366,12 @@ pub async fn run(
         }
     }
     if let Some(joined) = rooms {
+        // Reflections nobody reads any more must not hold the XMPP driver up while it closes.
+        drop(joined.events);
         joined.handle.close().await;
     }
-    mqtt.disconnect().await.ok();
+    // Nothing polls the event loop any more: a full request channel must not hold us here.
+    mqtt.try_disconnect().ok();
     Ok(())
 }
 
@@ -279,19 +390,24 @@ async fn reconnect_delay(disconnected: bool, attempt: u32) {
     }
 }
 
-fn ack_ready(mqtt: &AsyncClient, outbox: &mut Outbox) {
-    for publish in outbox.ready() {
-        if let Err(error) = mqtt.try_ack(&publish) {
-            tracing::warn!(%error, "could not queue an MQTT ack; the broker will redeliver");
+/// Hands acks, in order, to rumqttc's request channel while it has room; the rest wait for the
+/// next turn of `run`'s loop, once the event loop has drained some. An ack is never dropped: a
+/// lost one would keep a message in the broker's in-flight window until the next reconnect,
+/// and enough of them stall delivery altogether.
+fn send_acks(mqtt: &AsyncClient, acks: &mut VecDeque<Publish>) {
+    while let Some(publish) = acks.front() {
+        if mqtt.try_ack(publish).is_err() {
+            return;
         }
+        acks.pop_front();
     }
 }
 
 /// The vehicle and its fix, or the reason the message is rejected.
-fn decode(publish: &Publish) -> Result<(String, Telemetry), &'static str> {
+fn decode(publish: &Publish) -> Result<(&str, Telemetry), &'static str> {
     let vehicle = vehicle_of_topic(&publish.topic).ok_or("topic")?;
     let fix = Telemetry::decode(&publish.payload).map_err(|e| e.reason())?;
-    Ok((vehicle.to_owned(), fix))
+    Ok((vehicle, fix))
 }
 
 #[cfg(test)]
@@ -345,6 +461,31 @@ mod tests {
         assert_eq!(pkids(outbox.ready()), [1, 2, 3]);
         assert!(!outbox.confirm("B"), "a second reflection confirms nothing");
         assert_eq!(outbox.depth(), 0);
+    }
+
+    #[test]
+    fn far_future_and_out_of_order_fixes_are_rejected_by_reason() {
+        let now = 1_800_000_000_000;
+        let mut admission = Admission::default();
+        assert_eq!(admission.admit("v1", now, now), Ok(()));
+        assert_eq!(
+            admission.admit("v1", now + MAX_AHEAD_MS + 1, now),
+            Err("future")
+        );
+        assert_eq!(admission.admit("v1", now - 1, now), Err("out_of_order"));
+        assert_eq!(
+            admission.admit("v1", now, now),
+            Err("out_of_order"),
+            "a repeat"
+        );
+        assert_eq!(admission.admit("v1", now + 1000, now), Ok(()));
+        assert_eq!(
+            admission.admit("v2", now - 60_000, now),
+            Ok(()),
+            "per vehicle"
+        );
+        // Skew within the allowance is accepted; the rejected future fix moved nothing.
+        assert_eq!(admission.admit("v2", now + MAX_AHEAD_MS, now), Ok(()));
     }
 
     #[test]

@@ -112,6 +112,54 @@ impl FromStr for JamSpec {
     }
 }
 
+/// Most QoS 1 publishes awaiting the broker's acknowledgement.
+const MAX_INFLIGHT: u16 = 1000;
+
+/// A bar over the run's seconds (a spinner when it runs until stopped), on stderr; hidden
+/// when stderr is not a terminal.
+fn progress_bar(duration: f64) -> indicatif::ProgressBar {
+    let (progress, template) = if duration > 0.0 {
+        (
+            indicatif::ProgressBar::new(duration.ceil() as u64),
+            "{bar:30} {pos}/{len} s  {msg}",
+        )
+    } else {
+        (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} {elapsed}  {msg}",
+        )
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        progress.set_style(style);
+    }
+    progress
+}
+
+/// The end-of-run summary.
+fn summary(
+    args: &SimulatorArgs,
+    scenario: &Scenario,
+    published: u64,
+    acknowledged: u64,
+    seconds: f64,
+) -> String {
+    let mut text = format!(
+        "simulated {} vehicles for {seconds:.1} s (seed {}, {} fixes/s each): {published} fixes \
+         published ({:.0}/s), {acknowledged} acknowledged by the broker; injected {} crashes and \
+         {} jams",
+        args.vehicles,
+        args.seed,
+        args.rate,
+        published as f64 / seconds.max(f64::EPSILON),
+        scenario.crashes.len(),
+        scenario.jams.len(),
+    );
+    if let Some(path) = &args.ground_truth {
+        text += &format!("; ground truth in {}", path.display());
+    }
+    text
+}
+
 /// Fewest vehicles a scripted jam's road needs: the jam detector's default minimum.
 pub const JAM_MIN_VEHICLES: usize = 3;
 
@@ -159,7 +207,9 @@ pub async fn run(
     };
     check_scenario(&city, args.vehicles, &scenario)?;
     let client_id = format!("vigie-simulator-{}", std::process::id());
-    let options = crate::mqtt::options(&args.mqtt_url, &client_id)?;
+    let mut options = crate::mqtt::options(&args.mqtt_url, &client_id)?;
+    // Enough unacknowledged publishes in flight to keep the loopback busy at 100k fixes/s.
+    options.set_inflight(MAX_INFLIGHT);
     let (mqtt, mut eventloop) = AsyncClient::new(options, 4096);
     let acked = Arc::new(AtomicU64::new(0));
     let counter = acked.clone();
@@ -184,6 +234,7 @@ pub async fn run(
     let started = Instant::now();
     let mut ticker = tokio::time::interval(period);
     let mut published = 0u64;
+    let progress = progress_bar(args.duration);
     tracing::info!(
         vehicles = args.vehicles,
         rate = args.rate,
@@ -212,7 +263,13 @@ pub async fn run(
             .await?;
             published += 1;
         }
+        progress.set_position(elapsed.as_secs());
+        progress.set_message(format!(
+            "{published} fixes published, {} acknowledged",
+            acked.load(Ordering::Relaxed)
+        ));
     }
+    progress.finish_and_clear();
     // Every fix must reach the broker before we go.
     let wait_until = Instant::now() + Duration::from_secs(30);
     while acked.load(Ordering::Relaxed) < published && Instant::now() < wait_until {
@@ -225,11 +282,11 @@ pub async fn run(
         let truth = serde_json::to_vec_pretty(&scenario)?;
         std::fs::write(path, truth).with_context(|| format!("writing {}", path.display()))?;
     }
-    tracing::info!(
-        published,
-        acknowledged,
-        seconds = started.elapsed().as_secs_f64(),
-        "simulation done"
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(published, acknowledged, seconds, "simulation done");
+    println!(
+        "{}",
+        summary(&args, &scenario, published, acknowledged, seconds)
     );
     if acknowledged < published {
         bail!("the broker acknowledged {acknowledged} of {published} fixes");

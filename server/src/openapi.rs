@@ -4,7 +4,11 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, OpenApi, PartialSchema, ToSchema};
+use vigie_model::{EventKind, Severity, Status};
+use vigie_store::Bucket;
 
 use crate::AppState;
 
@@ -48,21 +52,58 @@ pub struct Problem {
     pub parameter: Option<String>,
 }
 
+/// A string enum of the model's wire names, listed from its own `ALL`.
+fn string_enum(names: impl Iterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .into()
+}
+
+macro_rules! wire_names {
+    ($($(#[$doc:meta])* $name:ident = $all:expr;)*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                string_enum($all.iter().map(|value| value.as_str()))
+            }
+        }
+        impl ToSchema for $name {}
+    )*};
+}
+
+wire_names! {
+    /// An incident kind.
+    KindName = EventKind::ALL;
+    /// An incident status.
+    StatusName = Status::ALL;
+    /// An incident severity.
+    SeverityName = Severity::ALL;
+    /// A statistics bucket.
+    BucketName = Bucket::ALL;
+}
+
 /// The filters every incident resource takes. Several values: repeat the parameter or separate
 /// them with commas.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct FilterParams {
-    /// accident, jam, zone_enter, zone_exit (several allowed).
-    kind: Option<Vec<String>>,
-    /// open, update, cleared (several allowed).
-    status: Option<Vec<String>>,
-    /// minor, moderate, major (several allowed).
-    severity: Option<Vec<String>>,
-    /// Zone ids (several allowed).
+    /// Kinds of incident (several allowed).
+    #[param(inline)]
+    kind: Option<Vec<KindName>>,
+    /// Current statuses (several allowed).
+    #[param(inline)]
+    status: Option<Vec<StatusName>>,
+    /// Current severities (several allowed).
+    #[param(inline)]
+    severity: Option<Vec<SeverityName>>,
+    /// Zone ids, 1 to 64 characters, no comma (several allowed).
+    #[param(value_type = Option<Vec<ZoneName>>)]
     zone: Option<Vec<String>>,
-    /// A vehicle that took part.
+    /// A vehicle that took part (1 to 64 characters).
+    #[param(min_length = 1, max_length = 64)]
     vehicle: Option<String>,
     /// Opened at or after (RFC 3339).
     #[param(format = DateTime)]
@@ -74,6 +115,7 @@ pub struct FilterParams {
     #[param(example = "4.80,45.70,4.90,45.80")]
     bbox: Option<String>,
     /// Substring of the detail text, case-insensitive (1 to 200 characters).
+    #[param(min_length = 1, max_length = 200)]
     text: Option<String>,
 }
 
@@ -86,6 +128,7 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,128}$")]
     cursor: Option<String>,
 }
 
@@ -95,5 +138,12 @@ pub struct PageParams {
 #[allow(dead_code)]
 pub struct BucketParams {
     /// minute, hour or day.
-    bucket: String,
+    #[param(inline)]
+    bucket: BucketName,
 }
+
+/// A zone id in a list: 1 to 64 characters, no comma (the list separator).
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = "^[^,]{1,64}$")]
+#[allow(dead_code)]
+pub struct ZoneName(String);

@@ -120,6 +120,53 @@ async fn database_down_is_a_503_with_retry_after() {
     }
 }
 
+#[tokio::test]
+async fn the_api_recovers_without_a_restart_when_mysql_returns() {
+    // A MariaDB of its own, so stopping it harms no other test.
+    let state = tempfile::tempdir().unwrap();
+    let port = vigie_stack::free_port();
+    let start = {
+        let dir = state.path().to_owned();
+        move || vigie_stack::Mysql::start_private(&dir, port).unwrap()
+    };
+    let mysql = tokio::task::spawn_blocking(start.clone()).await.unwrap();
+    let url = mysql.ensure_database("vigie").unwrap();
+    let app = router(vigie_server::connect(&url).await.unwrap());
+    let incidents = "/api/v1/incidents?kind=jam";
+    assert_eq!(get(&app, incidents).await.status, StatusCode::OK);
+
+    tokio::task::spawn_blocking(move || mysql.stop())
+        .await
+        .unwrap();
+    for uri in [incidents, "/readyz", "/api/v1/incidents.csv"] {
+        let reply = get(&app, uri).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        assert_eq!(reply.header("retry-after"), Some("5"), "{uri}");
+    }
+
+    let _mysql = tokio::task::spawn_blocking(start).await.unwrap();
+    // The pool drops the connections that died with the server and opens new ones.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let reply = get(&app, incidents).await;
+        if reply.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.text()
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still 503 30 s after MySQL returned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
+}
+
 #[sqlx::test(migrator = "vigie_store::MIGRATOR")]
 async fn the_dashboard_is_served_with_spa_fallback_and_cache_headers(pool: MySqlPool) {
     let dist = tempfile::tempdir().unwrap();

@@ -8,15 +8,17 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use vigie_model::contract::{room_jid, ANON_DOMAIN, COLLECTOR_USER, GATEWAY_USER, XMPP_DOMAIN};
+use vigie_model::contract::{
+    room_jid, ANON_DOMAIN, COLLECTOR_USER, EVENT_ROOMS, GATEWAY_USER, XMPP_DOMAIN,
+};
 use vigie_model::Event;
 use vigie_pipeline::collector::CollectorArgs;
 use vigie_pipeline::gateway::GatewayArgs;
 use vigie_pipeline::session::XmppArgs;
 use vigie_pipeline::simulator::{CrashSpec, SimulatorArgs};
-use vigie_stack::{Mosquitto, Mysql, Prosody};
+use vigie_stack::{Mosquitto, Mysql, Prosody, StateDir};
 use vigie_xmpp::driver_tokio::{connect, Handle};
-use vigie_xmpp::{ClientConfig, Event as XmppEvent, History};
+use vigie_xmpp::{ArchiveQuery, ClientConfig, Event as XmppEvent, History};
 
 pub struct Stack {
     pub prosody: Prosody,
@@ -30,6 +32,8 @@ pub struct Stack {
     gateway_args: GatewayArgs,
     collector: Option<JoinHandle<anyhow::Result<()>>>,
     gateway: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Holds the gateway's emitted log (every gateway launched appends to it).
+    files: StateDir,
 }
 
 /// The pipeline programs a test can kill and start again.
@@ -89,11 +93,14 @@ impl Stack {
             nick: "collector".into(),
             gateway_nick: vigie_pipeline::gateway::NICK.into(),
         };
+        let files = StateDir::temporary("e2e")?;
         let gateway = GatewayArgs {
             mqtt_url: broker.url(),
             mqtt_client_id: "vigie-gateway-e2e".into(),
             xmpp: xmpp(&gateway_jid, "gateway-secret"),
             nick: vigie_pipeline::gateway::NICK.into(),
+            city: None,
+            emitted_log: Some(files.path().join("emitted.log")),
         };
         let mut stack = Stack {
             prosody,
@@ -106,6 +113,7 @@ impl Stack {
             gateway_args: gateway,
             collector: None,
             gateway: None,
+            files,
         };
         stack.launch(Program::Collector);
         stack.launch(Program::Gateway);
@@ -137,6 +145,65 @@ impl Stack {
             task.abort();
             let _ = task.await;
         }
+    }
+
+    /// Ids of the events the rooms confirmed to every gateway launched so far, in order.
+    pub fn emitted_event_ids(&self) -> anyhow::Result<Vec<String>> {
+        let path = self.files.path().join("emitted.log");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        Ok(text.lines().map(str::to_owned).collect())
+    }
+
+    /// Ids of the events stored in MySQL (one row per event in the update history).
+    pub async fn stored_event_ids(&self) -> anyhow::Result<Vec<String>> {
+        let pool = sqlx::MySqlPool::connect(&self.database_url).await?;
+        let ids = sqlx::query_scalar("SELECT event_id FROM incident_updates ORDER BY event_id")
+            .fetch_all(&pool)
+            .await;
+        pool.close().await;
+        Ok(ids?)
+    }
+
+    /// Every event the gateway posted, read back from the rooms' archives (XEP-0313) by an
+    /// anonymous client; a message the gateway sent twice (resent after a reconnect) appears
+    /// twice.
+    pub async fn archived_events(&self) -> anyhow::Result<Vec<Event>> {
+        let (handle, mut events) =
+            connect(&self.prosody.ws_url(), ClientConfig::anonymous(ANON_DOMAIN)).await?;
+        let mut archived = Vec::new();
+        for room in EVENT_ROOMS {
+            let mut after_id = None;
+            loop {
+                let query = ArchiveQuery {
+                    after_id,
+                    max: Some(250),
+                    ..ArchiveQuery::default()
+                };
+                let asked = handle.query_room_archive(&room_jid(room), query).await?;
+                let page = loop {
+                    match events.recv().await.context("session ended")? {
+                        XmppEvent::ArchivedMessage { query_id, message }
+                            if query_id == asked
+                                && message.nick == vigie_pipeline::gateway::NICK =>
+                        {
+                            if let Some(event) = Event::find_in(&message.payloads) {
+                                archived.push(event?);
+                            }
+                        }
+                        XmppEvent::ArchiveQueryDone { query_id, result } if query_id == asked => {
+                            break result?;
+                        }
+                        _ => {}
+                    }
+                };
+                if page.complete || page.last_id.is_none() {
+                    break;
+                }
+                after_id = page.last_id;
+            }
+        }
+        handle.close().await;
+        Ok(archived)
     }
 
     /// Simulator settings for this stack: seed 7, 4 fixes per vehicle per second, no incident.

@@ -64,6 +64,9 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
         ("vigie/vehicles//telemetry".into(), fix(4, "").into_bytes()),
         (topic.clone(), "<script>alert(1)</script>".into()),
         (topic.clone(), fix(5, r#","flags":["crash"]"#).into_bytes()),
+        // Year 3000, then a fix older than the crash: neither may move the vehicle's state.
+        (topic.clone(), fix(32_503_680_000_000, "").into_bytes()),
+        (topic.clone(), fix(4, "").into_bytes()),
     ];
     // Wait until the gateway's subscription exists: a valid crash then shows up in the room.
     let mut sent = 0;
@@ -98,6 +101,8 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
         ("out_of_range", 1),
         ("oversize", 1),
         ("topic", 1),
+        ("future", 1),
+        ("out_of_order", 1),
     ] {
         let count = counter(
             &text,

@@ -122,6 +122,16 @@ impl Daemon {
             let _ = std::fs::remove_file(pid_file);
         }
     }
+
+    /// SIGKILL to the whole group at once, as a crash would: the server saves nothing and
+    /// leaves its files (and pid file) behind. Idempotent with [`stop`](Self::stop).
+    pub fn kill(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        signal_group(self.child.id() as i32, libc::SIGKILL);
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Daemon {

@@ -1,6 +1,6 @@
 //! A private Mosquitto 2 broker from `deploy/mosquitto.conf`, on one loopback port.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Mosquitto {
     port: u16,
+    state_dir: PathBuf,
+    tie: Option<TieOptions>,
     // Field order matters: the broker stops before its state folder is removed.
     server: Daemon,
     _state: Option<StateDir>,
@@ -55,6 +57,14 @@ impl Mosquitto {
         self.port
     }
 
+    /// Kills the broker with SIGKILL, as a crash would (it saves nothing), then starts it
+    /// again on the same port with the same persisted data.
+    pub fn kill_and_restart(&mut self) -> Result<()> {
+        self.server.kill();
+        self.server = start(&self.state_dir, self.port, self.tie.clone())?.server;
+        Ok(())
+    }
+
     /// Stops the broker now (drop does the same).
     pub fn stop(mut self) {
         self.server.stop();
@@ -84,7 +94,7 @@ fn start(state_dir: &Path, port: u16, tie: Option<TieOptions>) -> Result<Mosquit
         SpawnOptions {
             output: Some(output.clone()),
             pid_file: Some(pid_file),
-            tie_to_this_process: tie,
+            tie_to_this_process: tie.clone(),
         },
     )?;
     let deadline = Instant::now() + READY_TIMEOUT;
@@ -108,6 +118,8 @@ fn start(state_dir: &Path, port: u16, tie: Option<TieOptions>) -> Result<Mosquit
     }
     Ok(Mosquitto {
         port,
+        state_dir: state_dir.to_owned(),
+        tie,
         server,
         _state: None,
     })

@@ -23,6 +23,9 @@ const PORT_ATTEMPTS: usize = 3;
 /// A running private Prosody; stopped (with its process group) on drop.
 #[derive(Debug)]
 pub struct Prosody {
+    state_dir: PathBuf,
+    database_url: String,
+    tie: Option<TieOptions>,
     config: PathBuf,
     log: PathBuf,
     c2s_port: u16,
@@ -124,6 +127,21 @@ impl Prosody {
         lua += &room_setup(OPS_ROOM, false, &[]);
         lua += r#"return true, "rooms ready""#;
         self.shell(&lua).context("cannot create the rooms")?;
+        Ok(())
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, then starts it again on the same
+    /// ports with the same files and database (accounts, rooms and archives survive).
+    pub fn kill_and_restart(&mut self) -> Result<()> {
+        self.server.kill();
+        let restarted = start(
+            &self.state_dir,
+            &self.database_url,
+            self.c2s_port,
+            self.http_port,
+            self.tie.clone(),
+        )?;
+        self.server = restarted.server;
         Ok(())
     }
 
@@ -251,11 +269,14 @@ fn start(
         SpawnOptions {
             output: Some(log.with_extension("out")),
             pid_file: Some(pid_file),
-            tie_to_this_process: tie,
+            tie_to_this_process: tie.clone(),
         },
     )?;
     wait_ready(&mut server, &log, log_start, c2s_port, http_port)?;
     Ok(Prosody {
+        state_dir: state_dir.to_owned(),
+        database_url: database_url.to_owned(),
+        tie,
         config,
         log,
         c2s_port,

@@ -169,6 +169,30 @@ pub async fn list_incidents(
     cursor: Option<&Cursor>,
 ) -> Result<Page> {
     let limit = limit.clamp(1, MAX_LIMIT);
+    let mut incidents: Vec<Incident> = list_statement(filter, limit, cursor)
+        .build()
+        .try_map(incident_from_row)
+        .fetch_all(pool)
+        .await?;
+    let next_cursor = if incidents.len() > limit as usize {
+        incidents.truncate(limit as usize);
+        incidents.last().map(Cursor::after)
+    } else {
+        None
+    };
+    Ok(Page {
+        incidents,
+        next_cursor,
+    })
+}
+
+/// The statement [`list_incidents`] runs for a page of `limit` (it reads one row more, to
+/// know whether a next page exists): for benchmarks and `EXPLAIN`.
+pub fn list_statement<'a>(
+    filter: &'a IncidentFilter,
+    limit: u32,
+    cursor: Option<&'a Cursor>,
+) -> QueryBuilder<'a, MySql> {
     // With a vehicle, walk that vehicle's (vehicle, opened_at, incident_id) index newest first
     // and join the incidents: no sort of all its incidents. `opened_at` is the same in both.
     let (tables, order_time, order_id) = match filter.vehicle {
@@ -200,23 +224,8 @@ pub async fn list_incidents(
         .push(format_args!(
             " ORDER BY {order_time} DESC, {order_id} DESC LIMIT "
         ))
-        .push_bind(limit + 1);
-
-    let mut incidents: Vec<Incident> = query
-        .build()
-        .try_map(incident_from_row)
-        .fetch_all(pool)
-        .await?;
-    let next_cursor = if incidents.len() > limit as usize {
-        incidents.truncate(limit as usize);
-        incidents.last().map(Cursor::after)
-    } else {
-        None
-    };
-    Ok(Page {
-        incidents,
-        next_cursor,
-    })
+        .push_bind(limit.clamp(1, MAX_LIMIT) + 1);
+    query
 }
 
 /// How the query applies the vehicle filter.

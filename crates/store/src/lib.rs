@@ -18,8 +18,8 @@ mod record;
 pub use archive_cursor::{load_archive_cursor, save_archive_cursor};
 pub use bulk::insert_history;
 pub use history::{
-    count_incidents, get_incident, list_incidents, BoundingBox, Bucket, BucketCount, Cursor,
-    CursorError, IncidentFilter, Page, MAX_LIMIT, MAX_TEXT_LEN,
+    count_incidents, get_incident, list_incidents, list_statement, BoundingBox, Bucket,
+    BucketCount, Cursor, CursorError, IncidentFilter, Page, MAX_LIMIT, MAX_TEXT_LEN,
 };
 pub use record::{record_event, record_events, record_events_and_cursor, Recorded, Rejection};
 pub use vigie_model::incident::{Incident, IncidentDetail, IncidentUpdate};

@@ -26,7 +26,14 @@ pub async fn csv(
 ) -> Result<Response, AppError> {
     let pages = pages(state.pool, raw).await?;
     let rows = pages.map(|page| {
-        page.map(|incidents| Bytes::from(incidents.iter().map(csv_row).collect::<String>()))
+        page.map(|incidents| {
+            // One buffer per page, sized for typical rows: no allocation per row or field.
+            let mut chunk = String::with_capacity(incidents.len() * 200);
+            for incident in &incidents {
+                push_csv_row(&mut chunk, incident);
+            }
+            Bytes::from(chunk)
+        })
     });
     let body = stream::once(async { Ok(Bytes::from_static(CSV_HEADER.as_bytes())) }).chain(rows);
     Ok((
@@ -101,40 +108,52 @@ async fn pages(
             }
         },
     );
-    Ok(stream::once(async move { Ok(first.incidents) }).chain(rest))
+    // Fused: the body may be polled again after its end, which `unfold` does not allow.
+    Ok(stream::once(async move { Ok(first.incidents) })
+        .chain(rest)
+        .fuse())
 }
 
-/// One RFC 4180 record, CRLF-terminated.
-fn csv_row(incident: &Incident) -> String {
-    let fields = [
-        incident.id.clone(),
-        incident.kind.to_string(),
-        incident.status.to_string(),
-        incident.severity.to_string(),
-        incident.zone.clone().unwrap_or_default(),
-        incident.road.clone().unwrap_or_default(),
-        incident.vehicles.join(" "),
-        incident.lat.to_string(),
-        incident.lon.to_string(),
+/// Appends one RFC 4180 record, CRLF-terminated.
+fn push_csv_row(out: &mut String, incident: &Incident) {
+    use std::fmt::Write as _;
+    push_csv_field(out, &incident.id);
+    for field in [
+        incident.kind.as_str(),
+        incident.status.as_str(),
+        incident.severity.as_str(),
+        incident.zone.as_deref().unwrap_or_default(),
+        incident.road.as_deref().unwrap_or_default(),
+    ] {
+        out.push(',');
+        push_csv_field(out, field);
+    }
+    out.push(',');
+    push_csv_field(out, &incident.vehicles.join(" "));
+    // Numbers and times never need quoting.
+    let _ = write!(
+        out,
+        ",{},{},{},{},",
+        incident.lat,
+        incident.lon,
         format_time(incident.opened_at),
-        format_time(incident.updated_at),
-        incident.cleared_at.map(format_time).unwrap_or_default(),
-        incident.detail.clone(),
-    ];
-    let mut row = fields
-        .iter()
-        .map(|f| csv_field(f))
-        .collect::<Vec<_>>()
-        .join(",");
-    row.push_str("\r\n");
-    row
+        format_time(incident.updated_at)
+    );
+    if let Some(cleared_at) = incident.cleared_at {
+        out.push_str(&format_time(cleared_at));
+    }
+    out.push(',');
+    push_csv_field(out, &incident.detail);
+    out.push_str("\r\n");
 }
 
-fn csv_field(value: &str) -> String {
+fn push_csv_field(out: &mut String, value: &str) {
     if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
     } else {
-        value.to_owned()
+        out.push_str(value);
     }
 }
 
@@ -160,8 +179,13 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\"\nbye"), "\"say \"\"hi\"\"\nbye\"");
+        let field = |value| {
+            let mut out = String::new();
+            push_csv_field(&mut out, value);
+            out
+        };
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\"\nbye"), "\"say \"\"hi\"\"\nbye\"");
     }
 }
