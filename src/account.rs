@@ -189,7 +189,8 @@ impl Account {
             None => {
                 if let Some(room) = self.room_jid() {
                     // The room echoes it back: it shows then, with its archive id.
-                    self.command(|client| client.send_groupchat(&room, body, None).map(drop));
+                    let active = Some(ChatState::Active.to_element());
+                    self.command(|client| client.send_groupchat(&room, body, active).map(drop));
                 }
             }
             Some(peer) => {
@@ -264,17 +265,21 @@ impl Account {
         self.command(|client| client.remove_roster_item(jid).map(drop));
     }
 
-    /// Tells the peer on screen whether we are typing (XEP-0085). The core sends chat states
-    /// one-to-one only, so the room hears nothing.
+    /// Tells the conversation on screen (the peer, or the operators' room) whether we are
+    /// typing (XEP-0085).
     pub fn chat_state(self, state: OwnChatState) {
-        let Some(peer) = self.selected.get_untracked() else {
-            return;
-        };
         let state = match state {
             OwnChatState::Composing => ChatState::Composing,
             OwnChatState::Paused => ChatState::Paused,
         };
-        self.command(|client| client.send_chat_state(&peer, state).map(drop));
+        match self.selected.get_untracked() {
+            Some(peer) => self.command(|client| client.send_chat_state(&peer, state).map(drop)),
+            None => {
+                if let Some(room) = self.room_jid() {
+                    self.command(|client| client.send_room_chat_state(&room, state));
+                }
+            }
+        }
     }
 
     /// Changes the account's password; reconnections use the new one.
@@ -346,8 +351,8 @@ impl Account {
                 let present = occupant.available.then_some((
                     occupant.role,
                     PresenceView {
-                        availability: Availability::Available,
-                        status: None,
+                        availability: Availability::from_show(occupant.show),
+                        status: occupant.status,
                     },
                 ));
                 self.occupants.update(|o| o.update(&occupant.nick, present));
@@ -358,6 +363,13 @@ impl Account {
             Event::GroupchatMessage(message) if Some(&message.room) == room.as_ref() => {
                 self.room_message(message)
             }
+            Event::RoomChatState {
+                room: from,
+                nick,
+                state,
+            } if Some(&from) == room.as_ref() => self
+                .room_typing
+                .update(|t| t.chat_state(&nick, state, Instant::now())),
             Event::Message(message)
                 if matches!(message.kind, MessageType::Chat | MessageType::Normal) =>
             {
@@ -416,17 +428,8 @@ impl Account {
     }
 
     fn room_message(self, message: RoomMessage) {
-        let Some(body) = message.body else {
-            // A chat state alone (XEP-0085 §5.5: rooms relay them too).
-            match message.payloads.iter().find_map(ChatState::from_element) {
-                Some(ChatState::Composing) => self
-                    .room_typing
-                    .update(|t| t.composing(&message.nick, Instant::now())),
-                Some(_) => self.room_typing.update(|t| t.stopped(&message.nick)),
-                None => {}
-            }
-            return;
-        };
+        // Bodiless chat states come as `Event::RoomChatState`; nothing else to show.
+        let Some(body) = message.body else { return };
         self.room_typing.update(|t| t.stopped(&message.nick));
         let (at, delayed) = message_time(message.delay.as_deref(), now());
         let own = message.nick == self.nick.get_untracked();
@@ -451,12 +454,9 @@ impl Account {
             return;
         };
         let peer = jid::bare(from).to_owned();
-        match message.chat_state() {
-            Some(ChatState::Composing) => self
-                .chat_typing
-                .update(|t| t.composing(&peer, Instant::now())),
-            Some(_) => self.chat_typing.update(|t| t.stopped(&peer)),
-            None => {}
+        if let Some(state) = message.chat_state() {
+            self.chat_typing
+                .update(|t| t.chat_state(&peer, state, Instant::now()));
         }
         let Some(body) = message.body else { return };
         self.chat_typing.update(|t| t.stopped(&peer));

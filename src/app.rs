@@ -14,6 +14,7 @@ use crate::components::map::CityMap;
 use crate::components::open_incidents::OpenIncidents;
 use crate::components::status::LinkIndicator;
 use crate::components::theme::ThemeToggle;
+use crate::feed::Feed;
 use crate::session::{Link, Session};
 
 #[component]
@@ -21,6 +22,8 @@ pub fn App() -> impl IntoView {
     let session = Session::new();
     let account = Account::new();
     let history = HistoryState::new();
+    // Folded once per feed change, for both the open-incidents list and the map.
+    let open = Memo::new(move |_| session.feed.with(Feed::open_incidents));
     spawn_local(async move {
         match api::config().await {
             Ok(config) => {
@@ -43,8 +46,8 @@ pub fn App() -> impl IntoView {
             <div class="side">
                 <StartPanel account />
                 <ChatPanel account />
-                <OpenIncidents feed=session.feed />
-                <CityMap feed=session.feed history />
+                <OpenIncidents open />
+                <CityMap open history />
             </div>
             <HistoryPanel refresh=session.live_events state=history />
         </main>

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use vigie_xmpp::stanza::Show;
+use vigie_xmpp::ChatState;
 use vigie_xmpp::Role;
 use web_time::Instant;
 
@@ -168,6 +169,14 @@ impl Typing {
         self.since.remove(who);
     }
 
+    /// `who` told their XEP-0085 chat state: composing, or any other (no longer typing).
+    pub fn chat_state(&mut self, who: &str, state: ChatState, now: Instant) {
+        match state {
+            ChatState::Composing => self.composing(who, now),
+            _ => self.stopped(who),
+        }
+    }
+
     /// Those composing now, by name; a "composing" older than [`TYPING_FADES_AFTER`] no
     /// longer counts.
     pub fn who(&self, now: Instant) -> Vec<&str> {
@@ -319,6 +328,13 @@ impl PresenceView {
             }
             _ => self.availability.label().to_owned(),
         }
+    }
+
+    /// [`describe`](Self::describe), unless plainly available with nothing to say.
+    pub fn note(&self) -> Option<String> {
+        let plain = self.availability == Availability::Available
+            && self.status.as_deref().is_none_or(|s| s.trim().is_empty());
+        (!plain).then(|| self.describe())
     }
 }
 
@@ -623,6 +639,47 @@ mod tests {
         typing.composing("bob", t0);
         typing.composing("cy", t0);
         assert_eq!(typing.sentence(t0).as_deref(), Some("3 people are typing…"));
+    }
+
+    #[test]
+    fn chat_states_start_and_stop_typing() {
+        let t0 = Instant::now();
+        let mut typing = Typing::default();
+        typing.chat_state("ana", ChatState::Composing, t0);
+        assert_eq!(typing.who(t0), vec!["ana"]);
+        for stop in [
+            ChatState::Paused,
+            ChatState::Active,
+            ChatState::Inactive,
+            ChatState::Gone,
+        ] {
+            typing.chat_state("ana", ChatState::Composing, t0);
+            typing.chat_state("ana", stop, t0);
+            assert_eq!(typing.who(t0), Vec::<&str>::new(), "{stop:?}");
+        }
+    }
+
+    #[test]
+    fn occupant_away_with_status() {
+        let mut room = Occupants::default();
+        let away = PresenceView {
+            availability: Availability::from_show(Some(Show::Away)),
+            status: Some("on site".into()),
+        };
+        room.update("bob", Some((Role::Participant, away)));
+        let bob = room.sorted()[0];
+        assert_eq!(bob.presence.availability.class(), "away");
+        assert_eq!(bob.presence.note().as_deref(), Some("away — on site"));
+        let plain = PresenceView {
+            availability: Availability::Available,
+            status: Some(" ".into()),
+        };
+        assert_eq!(plain.note(), None);
+        let busy = PresenceView {
+            availability: Availability::Dnd,
+            status: None,
+        };
+        assert_eq!(busy.note().as_deref(), Some("do not disturb"));
     }
 
     #[test]

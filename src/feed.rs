@@ -2,6 +2,7 @@
 //! of traffic don't grow memory. Plain Rust, tested natively.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use vigie_model::{Event, EventKind, Severity, Status};
 
@@ -13,10 +14,10 @@ pub struct Card {
     pub live: bool,
 }
 
-/// An incident still open, as the feed knows it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OpenIncident<'a> {
-    pub latest: &'a Event,
+/// An incident still open, as the feed knows it (owned, so views can keep it in a memo).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIncident {
+    pub latest: Event,
     /// When its earliest event in the feed occurred.
     pub since: time::OffsetDateTime,
 }
@@ -50,7 +51,8 @@ impl LiveFilter {
 
 #[derive(Debug, Clone)]
 pub struct Feed {
-    cards: VecDeque<Card>,
+    /// Shared, so a view takes the cards it shows without copying their events.
+    cards: VecDeque<Arc<Card>>,
     shown: HashSet<String>,
     capacity: usize,
 }
@@ -70,7 +72,7 @@ impl Feed {
         if !self.shown.insert(event.id.clone()) {
             return false;
         }
-        self.cards.push_front(Card { event, live });
+        self.cards.push_front(Arc::new(Card { event, live }));
         while self.cards.len() > self.capacity {
             if let Some(dropped) = self.cards.pop_back() {
                 self.shown.remove(&dropped.event.id);
@@ -79,9 +81,12 @@ impl Feed {
         true
     }
 
-    /// Newest first.
-    pub fn cards(&self) -> impl Iterator<Item = &Card> {
-        self.cards.iter()
+    /// The newest `limit` cards `filter` shows, and how many more it shows beyond them: the
+    /// page keeps only a window of the feed in its DOM.
+    pub fn newest(&self, filter: &LiveFilter, limit: usize) -> (Vec<Arc<Card>>, usize) {
+        let mut shown = self.cards.iter().filter(|card| filter.shows(&card.event));
+        let window: Vec<Arc<Card>> = shown.by_ref().take(limit).cloned().collect();
+        (window, shown.count())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -90,30 +95,64 @@ impl Feed {
 
     /// Accidents and jams whose latest event in the feed is not `cleared`, newest first, with
     /// the time of their earliest event seen: the lifecycle folded per incident.
-    pub fn open_incidents(&self) -> Vec<OpenIncident<'_>> {
-        let mut open: Vec<OpenIncident<'_>> = Vec::new();
-        let mut index = std::collections::HashMap::new();
+    pub fn open_incidents(&self) -> Vec<OpenIncident> {
+        // (latest event, since) per incident; only the open ones are copied out.
+        let mut folded: Vec<(&Event, time::OffsetDateTime)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for card in &self.cards {
             let event = &card.event;
             if !matches!(event.kind, EventKind::Accident | EventKind::Jam) {
                 continue;
             }
-            match index.get(&event.incident) {
+            match index.get(event.incident.as_str()) {
                 Some(&i) => {
-                    let incident: &mut OpenIncident<'_> = &mut open[i];
-                    incident.since = incident.since.min(event.occurred_at);
+                    let since = &mut folded[i].1;
+                    *since = (*since).min(event.occurred_at);
                 }
                 None => {
-                    index.insert(&event.incident, open.len());
-                    open.push(OpenIncident {
-                        latest: event,
-                        since: event.occurred_at,
-                    });
+                    index.insert(event.incident.as_str(), folded.len());
+                    folded.push((event, event.occurred_at));
                 }
             }
         }
-        open.retain(|incident| incident.latest.status != Status::Cleared);
-        open
+        folded
+            .into_iter()
+            .filter(|(latest, _)| latest.status != Status::Cleared)
+            .map(|(latest, since)| OpenIncident {
+                latest: latest.clone(),
+                since,
+            })
+            .collect()
+    }
+}
+
+/// Items waiting to be applied together: a burst of events costs one render, not one each.
+#[derive(Debug)]
+pub struct Batch<T> {
+    items: Vec<T>,
+    flush_scheduled: bool,
+}
+
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Batch {
+            items: Vec::new(),
+            flush_scheduled: false,
+        }
+    }
+}
+
+impl<T> Batch<T> {
+    /// Queues `item`; returns whether the caller must schedule a flush (none is pending yet).
+    pub fn push(&mut self, item: T) -> bool {
+        self.items.push(item);
+        !std::mem::replace(&mut self.flush_scheduled, true)
+    }
+
+    /// Everything queued, oldest first; the next push schedules a new flush.
+    pub fn take(&mut self) -> Vec<T> {
+        self.flush_scheduled = false;
+        std::mem::take(&mut self.items)
     }
 }
 
@@ -147,8 +186,9 @@ mod tests {
             !feed.accept(event("A"), true),
             "a replayed event is not shown twice"
         );
-        let order: Vec<(&str, bool)> = feed
-            .cards()
+        let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
+        let order: Vec<(&str, bool)> = cards
+            .iter()
             .map(|c| (c.event.id.as_str(), c.live))
             .collect();
         assert_eq!(order, [("B", true), ("A", false)]);
@@ -160,9 +200,10 @@ mod tests {
         for id in ["A", "B", "C", "D", "E"] {
             feed.accept(event(id), true);
         }
-        let order: Vec<&str> = feed.cards().map(|c| c.event.id.as_str()).collect();
+        let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
+        let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!(order, ["E", "D", "C"]);
-        assert_eq!(feed.cards().count(), 3);
+        assert_eq!(feed.shown.len(), 3, "dropped cards are forgotten too");
     }
 
     #[test]
@@ -184,17 +225,17 @@ mod tests {
         for e in [opened, other, zone] {
             feed.accept(e, true);
         }
-        let open: Vec<&str> = feed
+        let open: Vec<String> = feed
             .open_incidents()
-            .iter()
-            .map(|o| o.latest.incident.as_str())
+            .into_iter()
+            .map(|o| o.latest.incident)
             .collect();
         assert_eq!(open, ["C", "A"]);
         feed.accept(cleared, true);
-        let open: Vec<&str> = feed
+        let open: Vec<String> = feed
             .open_incidents()
-            .iter()
-            .map(|o| o.latest.incident.as_str())
+            .into_iter()
+            .map(|o| o.latest.incident)
             .collect();
         assert_eq!(open, ["C"]);
     }
@@ -216,5 +257,43 @@ mod tests {
         filter.toggle_kind(EventKind::Accident);
         filter.toggle_severity(Severity::Minor);
         assert_eq!(filter, LiveFilter::default());
+    }
+
+    #[test]
+    fn newest_keeps_a_window_and_counts_the_rest() {
+        let mut feed = Feed::new(10);
+        for id in ["A", "B", "C", "D", "E"] {
+            feed.accept(event(id), true);
+        }
+        feed.accept(
+            Event {
+                kind: EventKind::ZoneEnter,
+                ..event("Z")
+            },
+            true,
+        );
+        let (window, more) = feed.newest(&LiveFilter::default(), 2);
+        let ids: Vec<&str> = window.iter().map(|c| c.event.id.as_str()).collect();
+        assert_eq!((ids, more), (vec!["Z", "E"], 4));
+        let mut accidents = LiveFilter::default();
+        accidents.toggle_kind(EventKind::Accident);
+        let (window, more) = feed.newest(&accidents, 3);
+        let ids: Vec<&str> = window.iter().map(|c| c.event.id.as_str()).collect();
+        assert_eq!((ids, more), (vec!["E", "D", "C"], 2));
+        let (window, more) = feed.newest(&accidents, 50);
+        assert_eq!((window.len(), more), (5, 0));
+    }
+
+    #[test]
+    fn batch_schedules_one_flush_per_burst() {
+        let mut batch = Batch::default();
+        assert!(batch.push(1), "the first item schedules a flush");
+        assert!(!batch.push(2) && !batch.push(3), "later ones ride on it");
+        assert_eq!(batch.take(), [1, 2, 3]);
+        assert_eq!(batch.take(), Vec::<i32>::new());
+        assert!(
+            batch.push(4),
+            "after a flush, the next item schedules another"
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! The viewer's XMPP session: anonymous login, the event rooms joined, events into the feed,
-//! and reconnection with backoff (the feed drops what the room history repeats), over
-//! WebSocket or, where WebSockets are blocked, BOSH (see [`Fallback`]).
+//! and reconnection with backoff, over WebSocket or, where WebSockets are blocked, BOSH (see
+//! [`Fallback`]). Every attempt is a new client: each room's archive cursor is carried over,
+//! so the core fills the gap from the room's archive (XEP-0313) and the missed events come
+//! once, as live ones (the feed also drops any repeat).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
@@ -12,7 +15,7 @@ use vigie_xmpp::{ClientConfig, Event as XmppEvent, History};
 use web_time::Instant;
 
 use crate::api;
-use crate::feed::Feed;
+use crate::feed::{Batch, Feed};
 
 /// What the connection indicator shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +36,10 @@ pub enum Link {
 /// Room history asked for on join, so a new viewer sees the latest events at once.
 const HISTORY: u32 = 20;
 
+/// Events reach the feed at most this often, in batches: at 100 events/s the page renders ten
+/// times a second, not a hundred.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
 /// The signals a session writes.
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -40,9 +47,13 @@ pub struct Session {
     pub link: RwSignal<Link>,
     /// Bumped on every new live event, so the history refreshes.
     pub live_events: RwSignal<u64>,
+    /// Events received and not yet in the feed, with whether they arrived live.
+    pending: StoredValue<Batch<(Event, bool)>, LocalStorage>,
     /// The open connection; only this keeps it alive (its callbacks hold it weakly).
     connection: StoredValue<Option<Connection>, LocalStorage>,
     fallback: StoredValue<Fallback, LocalStorage>,
+    /// Per room, the archive id of the newest event shown, kept across connections.
+    cursors: StoredValue<HashMap<String, String>, LocalStorage>,
 }
 
 impl Session {
@@ -51,8 +62,10 @@ impl Session {
             feed: RwSignal::new(Feed::new(500)),
             link: RwSignal::new(Link::Connecting(Kind::WebSocket)),
             live_events: RwSignal::new(0),
+            pending: StoredValue::new_local(Batch::default()),
             connection: StoredValue::new_local(None),
             fallback: StoredValue::new_local(Fallback::default()),
+            cursors: StoredValue::new_local(HashMap::new()),
         }
     }
 
@@ -75,7 +88,13 @@ impl Session {
             .iter()
             .map(|room| format!("{room}@{}", config.muc_service))
             .collect();
-        let xmpp = ClientConfig::anonymous(&config.anonymous_domain);
+        // Rooms with a cursor are rejoined without room history: their archive fills the
+        // gap, so whatever comes delayed there was missed, and is shown as live.
+        let cursors = self.cursors.get_value();
+        let xmpp = ClientConfig {
+            catch_up: true,
+            ..ClientConfig::anonymous(&config.anonymous_domain)
+        };
         let retry_config = config.clone();
         let opened =
             Connection::open(
@@ -85,8 +104,11 @@ impl Session {
                     XmppEvent::Online { .. } => {
                         self.fallback.update_value(|fallback| fallback.online(kind));
                         for room in &rooms {
-                            let _ = connection.with_client(|c| {
-                                c.join_room(room, &nick, History::MaxStanzas(HISTORY))
+                            let _ = connection.with_client(|c| match cursors.get(room) {
+                                Some(cursor) => c
+                                    .join_room(room, &nick, History::None)
+                                    .and_then(|()| c.set_archive_cursor(room, cursor)),
+                                None => c.join_room(room, &nick, History::MaxStanzas(HISTORY)),
                             });
                         }
                     }
@@ -104,17 +126,14 @@ impl Session {
                     }),
                     XmppEvent::GroupchatMessage(message) => {
                         if let Some(Ok(event)) = Event::find_in(&message.payloads) {
-                            let live = message.delay.is_none();
-                            if self
-                                .feed
-                                .try_update(|feed| feed.accept(event, live))
-                                .unwrap_or(false)
-                                && live
-                            {
-                                self.live_events.update(|n| *n += 1);
-                            }
+                            let missed = cursors.contains_key(&message.room);
+                            self.receive(event, message.delay.is_none() || missed);
                         }
                     }
+                    XmppEvent::RoomCaughtUp {
+                        room,
+                        result: Err(error),
+                    } => leptos::logging::warn!("events missed in {room} not recovered: {error}"),
                     XmppEvent::Disconnected { error } => {
                         if let Some(error) = error {
                             leptos::logging::warn!(
@@ -123,6 +142,7 @@ impl Session {
                             );
                         }
                         let was_online = connection.was_online();
+                        self.keep_cursors(connection, &rooms);
                         let retry = self
                             .fallback
                             .try_update_value(|fallback| fallback.ended(kind, was_online))
@@ -149,6 +169,52 @@ impl Session {
                 },
             );
         self.connection.set_value(Some(opened));
+    }
+}
+
+impl Session {
+    /// Keeps the archive cursors of the rooms `connection` got to, for the next connection
+    /// (one that never got online leaves the previous ones in place).
+    fn keep_cursors(self, connection: &Connection, rooms: &[String]) {
+        let reached: Vec<(String, String)> = connection.with_client(|client| {
+            rooms
+                .iter()
+                .filter_map(|room| Some((room.clone(), client.archive_cursor(room)?.to_owned())))
+                .collect()
+        });
+        self.cursors.update_value(|cursors| cursors.extend(reached));
+    }
+
+    /// Queues the event for the next flush, scheduling one if none is pending.
+    fn receive(self, event: Event, live: bool) {
+        let schedule = self
+            .pending
+            .try_update_value(|pending| pending.push((event, live)))
+            .unwrap_or(false);
+        if schedule {
+            set_timeout(move || self.flush(), FLUSH_EVERY);
+        }
+    }
+
+    /// Applies the queued events in one feed update (one render) and one history nudge.
+    fn flush(self) {
+        let events = self
+            .pending
+            .try_update_value(Batch::take)
+            .unwrap_or_default();
+        let new_live = self
+            .feed
+            .try_update(|feed| {
+                events
+                    .into_iter()
+                    .map(|(event, live)| feed.accept(event, live) && live)
+                    .filter(|&new_live| new_live)
+                    .count()
+            })
+            .unwrap_or(0);
+        if new_live > 0 {
+            self.live_events.update(|n| *n += 1);
+        }
     }
 }
 

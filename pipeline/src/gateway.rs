@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
-use rumqttc::{AsyncClient, Packet, Publish, QoS};
+use rumqttc::mqttbytes::v4::{PubAck, PubRec};
+use rumqttc::{AsyncClient, MqttState, Packet, Publish, QoS, Request};
 use tokio::sync::mpsc;
 use vigie_model::contract::{self, room_for, room_jid, vehicle_of_topic, TELEMETRY_FILTER};
 use vigie_model::{City, Event, Telemetry};
@@ -147,13 +148,15 @@ impl Outbox {
     }
 
     /// Messages whose events are all confirmed, in arrival order.
-    fn ready(&mut self) -> Vec<Publish> {
-        let mut ready = Vec::new();
-        while self.queue.front().is_some_and(|p| p.unconfirmed == 0) {
-            ready.extend(self.queue.pop_front().map(|p| p.publish));
+    fn ready(&mut self) -> impl Iterator<Item = Publish> + '_ {
+        std::iter::from_fn(|| {
+            if self.queue.front()?.unconfirmed > 0 {
+                return None;
+            }
+            let pending = self.queue.pop_front()?;
             self.first_seq += 1;
-        }
-        ready
+            Some(pending.publish)
+        })
     }
 
     /// Every unconfirmed event, oldest first, to send again after a reconnect.
@@ -272,32 +275,33 @@ pub async fn run(
     tokio::pin!(shutdown);
 
     loop {
-        send_acks(&mqtt, &mut acks);
         // Hold telemetry back while the rooms are away: the broker keeps it for us.
         let connected = rooms.is_some();
+        if connected {
+            // The rest of what the last poll read, as one batch, so that its acks leave in one
+            // write rather than one per message.
+            let now = now_ms();
+            while let Some(event) = eventloop.state.events.pop_front() {
+                if let rumqttc::Event::Incoming(Packet::Publish(publish)) = event {
+                    let mut handle = Handling {
+                        detector: &mut detector,
+                        admission: &mut admission,
+                        outbox: &mut outbox,
+                        stats: &mut stats,
+                        latest_ms: &mut latest_ms,
+                        acks: &mut acks,
+                    };
+                    handle.telemetry(publish, rooms.as_ref(), now);
+                }
+            }
+        }
+        send_acks(&mqtt, &mut eventloop.state, &mut acks);
         tokio::select! {
             () = &mut shutdown => break,
             polled = eventloop.poll(), if connected => match polled {
                 Ok(rumqttc::Event::Incoming(Packet::Publish(publish))) => {
-                    let admitted = decode(&publish).and_then(|(vehicle, fix)| {
-                        admission.admit(vehicle, fix.ts, now_ms())?;
-                        Ok((vehicle, fix))
-                    });
-                    let events = match admitted {
-                        Ok((vehicle, fix)) => {
-                            stats.receive();
-                            latest_ms = latest_ms.max(fix.ts);
-                            detector.observe(vehicle, &fix)
-                        }
-                        Err(reason) => {
-                            stats.reject(reason);
-                            Vec::new()
-                        }
-                    };
-                    let events = outbox.push(publish, events);
-                    stats.events(&events);
-                    send_all(rooms.as_ref(), &events);
-                    acks.extend(outbox.ready());
+                    let mut handle = Handling { detector: &mut detector, admission: &mut admission, outbox: &mut outbox, stats: &mut stats, latest_ms: &mut latest_ms, acks: &mut acks };
+                    handle.telemetry(publish, rooms.as_ref(), now_ms());
                 }
                 Ok(rumqttc::Event::Incoming(Packet::ConnAck(ack))) => {
                     tracing::info!(session_present = ack.session_present, "connected to the MQTT broker");
@@ -375,6 +379,42 @@ pub async fn run(
     Ok(())
 }
 
+/// What handling one telemetry message touches.
+struct Handling<'a> {
+    detector: &'a mut Detector,
+    admission: &'a mut Admission,
+    outbox: &'a mut Outbox,
+    stats: &'a mut Stats,
+    latest_ms: &'a mut i64,
+    acks: &'a mut VecDeque<Publish>,
+}
+
+impl Handling<'_> {
+    /// Admits and detects on one message, sends the events it caused and queues the acks that
+    /// became due.
+    fn telemetry(&mut self, publish: Publish, rooms: Option<&Rooms>, now_ms: i64) {
+        let admitted = decode(&publish).and_then(|(vehicle, fix)| {
+            self.admission.admit(vehicle, fix.ts, now_ms)?;
+            Ok((vehicle, fix))
+        });
+        let events = match admitted {
+            Ok((vehicle, fix)) => {
+                self.stats.receive();
+                *self.latest_ms = (*self.latest_ms).max(fix.ts);
+                self.detector.observe(vehicle, &fix)
+            }
+            Err(reason) => {
+                self.stats.reject(reason);
+                Vec::new()
+            }
+        };
+        let events = self.outbox.push(publish, events);
+        self.stats.events(&events);
+        send_all(rooms, &events);
+        self.acks.extend(self.outbox.ready());
+    }
+}
+
 async fn next_xmpp(rooms: &mut Option<Rooms>) -> Option<XmppEvent> {
     match rooms {
         Some(joined) => joined.events.recv().await,
@@ -390,11 +430,27 @@ async fn reconnect_delay(disconnected: bool, attempt: u32) {
     }
 }
 
-/// Hands acks, in order, to rumqttc's request channel while it has room; the rest wait for the
-/// next turn of `run`'s loop, once the event loop has drained some. An ack is never dropped: a
-/// lost one would keep a message in the broker's in-flight window until the next reconnect,
-/// and enough of them stall delivery altogether.
-fn send_acks(mqtt: &AsyncClient, acks: &mut VecDeque<Publish>) {
+/// Sends acks, in order. rumqttc writes each ack from its request channel with a write of its
+/// own; so all but the last go straight into the event loop's write buffer, and the last through
+/// the channel, whose handling writes the whole buffer at once. If the channel is full, the last
+/// waits for the next turn of `run`'s loop (the buffer leaves with the next write anyway). An ack
+/// is never dropped: a lost one would keep a message in the broker's in-flight window until the
+/// next reconnect, and enough of them stall delivery altogether.
+fn send_acks(mqtt: &AsyncClient, state: &mut MqttState, acks: &mut VecDeque<Publish>) {
+    while acks.len() > 1 {
+        let Some(publish) = acks.front() else { break };
+        let request = match publish.qos {
+            QoS::AtMostOnce => None,
+            QoS::AtLeastOnce => Some(Request::PubAck(PubAck::new(publish.pkid))),
+            QoS::ExactlyOnce => Some(Request::PubRec(PubRec::new(publish.pkid))),
+        };
+        if let Some(request) = request {
+            if state.handle_outgoing_packet(request).is_err() {
+                break; // an ack is never too big; the channel will take it
+            }
+        }
+        acks.pop_front();
+    }
     while let Some(publish) = acks.front() {
         if mqtt.try_ack(publish).is_err() {
             return;
@@ -439,8 +495,8 @@ mod tests {
         }
     }
 
-    fn pkids(publishes: Vec<Publish>) -> Vec<u16> {
-        publishes.into_iter().map(|p| p.pkid).collect()
+    fn pkids(publishes: impl Iterator<Item = Publish>) -> Vec<u16> {
+        publishes.map(|p| p.pkid).collect()
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct Stats {
     /// Events emitted or stored, by kind.
     pub events: BTreeMap<&'static str, u64>,
     pub outbox_depth: usize,
+    /// `vigie_telemetry_received_total`, registered once: looking it up per message costs.
+    received_counter: Option<metrics::Counter>,
 }
 
 impl Stats {
@@ -34,7 +36,9 @@ impl Stats {
     }
 
     pub fn receive(&mut self) {
-        metrics::counter!("vigie_telemetry_received_total").increment(1);
+        self.received_counter
+            .get_or_insert_with(|| metrics::counter!("vigie_telemetry_received_total"))
+            .increment(1);
         self.received += 1;
     }
 

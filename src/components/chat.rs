@@ -182,10 +182,13 @@ fn Occupants(account: Account) -> impl IntoView {
                         o.role.as_str(),
                         o.presence.availability.class()
                     );
+                    // Away, busy… and the status text, written out for all to read.
+                    let presence = o.presence.note();
                     view! {
                         <li class=class title=o.presence.describe()>
                             <bdi class="nick">{o.nick.clone()}</bdi>
                             <span class="role">{o.role.as_str()}</span>
+                            {presence.map(|text| view! { <bdi class="presence">{text}</bdi> })}
                         </li>
                     }
                 })

@@ -147,16 +147,23 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
     on_cleanup(move || back_or_forward.remove());
 
     // A live event reaches MySQL a moment after the page (the collector stores it): look again
-    // shortly after each one, and every few seconds anyway.
+    // shortly after live events, and every few seconds anyway; never while a page is loading.
     let look_again = move || {
-        if results.with_untracked(|rows| rows.len() <= api::PAGE_SIZE as usize) {
+        if loading.with_untracked(|l| *l != Loading::Busy)
+            && results.with_untracked(|rows| rows.len() <= api::PAGE_SIZE as usize)
+        {
             reload();
         }
     };
+    // One refresh pending at most: events while it waits ride on it; if a page is still loading
+    // when it is due, it waits one more delay.
+    let refresh_pending = StoredValue::new(false);
+    let busy = move || loading.with_untracked(|l| *l == Loading::Busy);
     Effect::new(move |previous: Option<()>| {
         refresh.track();
-        if previous.is_some() {
-            set_timeout(look_again, REFRESH_DELAY);
+        if previous.is_some() && !refresh_pending.get_value() {
+            refresh_pending.set_value(true);
+            refresh_when_idle(refresh_pending, busy, look_again);
         }
     });
     if let Ok(interval) = set_interval_with_handle(look_again, REFRESH_PERIOD) {
@@ -221,6 +228,25 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
             </Show>
         </section>
     }
+}
+
+/// Runs `look_again` after [`REFRESH_DELAY`], or later while `busy`, then clears `pending`.
+fn refresh_when_idle(
+    pending: StoredValue<bool>,
+    busy: impl Fn() -> bool + Copy + 'static,
+    look_again: impl Fn() + Copy + 'static,
+) {
+    set_timeout(
+        move || {
+            if busy() {
+                refresh_when_idle(pending, busy, look_again);
+            } else {
+                pending.set_value(false);
+                look_again();
+            }
+        },
+        REFRESH_DELAY,
+    );
 }
 
 /// A row opens the incident's details: by a click anywhere on it, or from its button.

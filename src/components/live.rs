@@ -1,22 +1,26 @@
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use vigie_model::{EventKind, Severity};
 
 use crate::feed::{Card, Feed, LiveFilter};
+
+/// Cards in the page at first, and added by each "show more": the rest of the feed stays in
+/// memory only, so hours of events don't grow the DOM.
+const WINDOW: usize = 50;
 
 /// The live feed: one card per event, newest first, filtered by chips; events replayed from the
 /// room history on join sit below a marker, apart from live ones.
 #[component]
 pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
     let filter = RwSignal::new(LiveFilter::default());
-    let cards = move || {
-        let filter = filter.get();
-        feed.with(|feed| {
-            feed.cards()
-                .filter(|card| filter.shows(&card.event))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let limit = RwSignal::new(WINDOW);
+    let window = Memo::new(move |_| {
+        filter.with(|filter| feed.with(|feed| feed.newest(filter, limit.get())))
+    });
+    let cards = move || window.with(|(cards, _)| cards.clone());
+    let more = move || window.with(|(_, more)| *more);
+    let has_more = move || more() > 0;
     let kind_chips = EventKind::ALL
         .into_iter()
         .map(|kind| {
@@ -54,12 +58,17 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
             <ol class="cards" data-testid="live-feed">
                 <For each=cards key=|card| card.event.id.clone() children=event_card />
             </ol>
+            <Show when=has_more>
+                <button class="more" data-testid="live-more" on:click=move |_| limit.update(|limit| *limit += WINDOW)>
+                    {move || format!("Show more ({} older)", more())}
+                </button>
+            </Show>
         </section>
     }
 }
 
-fn event_card(card: Card) -> impl IntoView {
-    let event = card.event;
+fn event_card(card: Arc<Card>) -> impl IntoView {
+    let event = card.event.clone();
     let class = format!("card {} {}", event.kind.as_str(), event.severity.as_str());
     let title = event.body();
     let origin = if card.live { "live" } else { "history" };

@@ -5,7 +5,7 @@ use vigie_model::{City, Event, Incident};
 
 use crate::components::history::HistoryState;
 use crate::components::live::kind_label;
-use crate::feed::Feed;
+use crate::feed::OpenIncident;
 
 /// Width of the map's SVG coordinate space; the height keeps the city's aspect.
 const WIDTH: f64 = 1000.0;
@@ -52,7 +52,7 @@ const MAX_HISTORY_MARKERS: usize = 500;
 /// The city in SVG (zones, roads) with a marker per open incident, the newest one pulsing, and
 /// a diamond per history result. A marker opens the incident's details.
 #[component]
-pub fn CityMap(feed: RwSignal<Feed>, history: HistoryState) -> impl IntoView {
+pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl IntoView {
     let city = City::builtin();
     let projection = Projection::new(city.bounds);
     let zones = city
@@ -76,15 +76,9 @@ pub fn CityMap(feed: RwSignal<Feed>, history: HistoryState) -> impl IntoView {
         })
         .collect_view();
     let select = history.selected;
-    let markers = move || {
-        feed.with(|feed| {
-            feed.open_incidents()
-                .into_iter()
-                .enumerate()
-                .map(|(rank, open)| marker(&projection, open.latest, rank == 0, select))
-                .collect_view()
-        })
-    };
+    // Only the marker losing or gaining "newest" is touched when it moves.
+    let newest =
+        Memo::new(move |_| open.with(|open| open.first().map(|o| o.latest.incident.clone())));
     let past = move || {
         history.results.with(|results| {
             results
@@ -100,7 +94,11 @@ pub fn CityMap(feed: RwSignal<Feed>, history: HistoryState) -> impl IntoView {
             <svg viewBox=format!("0 0 {WIDTH} {:.0}", projection.height) role="group" aria-labelledby="map-title">
                 <g aria-hidden="true">{zones}{roads}</g>
                 <g class="history-markers" data-testid="map-history">{past}</g>
-                <g class="markers" data-testid="map-markers">{markers}</g>
+                <g class="markers" data-testid="map-markers">
+                    <For each=move || open.get() key=|open| open.latest.id.clone() let(open)>
+                        {marker(&projection, open.latest, newest, select)}
+                    </For>
+                </g>
             </svg>
             <p class="map-legend">"● open incidents, live · ◆ history results · Enter on a marker opens its details"</p>
         </section>
@@ -110,17 +108,16 @@ pub fn CityMap(feed: RwSignal<Feed>, history: HistoryState) -> impl IntoView {
 /// An open incident: a circle a keyboard can reach.
 fn marker(
     projection: &Projection,
-    event: &Event,
-    newest: bool,
+    event: Event,
+    newest: Memo<Option<String>>,
     select: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let (x, y) = projection.point([event.lon, event.lat]);
-    let class = format!(
-        "marker {} {}{}",
-        event.kind.as_str(),
-        event.severity.as_str(),
-        if newest { " newest" } else { "" }
-    );
+    let class = format!("marker {} {}", event.kind.as_str(), event.severity.as_str());
+    let is_newest = {
+        let incident = event.incident.clone();
+        move || newest.with(|newest| newest.as_deref() == Some(incident.as_str()))
+    };
     let incident = event.incident.clone();
     let open = move || select.set(Some(incident.clone()));
     let on_key = {
@@ -133,7 +130,7 @@ fn marker(
         }
     };
     view! {
-        <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r="12" data-incident-id=event.incident.clone()
+        <circle class=class class:newest=is_newest cx=format!("{x:.1}") cy=format!("{y:.1}") r="12" data-incident-id=event.incident.clone()
             tabindex="0" role="button" aria-label=event.body() on:click=move |_| open() on:keydown=on_key>
             <title>{event.body()}</title>
         </circle>

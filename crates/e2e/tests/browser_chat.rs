@@ -1,10 +1,10 @@
 //! The operators' chat in two headless Chromium sessions against the whole stack: an account
 //! created from the page (and a taken name refused), a wrong password refused, both operators
-//! in the operators' room, a subscription asked and accepted both ways, presence with a status
-//! text, the typing indicator and a one-to-one message, an offline message shown with its
-//! time, a subscription denied, a password change, logging out; and a hostile peer whose
-//! bodies and nickname (script tags, event handlers, a huge body, right-to-left overrides)
-//! stay inert text.
+//! in the operators' room (typing shown there), a subscription asked and accepted both ways,
+//! presence with a status text (on the roster and in the room), the typing indicator and a
+//! one-to-one message, an offline message shown with its time, a subscription denied, a
+//! password change, logging out; and a hostile peer whose bodies and nickname (script tags,
+//! event handlers, a huge body, right-to-left overrides) stay inert text.
 
 use std::time::Duration;
 
@@ -114,6 +114,9 @@ async fn steps(
     // Both in the operators' room.
     wait_text(&page_a, "[data-testid=occupants]", "bob").await?;
     wait_text(&page_b, "[data-testid=occupants]", "ana").await?;
+    // Ana types in the room: Bob sees it there, until her message comes.
+    fill(&page_a, "[data-testid=chat-input]", "Morning!").await?;
+    wait_text(&page_b, "[data-testid=typing]", "ana is typing").await?;
     send(&page_a, "Morning! Jam on the ring road.").await?;
     wait_text(
         &page_b,
@@ -121,6 +124,7 @@ async fn steps(
         "Morning! Jam on the ring road.",
     )
     .await?;
+    wait_text_absent(&page_b, "[data-testid=typing]", "typing").await?;
     wait_text(&page_a, "[data-testid=chat-log] .line.own", "Morning!").await?;
 
     // Bob's offline message from Mallory, with its time, as text.
@@ -165,6 +169,8 @@ async fn steps(
     wait_text(&page_b, &contact, "away — at the depot").await?;
     let class = wait_for(&page_b, &contact).await?.attr("class").await?;
     assert!(class.unwrap_or_default().contains("away"));
+    // Her presence reached the room too.
+    wait_text(&page_b, "[data-testid=occupants]", "away — at the depot").await?;
 
     // One to one: Bob opens Ana's conversation; Ana types, Bob sees it, then her message.
     click(&page_b, &format!("{contact} .contact-open")).await?;

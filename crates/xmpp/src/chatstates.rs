@@ -1,5 +1,5 @@
 //! XEP-0085: Chat State Notifications — whether a contact is typing, paused, or gone — on
-//! one-to-one chat messages, with or without a body.
+//! one-to-one chat messages, with or without a body (rooms: [`crate::muc`]).
 
 use crate::stanza::{wire_enum, Message, MessageType};
 use crate::xml::Element;

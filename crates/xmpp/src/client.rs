@@ -595,6 +595,14 @@ impl Client {
         Ok(())
     }
 
+    /// Tells `room` (joined) our XEP-0085 chat state, e.g. [`ChatState::Composing`] while
+    /// typing, in a bodiless groupchat message hinted not to be stored.
+    pub fn send_room_chat_state(&mut self, room: &str, state: ChatState) -> Result<(), Error> {
+        let room = self.joined_room(room)?;
+        self.send(&muc::chat_state_notification(&room, state).to_element());
+        Ok(())
+    }
+
     /// Sends a one-to-one message; returns its id.
     pub fn send_message(
         &mut self,
@@ -1410,6 +1418,21 @@ impl Client {
                 let Some(message) = RoomMessage::from_message(message) else {
                     return;
                 };
+                if let (None, Some(state)) = (&message.body, message.chat_state()) {
+                    // Our own states come back from the room: only others' are news.
+                    let ours = self
+                        .rooms
+                        .get(&message.room)
+                        .is_some_and(|room| room.nick == message.nick);
+                    if !ours {
+                        self.events.push_back(Event::RoomChatState {
+                            room: message.room,
+                            nick: message.nick,
+                            state,
+                        });
+                    }
+                    return;
+                }
                 if self.config.catch_up {
                     let room = self.rooms.get_mut(&message.room);
                     if let (Some(room), Some(id)) = (room, message.stanza_id.as_deref()) {

@@ -2,6 +2,7 @@
 
 use web_time::Instant;
 
+use crate::chatstates::ChatState;
 use crate::data_form::DataForm;
 use crate::disco::{DiscoInfo, DiscoItem};
 use crate::error::Error;
@@ -63,10 +64,20 @@ pub enum Event {
     },
     /// The room's subject: sent after the history replay, so live messages follow.
     RoomSubject { room: String, subject: String },
-    /// Another occupant arrived, changed role, or left; or our own role changed.
+    /// Another occupant arrived, changed role, availability or status text, or left; or our
+    /// own role changed.
     Occupant(Occupant),
-    /// A groupchat message in a room we joined (our own messages come back too).
+    /// A groupchat message in a room we joined (our own messages come back too); a bodiless
+    /// one that only carries a chat state comes as [`Event::RoomChatState`] instead.
     GroupchatMessage(RoomMessage),
+    /// Another occupant's XEP-0085 chat state in a room we joined (e.g. composing), sent
+    /// without a body; the state carried by a message with a body is
+    /// [`RoomMessage::chat_state`].
+    RoomChatState {
+        room: String,
+        nick: String,
+        state: ChatState,
+    },
     /// Any other message (chat, headline, normal, or groupchat from a room we are not in).
     /// [`Message::chat_state`] reads its XEP-0085 chat state (a message may carry only
     /// that, without a body); `delay` is set on messages stored while we were offline and

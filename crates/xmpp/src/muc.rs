@@ -3,10 +3,13 @@
 //! (kicked, banned, room destroyed), subject, private messages, moderation and the owner's
 //! configuration form. The room list is the service's XEP-0030 items (`disco`).
 
+use crate::chatstates::{self, ChatState};
 use crate::data_form::{self, DataForm};
 use crate::error::Error;
 use crate::jid;
-use crate::stanza::{wire_enum, Iq, Message, MessageType, Presence, PresenceType, StanzaError};
+use crate::stanza::{
+    wire_enum, Iq, Message, MessageType, Presence, PresenceType, Show, StanzaError,
+};
 use crate::xml::Element;
 
 pub use crate::data_form::DATA_FORMS_NS;
@@ -192,6 +195,10 @@ pub struct Occupant {
     pub jid: Option<String>,
     /// False when the occupant left.
     pub available: bool,
+    /// Away, do not disturb…, from the occupant's presence (`None`: plainly online).
+    pub show: Option<Show>,
+    /// The occupant's free-text status, as they typed it.
+    pub status: Option<String>,
 }
 
 /// A message to a room we are in: live, history replayed on join, or caught up from the
@@ -238,6 +245,11 @@ impl RoomMessage {
     pub fn payload(&self, name: &str, ns: &str) -> Option<&Element> {
         self.payloads.iter().find(|payload| payload.is(name, ns))
     }
+
+    /// The XEP-0085 chat state the sender attached (e.g. composing), if any.
+    pub fn chat_state(&self) -> Option<ChatState> {
+        self.payloads.iter().find_map(ChatState::from_element)
+    }
 }
 
 /// The presence joining `room` as `nick`, with the room's password if it has one.
@@ -266,6 +278,14 @@ pub fn join_presence(
 /// The presence leaving `room` where we are `nick`.
 pub fn leave_presence(room: &str, nick: &str) -> Presence {
     Presence::new(PresenceType::Unavailable).with_to(format!("{room}/{nick}"))
+}
+
+/// A bodiless groupchat message telling `room` our XEP-0085 chat state, hinted not to be
+/// stored like its one-to-one twin ([`chatstates::notification`]).
+pub fn chat_state_notification(room: &str, state: ChatState) -> Message {
+    let mut message = chatstates::notification(state).with_to(room);
+    message.kind = MessageType::Groupchat;
+    message
 }
 
 /// A groupchat message to `room`; `id` doubles as XEP-0359 origin-id so the echo can be
@@ -411,6 +431,8 @@ pub fn classify_presence(presence: &Presence, our_nick: &str) -> Option<RoomPres
         affiliation: user.affiliation,
         jid: user.jid.clone(),
         available,
+        show: presence.show,
+        status: presence.status.clone(),
     };
     // Old servers omit 110; the nick we asked for is the fallback (XEP-0045 §7.2.3).
     if user.has_status(STATUS_SELF) || nick == our_nick {
@@ -696,5 +718,62 @@ mod tests {
             Err(Error::Peer(_))
         ));
         assert!(matches!(parse_config_form(None), Err(Error::Peer(_))));
+    }
+
+    #[test]
+    fn occupant_show_and_status_follow_their_presence() {
+        // XEP-0045 example 24's shape, with RFC 6121 show and status.
+        let away = presence(
+            "<presence xmlns='jabber:client' from='ops@rooms.localhost/viewer' to='gw@localhost/gw'>\
+             <show>away</show><status>On site &lt;A7&gt;</status>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>",
+        );
+        let Some(RoomPresence::Occupant(occupant)) = classify_presence(&away, "gw") else {
+            panic!("expected another occupant");
+        };
+        assert_eq!(occupant.show, Some(Show::Away));
+        assert_eq!(occupant.status.as_deref(), Some("On site <A7>"));
+        let back = presence(
+            "<presence xmlns='jabber:client' from='ops@rooms.localhost/viewer'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>",
+        );
+        let Some(RoomPresence::Occupant(occupant)) = classify_presence(&back, "gw") else {
+            panic!("expected another occupant");
+        };
+        assert_eq!((occupant.show, occupant.status), (None, None));
+    }
+
+    #[test]
+    fn room_chat_states() {
+        assert_eq!(
+            chat_state_notification("ops@rooms.localhost", ChatState::Composing)
+                .to_element()
+                .to_xml(),
+            "<message xmlns='jabber:client' to='ops@rooms.localhost' type='groupchat'>\
+             <composing xmlns='http://jabber.org/protocol/chatstates'/>\
+             <no-store xmlns='urn:xmpp:hints'/></message>"
+        );
+        let parse = |xml: &str| {
+            let element = Element::parse(xml, &Limits::default()).unwrap();
+            RoomMessage::from_message(Message::from_element(&element).unwrap()).unwrap()
+        };
+        let typing = parse(
+            "<message xmlns='jabber:client' from='ops@rooms.localhost/viewer' type='groupchat'>\
+             <paused xmlns='http://jabber.org/protocol/chatstates'/></message>",
+        );
+        assert_eq!(
+            (
+                typing.nick.as_str(),
+                typing.body.as_deref(),
+                typing.chat_state()
+            ),
+            ("viewer", None, Some(ChatState::Paused))
+        );
+        let said = parse(
+            "<message xmlns='jabber:client' from='ops@rooms.localhost/viewer' type='groupchat'>\
+             <body>on my way</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>",
+        );
+        assert_eq!(said.chat_state(), Some(ChatState::Active));
+        assert_eq!(said.body.as_deref(), Some("on my way"));
     }
 }

@@ -16,12 +16,13 @@ use common::driver::{
 };
 use common::prosody::{bosh, endpoint, Prosody, MUC_DOMAIN};
 use tokio::sync::mpsc::Receiver;
+use vigie_xmpp::chatstates::ChatState;
 use vigie_xmpp::driver_tokio::Handle;
 use vigie_xmpp::muc::Destroyed;
 use vigie_xmpp::selfping::{self, Membership};
 use vigie_xmpp::{
     Affiliation, ArchiveQuery, Backoff, Client, ClientConfig, Error, Event, History, LeaveReason,
-    MessageType, Role, RoomMessage, Transport,
+    MessageType, Presence, PresenceType, Role, RoomMessage, Show, Transport,
 };
 
 const ROOM_SECRET: &str = "s3cret";
@@ -603,4 +604,57 @@ async fn gap_filled_after_a_restart_over_bosh() {
 #[tokio::test]
 async fn gap_filled_after_a_network_cut_over_websocket() {
     gap_filled(Transport::WebSocket, Outage::NetworkCut).await;
+}
+
+#[tokio::test]
+async fn occupant_show_status_and_chat_states() {
+    let prosody = Prosody::start();
+    let room = format!("ops@{MUC_DOMAIN}");
+    let (alice, mut alice_events) = login(&prosody, "alice", Transport::WebSocket).await;
+    create_room(&alice, &mut alice_events, &room, "alice", &[]).await;
+    let (bob, mut bob_events) = login(&prosody, "bob", Transport::WebSocket).await;
+    enter(&bob, &mut bob_events, &room, "bob").await;
+
+    // Presence in a room is directed to our occupant JID (XEP-0045 §7.7).
+    let away = Presence::new(PresenceType::Available)
+        .with_to(format!("{room}/bob"))
+        .with_show(Show::Away)
+        .with_status("on site <A7>");
+    bob.call(move |c| c.send_presence(away)).await.unwrap();
+    let occupant = expect(&mut alice_events, "bob away", |e| match e {
+        Event::Occupant(occupant) if occupant.nick == "bob" && occupant.show.is_some() => {
+            Some(occupant)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(occupant.show, Some(Show::Away));
+    assert_eq!(occupant.status.as_deref(), Some("on site <A7>"));
+    assert!(occupant.available);
+
+    on_room(&bob, &room, |c, room| {
+        c.send_room_chat_state(room, ChatState::Composing)
+    })
+    .await;
+    let typing = expect(&mut alice_events, "bob typing", |e| match e {
+        Event::RoomChatState { nick, state, .. } => Some((nick, state)),
+        Event::GroupchatMessage(message) => panic!("a chat state shown as a message: {message:?}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(typing, ("bob".to_owned(), ChatState::Composing));
+    // Bob's own state comes back to him, yet is not news to him; his next message is.
+    let said = send_groupchats(&bob, &room, "after typing", 1).await;
+    expect(&mut bob_events, "bob's message back", |e| match e {
+        Event::RoomChatState { .. } => panic!("own chat state reported: {e:?}"),
+        Event::GroupchatMessage(message) if message.id == said.first().cloned() => Some(()),
+        _ => None,
+    })
+    .await;
+    // Not joined: refused before anything is sent.
+    let elsewhere = format!("elsewhere@{MUC_DOMAIN}");
+    let refused = bob
+        .call(move |c| c.send_room_chat_state(&elsewhere, ChatState::Paused))
+        .await;
+    assert!(matches!(refused, Err(Error::Misuse(_))), "{refused:?}");
 }

@@ -74,7 +74,7 @@ impl Detector {
         Detector {
             accidents: accident::AccidentDetector::new(thresholds.accident),
             jams: jam::JamDetector::new(&city, thresholds.jam),
-            zones: zone::ZoneDetector::new(thresholds.zone),
+            zones: zone::ZoneDetector::new(&city, thresholds.zone),
             city,
             ids,
         }

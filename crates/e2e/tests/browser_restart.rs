@@ -1,0 +1,81 @@
+//! The dashboard across a Prosody crash: the viewer's session is lost, the page reconnects
+//! with a new anonymous session, the core fills the gap from the rooms' archives, and every
+//! event the gateway emitted shows in the live feed exactly once.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::Context;
+use fantoccini::{Client, Locator};
+use vigie_e2e::browser::{browser, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::{eventually, Stack};
+
+const ONLINE: &str = "[data-testid=link].online";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_missed_during_a_prosody_restart_appear_once() -> anyhow::Result<()> {
+    within(SCENARIO_LIMIT, restart_scenario()).await
+}
+
+async fn restart_scenario() -> anyhow::Result<()> {
+    let mut stack = Stack::start(Some(dist()?)).await?;
+    let (_driver, page) = browser().await?;
+    page.goto(&stack.server_url).await?;
+    let wait = || page.wait().at_most(Duration::from_secs(30));
+
+    wait()
+        .for_element(Locator::Css(ONLINE))
+        .await
+        .context("the page never went live")?;
+    stack.simulate(3, 4.0, 1).await?;
+    wait()
+        .for_element(Locator::Css(
+            "li.card[data-kind=accident][data-origin=live]",
+        ))
+        .await
+        .context("no live accident before the restart")?;
+
+    tokio::task::block_in_place(|| stack.prosody.kill_and_restart())?;
+    // Crashed right away: the gateway posts this one as soon as it is back in the rooms,
+    // while the page is still waiting out its reconnection delay or rejoining.
+    stack.simulate(3, 4.0, 2).await?;
+    let emitted: BTreeSet<String> =
+        eventually(Duration::from_secs(30), "two emitted accidents", || async {
+            let ids: BTreeSet<String> = stack.emitted_event_ids()?.into_iter().collect();
+            Ok((ids.len() >= 2).then_some(ids))
+        })
+        .await?;
+
+    wait()
+        .for_element(Locator::Css(ONLINE))
+        .await
+        .context("the indicator never came back to live")?;
+    for id in &emitted {
+        wait()
+            .for_element(Locator::Css(&card(id)))
+            .await
+            .with_context(|| format!("event {id} never showed after the restart"))?;
+    }
+    // Let any late repeat (room history, archive page) arrive before counting.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for id in &emitted {
+        assert_eq!(cards(&page, &card(id)).await?, 1, "event {id}");
+    }
+    assert_eq!(
+        cards(&page, "li.card").await?,
+        emitted.len(),
+        "the feed holds only the emitted events"
+    );
+
+    screenshot(&page, "dashboard-after-prosody-restart").await?;
+    page.close().await?;
+    stack.stop().await
+}
+
+fn card(id: &str) -> String {
+    format!("li.card[data-event-id='{id}'][data-origin=live]")
+}
+
+async fn cards(page: &Client, css: &str) -> anyhow::Result<usize> {
+    Ok(page.find_all(Locator::Css(css)).await?.len())
+}
