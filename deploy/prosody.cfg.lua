@@ -58,5 +58,7 @@ VirtualHost {{anon_domain}}
 Component {{muc_service}} "muc"
 	modules_enabled = { "muc_mam" }
 	muc_log_all_rooms = true
+	-- The collector catches up in pages of 250 (Prosody caps pages at 50 by default).
+	max_archive_query_results = 250
 	-- Only accounts of the main domain may create rooms; anonymous viewers never can.
 	restrict_room_creation = "local"

@@ -6,7 +6,7 @@
 //! archive position: only archive pages and, once a room is caught up, live messages in order do.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sqlx::mysql::MySqlPoolOptions;
@@ -118,8 +118,8 @@ struct Collector<'a> {
     stats: &'a mut Stats,
     /// Rooms whose archive was read to the end in this session.
     caught_up: HashSet<String>,
-    /// Archive query id → its room, and the events of the page so far.
-    queries: HashMap<String, (String, Vec<Event>)>,
+    /// Archive query id → its room, when it was asked, and the events of the page so far.
+    queries: HashMap<String, (String, Instant, Vec<Event>)>,
     /// Live events not stored yet, by room, with the room's archive id to move to.
     live: HashMap<String, (Vec<Event>, Option<String>)>,
 }
@@ -137,33 +137,47 @@ impl Collector<'_> {
             ..ArchiveQuery::default()
         };
         let id = handle.query_room_archive(room, query).await?;
-        self.queries.insert(id, (room.to_owned(), Vec::new()));
+        self.queries
+            .insert(id, (room.to_owned(), Instant::now(), Vec::new()));
         Ok(())
     }
 
     async fn handle(&mut self, handle: &Handle, event: XmppEvent) -> anyhow::Result<()> {
         match event {
             XmppEvent::ArchivedMessage { query_id, message } => {
-                if let (Some(event), Some((_, page))) =
+                if let (Some(event), Some((_, _, page))) =
                     (self.event_of(&message), self.queries.get_mut(&query_id))
                 {
                     page.push(event);
                 }
             }
             XmppEvent::ArchiveQueryDone { query_id, result } => {
-                let Some((room, page)) = self.queries.remove(&query_id) else {
+                let Some((room, asked, page)) = self.queries.remove(&query_id) else {
                     return Ok(());
                 };
                 let done = result.with_context(|| format!("reading the archive of {room}"))?;
+                let round_trip = asked.elapsed();
+                // The next page is on its way while this one is written (its position is only
+                // saved with this page's events, so a crash mid-way replays from here).
+                if done.complete {
+                    tracing::info!(%room, "caught up with the room archive");
+                } else {
+                    self.ask_page(handle, &room, done.last_id.clone()).await?;
+                }
+                let writing = Instant::now();
                 match &done.last_id {
                     Some(last_id) => self.store(&page, Some((&room, last_id))).await?,
                     None => self.store(&page, None).await?,
                 }
+                tracing::debug!(
+                    %room,
+                    events = page.len(),
+                    round_trip_ms = round_trip.as_secs_f64() * 1e3,
+                    write_ms = writing.elapsed().as_secs_f64() * 1e3,
+                    "archive page stored"
+                );
                 if done.complete {
-                    tracing::info!(%room, "caught up with the room archive");
                     self.caught_up.insert(room);
-                } else {
-                    self.ask_page(handle, &room, done.last_id).await?;
                 }
             }
             XmppEvent::GroupchatMessage(message) => {

@@ -5,6 +5,7 @@
 //! gives the current state, the earliest `open` gives `opened_at`. So an archive replay, a
 //! redelivery or an `update` seen before its `open` all end in the same rows.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -77,16 +78,157 @@ pub async fn record_events_and_cursor(
     Ok(outcomes)
 }
 
+/// Most rows in one multi-row statement, and most detail bytes (the statement must stay below
+/// the server's `max_allowed_packet`, 16 MiB by default).
+const MAX_ROWS_PER_STATEMENT: usize = 250;
+const MAX_BYTES_PER_STATEMENT: usize = 4 << 20;
+
+/// Records a batch with a handful of multi-row statements rather than several per event.
 async fn record_all(conn: &mut MySqlConnection, events: &[Event]) -> Result<Vec<Recorded>> {
     let mut outcomes = Vec::with_capacity(events.len());
-    for event in events {
-        let outcome = match validate(event) {
+    let mut valid = Vec::with_capacity(events.len());
+    for (index, event) in events.iter().enumerate() {
+        outcomes.push(match validate(event) {
             Err(rejection) => Recorded::Rejected(rejection),
-            Ok(()) => record_valid(conn, event).await?,
-        };
-        outcomes.push(outcome);
+            Ok(()) => {
+                valid.push(index);
+                Recorded::Inserted
+            }
+        });
+    }
+    let mut start = 0;
+    while start < valid.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < valid.len() && end - start < MAX_ROWS_PER_STATEMENT {
+            bytes += 2 * events[valid[end]].detail.len();
+            if end > start && bytes > MAX_BYTES_PER_STATEMENT {
+                break;
+            }
+            end += 1;
+        }
+        let chunk: Vec<&Event> = valid[start..end].iter().map(|&i| &events[i]).collect();
+        let fresh = record_chunk(conn, &chunk).await?;
+        for (&index, fresh) in valid[start..end].iter().zip(fresh) {
+            if !fresh {
+                outcomes[index] = Recorded::Duplicate;
+            }
+        }
+        start = end;
     }
     Ok(outcomes)
+}
+
+fn placeholders(row: &str, rows: usize) -> String {
+    vec![row; rows].join(", ")
+}
+
+/// Records valid events; for each, whether it was new (false: its id was already recorded, in
+/// the database or earlier in the chunk).
+async fn record_chunk(conn: &mut MySqlConnection, events: &[&Event]) -> Result<Vec<bool>> {
+    // Locking read: the ids' index gaps stay locked until commit, so nobody else inserts them.
+    let sql = format!(
+        "SELECT event_id FROM incident_updates WHERE event_id IN ({}) FOR UPDATE",
+        placeholders("?", events.len())
+    );
+    let mut query = sqlx::query_scalar::<_, String>(&sql);
+    for event in events {
+        query = query.bind(&event.id);
+    }
+    let mut seen: HashSet<String> = query.fetch_all(&mut *conn).await?.into_iter().collect();
+    let fresh: Vec<bool> = events.iter().map(|e| seen.insert(e.id.clone())).collect();
+    let new: Vec<&Event> = events
+        .iter()
+        .zip(&fresh)
+        .filter_map(|(event, &fresh)| fresh.then_some(*event))
+        .collect();
+    if new.is_empty() {
+        return Ok(fresh);
+    }
+
+    let sql = format!(
+        "INSERT INTO incident_updates (event_id, incident_id, status, severity, zone, road, \
+         vehicles, lat, lon, occurred_at, detail) VALUES {}",
+        placeholders("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for event in &new {
+        query = query
+            .bind(&event.id)
+            .bind(&event.incident)
+            .bind(event.status.as_str())
+            .bind(event.severity.as_str())
+            .bind(&event.zone)
+            .bind(&event.road)
+            .bind(event.vehicles.join(" "))
+            .bind(event.lat)
+            .bind(event.lon)
+            .bind(to_db_time(event.occurred_at))
+            .bind(&event.detail);
+    }
+    query.execute(&mut *conn).await?;
+
+    // Rows of one statement are applied in order, each seeing the previous: the same fold as
+    // one statement per event.
+    let sql = UPSERT_INCIDENTS.replace(UPSERT_ROW, &placeholders(UPSERT_ROW, new.len()));
+    let mut query = sqlx::query(&sql);
+    for event in &new {
+        let occurred_at = to_db_time(event.occurred_at);
+        let cleared_at = (event.status == Status::Cleared).then_some(occurred_at);
+        query = query
+            .bind(&event.incident)
+            .bind(event.kind.as_str())
+            .bind(event.status.as_str())
+            .bind(event.severity.as_str())
+            .bind(&event.zone)
+            .bind(&event.road)
+            .bind(event.vehicles.join(" "))
+            .bind(event.lat)
+            .bind(event.lon)
+            .bind(occurred_at)
+            .bind(occurred_at)
+            .bind(cleared_at)
+            .bind(&event.detail)
+            .bind(&event.id);
+    }
+    query.execute(&mut *conn).await?;
+
+    // Vehicles after the incidents: they copy the incidents' opening as it now stands.
+    let links: Vec<(&str, &str)> = new
+        .iter()
+        .flat_map(|e| e.vehicles.iter().map(|v| (v.as_str(), e.incident.as_str())))
+        .collect();
+    if !links.is_empty() {
+        let sql = format!(
+            "INSERT IGNORE INTO incident_vehicles (vehicle, incident_id, opened_at) \
+             SELECT l.vehicle, i.id, i.opened_at FROM ({}) l JOIN incidents i ON i.id = l.incident_id",
+            vec!["SELECT ? AS vehicle, ? AS incident_id"; links.len()].join(" UNION ALL ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (vehicle, incident) in &links {
+            query = query.bind(*vehicle).bind(*incident);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    // A late `open` may have moved an incident's opening earlier than its vehicles' copies.
+    let reopened: HashSet<&str> = new
+        .iter()
+        .filter(|e| e.status == Status::Open)
+        .map(|e| e.incident.as_str())
+        .collect();
+    if !reopened.is_empty() {
+        let sql = format!(
+            "UPDATE incident_vehicles v JOIN incidents i ON i.id = v.incident_id \
+             SET v.opened_at = i.opened_at WHERE v.incident_id IN ({}) AND v.opened_at <> i.opened_at",
+            placeholders("?", reopened.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for incident in reopened {
+            query = query.bind(incident);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(fresh)
 }
 
 fn is_ulid(s: &str) -> bool {
@@ -160,7 +302,10 @@ const IS_NEWER: &str = "(VALUES(updated_at) > updated_at \
 /// to right, each seeing the previous ones, so `last_event_id` and `updated_at` (which
 /// `IS_NEWER` reads) come last, and `updated_at` also accepts "this event just became the latest"
 /// (which holds whether the server assigns in order or simultaneously).
-static UPSERT_INCIDENT: LazyLock<String> = LazyLock::new(|| {
+/// One row of `UPSERT_INCIDENTS`' VALUES.
+const UPSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+static UPSERT_INCIDENTS: LazyLock<String> = LazyLock::new(|| {
     let latest = |column: &str| format!("{column} = IF({IS_NEWER}, VALUES({column}), {column})");
     let mut assignments: Vec<String> = [
         "status",
@@ -187,81 +332,10 @@ static UPSERT_INCIDENT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO incidents (id, kind, status, severity, zone, road, vehicles, lat, lon, \
          opened_at, updated_at, cleared_at, detail, last_event_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE {}",
+         VALUES {UPSERT_ROW} ON DUPLICATE KEY UPDATE {}",
         assignments.join(", ")
     )
 });
-
-async fn record_valid(conn: &mut MySqlConnection, event: &Event) -> Result<Recorded> {
-    let occurred_at = to_db_time(event.occurred_at);
-    let vehicles = event.vehicles.join(" ");
-    let inserted = sqlx::query(
-        "INSERT INTO incident_updates (event_id, incident_id, status, severity, zone, road, vehicles, \
-         lat, lon, occurred_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&event.id)
-    .bind(&event.incident)
-    .bind(event.status.as_str())
-    .bind(event.severity.as_str())
-    .bind(&event.zone)
-    .bind(&event.road)
-    .bind(&vehicles)
-    .bind(event.lat)
-    .bind(event.lon)
-    .bind(occurred_at)
-    .bind(&event.detail)
-    .execute(&mut *conn)
-    .await;
-    match inserted {
-        // A failed statement does not end a MySQL transaction: the batch goes on.
-        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            return Ok(Recorded::Duplicate)
-        }
-        Err(error) => return Err(error),
-        Ok(_) => {}
-    }
-
-    let cleared_at = (event.status == Status::Cleared).then_some(occurred_at);
-    sqlx::query(&UPSERT_INCIDENT)
-        .bind(&event.incident)
-        .bind(event.kind.as_str())
-        .bind(event.status.as_str())
-        .bind(event.severity.as_str())
-        .bind(&event.zone)
-        .bind(&event.road)
-        .bind(&vehicles)
-        .bind(event.lat)
-        .bind(event.lon)
-        .bind(occurred_at)
-        .bind(occurred_at)
-        .bind(cleared_at)
-        .bind(&event.detail)
-        .bind(&event.id)
-        .execute(&mut *conn)
-        .await?;
-
-    for vehicle in &event.vehicles {
-        sqlx::query(
-            "INSERT IGNORE INTO incident_vehicles (vehicle, incident_id, opened_at) \
-             SELECT ?, id, opened_at FROM incidents WHERE id = ?",
-        )
-        .bind(vehicle)
-        .bind(&event.incident)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if event.status == Status::Open {
-        // A late `open` may have moved the incident's opening earlier.
-        sqlx::query(
-            "UPDATE incident_vehicles v JOIN incidents i ON i.id = v.incident_id \
-             SET v.opened_at = i.opened_at WHERE v.incident_id = ? AND v.opened_at <> i.opened_at",
-        )
-        .bind(&event.incident)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(Recorded::Inserted)
-}
 
 #[cfg(test)]
 mod tests {
@@ -276,7 +350,7 @@ mod tests {
 
     #[test]
     fn upsert_assigns_the_comparison_columns_last() {
-        let sql = UPSERT_INCIDENT.as_str();
+        let sql = UPSERT_INCIDENTS.as_str();
         let updates = &sql[sql.find("ON DUPLICATE KEY UPDATE").unwrap()..];
         let last_event = updates.find("last_event_id = IF").unwrap();
         let updated = updates.find("updated_at = IF").unwrap();
