@@ -49,8 +49,6 @@ struct Args {
     seed: u64,
 }
 
-/// The gateway's password in crates/e2e's `Stack`.
-const GATEWAY_PASSWORD: &str = "gateway-secret";
 /// Accidents and jams open at once in the generated traffic, about.
 const ACTIVE_INCIDENTS: usize = 20;
 
@@ -75,7 +73,7 @@ async fn run(args: &Args, stack: &mut Stack) -> anyhow::Result<()> {
     let xmpp = XmppArgs {
         xmpp_ws_url: stack.prosody.ws_url(),
         xmpp_jid: format!("{GATEWAY_USER}@{XMPP_DOMAIN}"),
-        xmpp_password: GATEWAY_PASSWORD.to_owned(),
+        xmpp_password: vigie_e2e::GATEWAY_PASSWORD.to_owned(),
     };
     let (handle, events, _) = join_rooms(&xmpp, &rooms, NICK, History::None).await?;
     let confirmed = Arc::new(AtomicU64::new(0));

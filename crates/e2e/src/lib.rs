@@ -20,6 +20,9 @@ use vigie_stack::{Mosquitto, Mysql, Prosody, StateDir};
 use vigie_xmpp::driver_tokio::{connect, Handle};
 use vigie_xmpp::{ArchiveQuery, ClientConfig, Event as XmppEvent, History};
 
+/// The gateway account's password in every test stack (tests and benchmarks post as it).
+pub const GATEWAY_PASSWORD: &str = "gateway-secret";
+
 pub struct Stack {
     pub prosody: Prosody,
     pub broker: Mosquitto,
@@ -58,7 +61,7 @@ impl Stack {
             tokio::task::spawn_blocking(|| Mysql::shared().fresh_database("e2e")).await??;
         let gateway_jid = format!("{GATEWAY_USER}@{XMPP_DOMAIN}");
         let collector_jid = format!("{COLLECTOR_USER}@{XMPP_DOMAIN}");
-        prosody.register(GATEWAY_USER, XMPP_DOMAIN, "gateway-secret")?;
+        prosody.register(GATEWAY_USER, XMPP_DOMAIN, GATEWAY_PASSWORD)?;
         prosody.register(COLLECTOR_USER, XMPP_DOMAIN, "collector-secret")?;
         prosody.create_event_rooms(&gateway_jid, &collector_jid)?;
 
@@ -97,7 +100,7 @@ impl Stack {
         let gateway = GatewayArgs {
             mqtt_url: broker.url(),
             mqtt_client_id: "vigie-gateway-e2e".into(),
-            xmpp: xmpp(&gateway_jid, "gateway-secret"),
+            xmpp: xmpp(&gateway_jid, GATEWAY_PASSWORD),
             nick: vigie_pipeline::gateway::NICK.into(),
             city: None,
             emitted_log: Some(files.path().join("emitted.log")),

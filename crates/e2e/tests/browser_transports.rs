@@ -23,13 +23,13 @@ const POST_INTERVAL: Duration = Duration::from_millis(300);
 async fn both_browser_transports_receive_a_native_post() -> anyhow::Result<()> {
     let prosody = tokio::task::spawn_blocking(Prosody::start_for_test).await??;
     let poster_jid = format!("{GATEWAY_USER}@{XMPP_DOMAIN}");
-    prosody.register(GATEWAY_USER, XMPP_DOMAIN, "gateway-secret")?;
+    prosody.register(GATEWAY_USER, XMPP_DOMAIN, vigie_e2e::GATEWAY_PASSWORD)?;
     prosody.create_event_rooms(&poster_jid, &format!("{COLLECTOR_USER}@{XMPP_DOMAIN}"))?;
     let room = room_jid(EVENT_ROOMS[0]);
 
     let (poster, mut events) = connect(
         &prosody.ws_url(),
-        ClientConfig::login(&poster_jid, "gateway-secret")?,
+        ClientConfig::login(&poster_jid, vigie_e2e::GATEWAY_PASSWORD)?,
     )
     .await?;
     poster.join_room(&room, "poster", History::None).await?;
