@@ -72,6 +72,18 @@ async fn wait_for_rows(page: &Client, expected: &[String], status: &str) -> anyh
     Ok(())
 }
 
+/// The histogram's summary (its SVG's aria-label), empty while none is drawn.
+async fn histogram_label(page: &Client) -> anyhow::Result<String> {
+    let label = page
+        .execute(
+            "return document.querySelector('[data-testid=histogram] svg')\
+             ?.getAttribute('aria-label') ?? ''",
+            vec![],
+        )
+        .await?;
+    Ok(label.as_str().unwrap_or_default().to_owned())
+}
+
 /// What the filter form shows, read in one go.
 async fn form_state(page: &Client) -> anyhow::Result<Value> {
     Ok(page
@@ -161,16 +173,27 @@ async fn history_scenario() -> anyhow::Result<()> {
         .await?;
     let complete = format!("{} incidents: all shown", expected.len());
     wait_for_rows(&page, &ids(&expected), &complete).await?;
-    let histogram = page
-        .find(Locator::Css("[data-testid=histogram] svg"))
-        .await?
-        .attr("aria-label")
-        .await?
-        .context("a histogram without a label")?;
-    assert!(
-        histogram.starts_with(&format!("{} incidents per minute", expected.len())),
-        "{histogram}"
-    );
+    // The histogram is counted by its own requests (refined bucket by bucket), so it may
+    // follow the rows by a moment.
+    let counted = format!("{} incidents per minute", expected.len());
+    if eventually(
+        Duration::from_secs(20),
+        "the filtered histogram",
+        || async {
+            Ok(histogram_label(&page)
+                .await?
+                .starts_with(&counted)
+                .then_some(()))
+        },
+    )
+    .await
+    .is_err()
+    {
+        anyhow::bail!(
+            "the histogram never counted {counted:?}: {:?}",
+            histogram_label(&page).await?
+        );
+    }
     screenshot(&page, "history-filtered").await?;
 
     // The link restores the form and the rows in a fresh page.
