@@ -378,11 +378,18 @@ async fn stream_management_resumes_a_cut_connection_without_loss_or_duplicates()
 
     let mut ours = send_groupchats(&gateway, &room, "before", 3).await;
     expect_each_once(&mut gateway_events, &ours).await;
-    // Two more on their way when the network dies.
+    // Two more on their way when the network dies (on a busy machine their reflections may
+    // still arrive before the cut: those must then not come again).
     ours.extend(send_groupchats(&gateway, &room, "cut", 2).await);
     proxy.cut();
-    expect_that(&mut gateway_events, "connection loss", |e| {
-        matches!(e, Event::ConnectionLost { .. })
+    let mut reflected_before_cut = Vec::new();
+    expect(&mut gateway_events, "connection loss", |e| match e {
+        Event::ConnectionLost { .. } => Some(()),
+        Event::GroupchatMessage(message) => {
+            reflected_before_cut.extend(message.id);
+            None
+        }
+        _ => None,
     })
     .await;
     // Posted while the gateway is away: its hibernating session queues them.
@@ -397,7 +404,12 @@ async fn stream_management_resumes_a_cut_connection_without_loss_or_duplicates()
     );
     ours.extend(send_groupchats(&gateway, &room, "after", 2).await);
 
-    let everything: Vec<String> = ours[3..].iter().chain(&theirs).cloned().collect();
+    let everything: Vec<String> = ours[3..]
+        .iter()
+        .filter(|id| !reflected_before_cut.contains(id))
+        .chain(&theirs)
+        .cloned()
+        .collect();
     expect_each_once(&mut gateway_events, &everything).await;
     // The viewer sees its own messages too.
     let everything: Vec<String> = ours.iter().chain(&theirs).cloned().collect();
