@@ -210,9 +210,13 @@ fn start_private(state_dir: &Path, port: u16, tie: Option<TieOptions>) -> Result
     let pid_file = dir.join("mysqld.owner.pid");
     kill_stale(&pid_file)?;
 
+    // A private tmpdir: a starting mariadbd deletes the `#sql*` files it finds in its
+    // tmpdir, which breaks any other instance bootstrapping in a shared /tmp at that moment.
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     if !data.join("mysql").is_dir() {
         let _ = std::fs::remove_dir_all(&data);
-        initialise(&data, &log)?;
+        initialise(&data, &tmp, &log)?;
     }
     let password = stored_password(&dir.join("vigie-password"))?;
 
@@ -222,6 +226,7 @@ fn start_private(state_dir: &Path, port: u16, tie: Option<TieOptions>) -> Result
         .arg(format!("--datadir={}", data.display()))
         .arg(format!("--socket={}", socket.display()))
         .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .arg(format!("--port={port}"))
         .args([
             "--bind-address=127.0.0.1",
@@ -272,10 +277,11 @@ fn start_private(state_dir: &Path, port: u16, tie: Option<TieOptions>) -> Result
     })
 }
 
-fn initialise(data: &Path, log: &Path) -> Result<()> {
+fn initialise(data: &Path, tmp: &Path, log: &Path) -> Result<()> {
     let output = Command::new("mariadb-install-db")
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .args(["--user=root", "--auth-root-authentication-method=normal"])
         .arg("--skip-test-db")
         .output()
