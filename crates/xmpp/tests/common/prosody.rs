@@ -5,10 +5,11 @@
 //! per test) and takes no per-test options, which these tests need (SASL mechanisms, hash,
 //! hibernation time, registration off).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use vigie_xmpp::Transport;
@@ -21,16 +22,26 @@ pub struct Prosody {
     process: Child,
     dir: PathBuf,
     config: PathBuf,
+    c2s_port: u16,
     http_port: u16,
 }
 
+/// Whether a starting Prosody listens on its ports.
+enum Listening {
+    Yes,
+    PortTaken,
+}
+
+const PORT_ATTEMPTS: u32 = 5;
+
 impl Prosody {
-    /// Starts Prosody and waits until its HTTP port (WebSocket, BOSH) accepts connections.
+    /// Starts Prosody and waits until it listens on its c2s and HTTP (WebSocket, BOSH) ports.
     pub fn start() -> Prosody {
         Prosody::start_with("")
     }
 
     /// As [`start`](Self::start), with extra global options (Lua) appended to the defaults.
+    /// Tries fresh ports when another process grabs one between choice and bind.
     pub fn start_with(extra_global_options: &str) -> Prosody {
         static INSTANCE: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -40,22 +51,35 @@ impl Prosody {
         ));
         let data = dir.join("data");
         std::fs::create_dir_all(&data).expect("create Prosody's temporary directory");
-        let [c2s_port, s2s_port, http_port] = free_ports();
         let config = dir.join("prosody.cfg.lua");
-        std::fs::write(
-            &config,
-            config_text(&dir, c2s_port, s2s_port, http_port, extra_global_options),
+        for _ in 0..PORT_ATTEMPTS {
+            let [c2s_port, s2s_port, http_port] = free_ports();
+            std::fs::write(
+                &config,
+                config_text(&dir, c2s_port, s2s_port, http_port, extra_global_options),
+            )
+            .expect("write Prosody config");
+            let mut process = spawn(&config);
+            match wait_listening(&mut process, &dir, c2s_port, http_port) {
+                Listening::Yes => {
+                    return Prosody {
+                        process,
+                        dir,
+                        config,
+                        c2s_port,
+                        http_port,
+                    };
+                }
+                Listening::PortTaken => {
+                    let _ = process.kill();
+                    let _ = process.wait();
+                }
+            }
+        }
+        panic!(
+            "prosody found its ports taken {PORT_ATTEMPTS} times; log:\n{}",
+            read_log(&dir)
         )
-        .expect("write Prosody config");
-
-        let mut prosody = Prosody {
-            process: spawn(&config),
-            dir,
-            config,
-            http_port,
-        };
-        prosody.wait_listening();
-        prosody
     }
 
     /// Stops Prosody (as a crash would) and starts it again with the same ports and data.
@@ -63,7 +87,13 @@ impl Prosody {
         let _ = self.process.kill();
         let _ = self.process.wait();
         self.process = spawn(&self.config);
-        self.wait_listening();
+        let listening = wait_listening(&mut self.process, &self.dir, self.c2s_port, self.http_port);
+        if let Listening::PortTaken = listening {
+            panic!(
+                "prosody could not take its ports again on restart; log:\n{}",
+                self.log()
+            );
+        }
     }
 
     pub fn websocket_url(&self) -> String {
@@ -95,23 +125,8 @@ impl Prosody {
         assert!(status.success(), "prosodyctl register {user} failed");
     }
 
-    fn wait_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", self.http_port)).is_err() {
-            if let Ok(Some(status)) = self.process.try_wait() {
-                panic!("prosody exited with {status}; log:\n{}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prosody did not listen in time; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default()
+        read_log(&self.dir)
     }
 }
 
@@ -139,6 +154,37 @@ pub fn endpoint(port: u16, transport: Transport) -> String {
     }
 }
 
+/// Waits until the log (from its current end) shows both listeners up. Only the log tells
+/// Prosody's listener from someone else's on a port that was free when chosen.
+fn wait_listening(process: &mut Child, dir: &Path, c2s_port: u16, http_port: u16) -> Listening {
+    let log_start = read_log(dir).len();
+    let c2s = format!("Activated service 'c2s' on [127.0.0.1]:{c2s_port}");
+    let http = format!("Activated service 'http' on [127.0.0.1]:{http_port}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let log = read_log(dir);
+        let new = log.get(log_start..).unwrap_or_default();
+        if new.contains(&c2s) && new.contains(&http) {
+            return Listening::Yes;
+        }
+        if new.contains("Failed to open server port") {
+            return Listening::PortTaken;
+        }
+        if let Ok(Some(status)) = process.try_wait() {
+            panic!("prosody exited with {status}; log:\n{log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prosody did not listen in time; log:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn read_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("prosody.log")).unwrap_or_default()
+}
+
 fn spawn(config: &Path) -> Child {
     Command::new(prosody_binary("prosody"))
         .arg("-F")
@@ -151,11 +197,20 @@ fn spawn(config: &Path) -> Child {
         .expect("start prosody (apt-get install prosody)")
 }
 
-/// Ports the OS reports free right now (all held at once so they differ).
+/// Ports the OS reports free right now (all held at once so they differ), never handed out
+/// before in this process: parallel tests must not choose each other's ports.
 fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<TcpListener> = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
-        .collect();
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut listeners = Vec::with_capacity(N);
+    while listeners.len() < N {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let port = listener.local_addr().expect("local address").port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            listeners.push(listener);
+        }
+    }
     std::array::from_fn(|i| listeners[i].local_addr().expect("local address").port())
 }
 
