@@ -10,20 +10,6 @@ mod support;
 
 use vigie_xmpp::{Event, Instant, Transport};
 
-/// The payload's attributes the dashboard reads.
-const FIELDS: [&str; 10] = [
-    "id",
-    "kind",
-    "status",
-    "severity",
-    "zone",
-    "vehicles",
-    "lat",
-    "lon",
-    "occurred_at",
-    "detail",
-];
-
 /// An anonymous viewer joined to the accidents room over WebSocket framing.
 #[wasm_bindgen]
 pub struct Viewer {
@@ -52,7 +38,7 @@ impl Viewer {
             if let Event::GroupchatMessage(message) = event {
                 read += message.body.as_deref().map_or(0, str::len);
                 if let Some(payload) = message.payload("event", "urn:vigie:event:1") {
-                    read += FIELDS
+                    read += support::EVENT_FIELDS
                         .iter()
                         .filter_map(|field| payload.attr(field))
                         .map(str::len)

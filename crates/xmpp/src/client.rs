@@ -1006,7 +1006,7 @@ impl Client {
                 if sm::is_stanza(&element) {
                     self.sm.handled();
                 }
-                self.handle_stanza(&element);
+                self.handle_stanza(element);
                 Phase::Online
             }
             // Stanzas still in flight while closing are of no interest any more.
@@ -1353,8 +1353,8 @@ impl Client {
         Ok(Phase::Online)
     }
 
-    fn handle_stanza(&mut self, element: &Element) {
-        match Stanza::from_element(element) {
+    fn handle_stanza(&mut self, element: Element) {
+        match Stanza::from_owned_element(element) {
             Ok(Some(Stanza::Message(message))) => self.handle_message(message),
             Ok(Some(Stanza::Presence(presence))) => self.handle_presence(presence),
             Ok(Some(Stanza::Iq(iq))) => self.handle_iq(iq),

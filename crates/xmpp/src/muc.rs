@@ -226,11 +226,15 @@ impl RoomMessage {
         if message.kind != MessageType::Groupchat {
             return None;
         }
-        let from = message.from.as_deref()?;
-        let room = jid::bare(from).to_owned();
-        let nick = jid::resource(from).unwrap_or_default().to_owned();
+        // The room is the sender's bare JID: cut from the sender's string, not copied.
+        let mut room = message.from?;
+        let nick = jid::resource(&room).unwrap_or_default().to_owned();
+        room.truncate(jid::bare(&room).len());
+        let stanza_id = (message.stanza_ids.into_iter())
+            .find(|stanza_id| stanza_id.by == room)
+            .map(|stanza_id| stanza_id.id);
         Some(RoomMessage {
-            stanza_id: message.stanza_id_by(&room).map(str::to_owned),
+            stanza_id,
             room,
             nick,
             id: message.id,

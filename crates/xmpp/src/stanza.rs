@@ -3,6 +3,7 @@
 //!
 //! Parsing is strict about the stanza itself and keeps unknown extensions as `payloads`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::xml::Element;
@@ -259,6 +260,25 @@ impl Message {
     }
 
     pub fn from_element(element: &Element) -> Result<Message, StanzaParseError> {
+        let mut message = Message::read_stanza(element)?;
+        for child in element.children() {
+            message.read_child(Cow::Borrowed(child))?;
+        }
+        message.finish()
+    }
+
+    /// [`from_element`](Self::from_element), moving the payloads and texts out of `element`
+    /// instead of copying them (how the client reads what it receives).
+    pub fn from_owned_element(element: Element) -> Result<Message, StanzaParseError> {
+        let mut message = Message::read_stanza(&element)?;
+        for child in element.into_children() {
+            message.read_child(Cow::Owned(child))?;
+        }
+        message.finish()
+    }
+
+    /// The `<message/>` element's own attributes.
+    fn read_stanza(element: &Element) -> Result<Message, StanzaParseError> {
         expect_stanza(element, "message")?;
         let kind = match element.attr("type") {
             None => MessageType::Normal,
@@ -270,44 +290,52 @@ impl Message {
         message.from = element.attr("from").map(str::to_owned);
         message.to = element.attr("to").map(str::to_owned);
         message.id = element.attr("id").map(str::to_owned);
-        for child in element.children() {
-            match (child.ns(), child.name()) {
-                (CLIENT_NS, "body") if message.body.is_none() => message.body = Some(child.text()),
-                (CLIENT_NS, "subject") if message.subject.is_none() => {
-                    message.subject = Some(child.text())
-                }
-                (CLIENT_NS, "error") => message.error = Some(StanzaError::from_element(child)),
-                (SID_NS, "stanza-id") => match (child.attr("id"), child.attr("by")) {
-                    (Some(id), Some(by)) => message.stanza_ids.push(StanzaId {
-                        id: id.to_owned(),
-                        by: by.to_owned(),
-                    }),
-                    _ => return Err(missing("stanza-id", "id")),
-                },
-                (SID_NS, "origin-id") => {
-                    message.origin_id = Some(
-                        child
-                            .attr("id")
-                            .ok_or_else(|| missing("origin-id", "id"))?
-                            .to_owned(),
-                    );
-                }
-                (DELAY_NS, "delay") => {
-                    message.delay = Some(Delay {
-                        stamp: child
-                            .attr("stamp")
-                            .ok_or_else(|| missing("delay", "stamp"))?
-                            .to_owned(),
-                        from: child.attr("from").map(str::to_owned),
-                    });
-                }
-                _ => message.payloads.push(child.clone()),
+        Ok(message)
+    }
+
+    fn read_child(&mut self, child: Cow<'_, Element>) -> Result<(), StanzaParseError> {
+        let text = |child: Cow<'_, Element>| match child {
+            Cow::Borrowed(child) => child.text(),
+            Cow::Owned(child) => child.into_text(),
+        };
+        match (child.ns(), child.name()) {
+            (CLIENT_NS, "body") if self.body.is_none() => self.body = Some(text(child)),
+            (CLIENT_NS, "subject") if self.subject.is_none() => self.subject = Some(text(child)),
+            (CLIENT_NS, "error") => self.error = Some(StanzaError::from_element(&child)),
+            (SID_NS, "stanza-id") => match (child.attr("id"), child.attr("by")) {
+                (Some(id), Some(by)) => self.stanza_ids.push(StanzaId {
+                    id: id.to_owned(),
+                    by: by.to_owned(),
+                }),
+                _ => return Err(missing("stanza-id", "id")),
+            },
+            (SID_NS, "origin-id") => {
+                self.origin_id = Some(
+                    child
+                        .attr("id")
+                        .ok_or_else(|| missing("origin-id", "id"))?
+                        .to_owned(),
+                );
             }
+            (DELAY_NS, "delay") => {
+                self.delay = Some(Delay {
+                    stamp: child
+                        .attr("stamp")
+                        .ok_or_else(|| missing("delay", "stamp"))?
+                        .to_owned(),
+                    from: child.attr("from").map(str::to_owned),
+                });
+            }
+            _ => self.payloads.push(child.into_owned()),
         }
-        if kind == MessageType::Error && message.error.is_none() {
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Message, StanzaParseError> {
+        if self.kind == MessageType::Error && self.error.is_none() {
             return Err(StanzaParseError::MissingError("message"));
         }
-        Ok(message)
+        Ok(self)
     }
 
     pub fn to_element(&self) -> Element {
@@ -593,6 +621,15 @@ impl Stanza {
             _ => return Ok(None),
         }))
     }
+
+    /// [`from_element`](Self::from_element), moving a message's content out of `element`.
+    pub fn from_owned_element(element: Element) -> Result<Option<Stanza>, StanzaParseError> {
+        if element.is("message", CLIENT_NS) {
+            Message::from_owned_element(element).map(|message| Some(Stanza::Message(message)))
+        } else {
+            Stanza::from_element(&element)
+        }
+    }
 }
 
 fn expect_stanza(element: &Element, expected: &'static str) -> Result<(), StanzaParseError> {
@@ -669,6 +706,35 @@ mod tests {
         );
         assert_eq!(message.payloads.len(), 1);
         assert!(message.payloads[0].is("event", "urn:vigie:event:1"));
+    }
+
+    #[test]
+    fn owned_and_borrowed_readings_agree() {
+        let error = "<message xmlns='jabber:client' type='error' from='a@b'>\
+            <body>first</body><body>second</body><x xmlns='urn:x'>t<y/></x>\
+            <error type='cancel'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>\
+            </message>";
+        for xml in [PROSODY_HISTORY, error] {
+            let parsed = element(xml);
+            let message = Message::from_element(&parsed).unwrap();
+            assert_eq!(
+                Stanza::from_owned_element(parsed),
+                Ok(Some(Stanza::Message(message)))
+            );
+        }
+        let broken =
+            element("<message xmlns='jabber:client'><stanza-id xmlns='urn:xmpp:sid:0'/></message>");
+        assert_eq!(
+            Message::from_owned_element(broken.clone()),
+            Message::from_element(&broken)
+        );
+        assert!(Message::from_owned_element(broken).is_err());
+        let presence =
+            element("<presence xmlns='jabber:client' from='a@b'><x xmlns='urn:x'/></presence>");
+        assert_eq!(
+            Stanza::from_owned_element(presence.clone()),
+            Stanza::from_element(&presence)
+        );
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! default-namespace declarations (`xmlns='…'`), written only where an element's namespace
 //! differs from its parent's.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
-use smol_str::SmolStr;
 
 /// The namespace permanently bound to the `xml` prefix (`xml:lang`).
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -19,21 +21,51 @@ pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 ///
 /// Equality ignores attribute order, which XML does not preserve (Prosody reorders them).
 ///
-/// Names, namespaces and attributes are small strings: up to 23 bytes inline, longer ones
-/// shared, so parsing a typical stanza allocates a handful of times rather than a hundred
-/// (the browser benchmark in docs/benchmarks/xmpp-browser.md is dominated by allocation).
-#[derive(Debug, Clone)]
+/// The name, namespace and attributes live back to back in one string, so parsing an element
+/// allocates two or three times rather than once per string (the browser benchmark in
+/// docs/benchmarks/xmpp-browser.md is dominated by allocation).
+#[derive(Clone)]
 pub struct Element {
-    name: SmolStr,
-    ns: SmolStr,
-    attrs: Vec<(SmolStr, SmolStr)>,
+    strings: String,
+    name: Span,
+    ns: Span,
+    attrs: Vec<(Span, Span)>,
     children: Vec<Node>,
+}
+
+/// Where one string sits in a buffer of strings.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// Appends `text` to `strings`, returning where it went.
+fn append(strings: &mut String, text: &str) -> Span {
+    let start = strings.len();
+    strings.push_str(text);
+    Span {
+        start,
+        end: strings.len(),
+    }
+}
+
+/// Whether `span` of `strings` holds `text` (bytes compared: spans always fall on character
+/// boundaries).
+fn same(strings: &str, span: Span, text: &str) -> bool {
+    &strings.as_bytes()[span.range()] == text.as_bytes()
 }
 
 impl PartialEq for Element {
     fn eq(&self, other: &Element) -> bool {
-        self.name == other.name
-            && self.ns == other.ns
+        self.name() == other.name()
+            && self.ns() == other.ns()
             && self.children == other.children
             && self.attrs.len() == other.attrs.len()
             && self
@@ -43,6 +75,17 @@ impl PartialEq for Element {
 }
 
 impl Eq for Element {}
+
+impl fmt::Debug for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Element")
+            .field("name", &self.name())
+            .field("ns", &self.ns())
+            .field("attrs", &self.attrs().collect::<Vec<_>>())
+            .field("children", &self.children)
+            .finish()
+    }
+}
 
 /// A child of an [`Element`]: another element or character data (entities already decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,9 +145,13 @@ impl From<quick_xml::Error> for XmlError {
 impl Element {
     /// An empty element `name` in namespace `ns` (empty string for no namespace).
     pub fn new(name: &str, ns: &str) -> Element {
+        let mut strings = String::with_capacity(name.len() + ns.len());
+        let name = append(&mut strings, name);
+        let ns = append(&mut strings, ns);
         Element {
-            name: SmolStr::new(name),
-            ns: SmolStr::new(ns),
+            strings,
+            name,
+            ns,
             attrs: Vec::new(),
             children: Vec::new(),
         }
@@ -143,38 +190,51 @@ impl Element {
 
     /// Sets or replaces an attribute. `xmlns` is not an attribute here: it sets the namespace.
     pub fn set_attr(&mut self, name: &str, value: impl Into<String>) {
-        let value = SmolStr::from(value.into());
+        let value = append(&mut self.strings, &value.into());
         if name == "xmlns" {
             self.ns = value;
             return;
         }
-        match self.attrs.iter_mut().find(|(key, _)| key == name) {
-            Some((_, existing)) => *existing = value,
-            None => self.attrs.push((SmolStr::new(name), value)),
+        match self
+            .attrs
+            .iter()
+            .position(|&(key, _)| same(&self.strings, key, name))
+        {
+            Some(index) => self.attrs[index].1 = value,
+            None => {
+                let key = append(&mut self.strings, name);
+                self.attrs.push((key, value));
+            }
         }
     }
 
+    fn get(&self, span: Span) -> &str {
+        &self.strings[span.range()]
+    }
+
     pub fn name(&self) -> &str {
-        &self.name
+        self.get(self.name)
     }
 
     pub fn ns(&self) -> &str {
-        &self.ns
+        self.get(self.ns)
     }
 
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        self.name.as_str() == name && self.ns.as_str() == ns
+        self.name() == name && self.ns() == ns
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .find(|&&(key, _)| same(&self.strings, key, name))
+            .map(|&(_, value)| self.get(value))
     }
 
     pub fn attrs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.attrs
+            .iter()
+            .map(|&(key, value)| (self.get(key), self.get(value)))
     }
 
     /// Element children only, in document order.
@@ -212,6 +272,14 @@ impl Element {
             .collect()
     }
 
+    /// [`text`](Self::text), consuming the element: a single text node is moved, not copied.
+    pub fn into_text(mut self) -> String {
+        match self.children.as_mut_slice() {
+            [Node::Text(text)] => std::mem::take(text),
+            _ => self.text(),
+        }
+    }
+
     /// Parses exactly one root element (surrounding whitespace and an XML declaration are
     /// accepted). DTDs, comments and processing instructions are refused, as in XMPP.
     pub fn parse(xml: &str, limits: &Limits) -> Result<Element, XmlError> {
@@ -220,8 +288,8 @@ impl Element {
 
     /// Moves this element and its descendants from namespace `from` to `to`.
     pub(crate) fn rename_ns(&mut self, from: &str, to: &str) {
-        if self.ns == from {
-            self.ns = SmolStr::new(to);
+        if self.ns() == from {
+            self.ns = append(&mut self.strings, to);
         }
         for node in &mut self.children {
             if let Node::Element(child) = node {
@@ -243,26 +311,34 @@ impl fmt::Display for Element {
     }
 }
 
+/// Capacity reserved in a parsed element's strings for a namespace not declared on it (most
+/// are shorter: `jabber:client`, `urn:xmpp:sid:0`).
+const INHERITED_NS_ROOM: usize = 32;
+
 /// Elements under construction, with the namespace bindings in scope.
 struct Parser<'l> {
     limits: &'l Limits,
     /// Open elements, each with the length of `bindings` before its own declarations.
     open: Vec<(Element, usize)>,
-    /// In-scope `(prefix, uri)` bindings, innermost last; the default namespace has prefix "".
-    bindings: Vec<(SmolStr, SmolStr)>,
+    /// In-scope `(prefix, uri)` bindings, innermost last, as spans of `binding_strings`; the
+    /// default namespace has prefix "".
+    bindings: Vec<(Span, Span)>,
+    binding_strings: String,
     /// The attributes of the element being opened, reused so each element allocates its
     /// attribute list once, at its exact size.
-    scratch: Vec<(SmolStr, SmolStr)>,
+    scratch: Vec<(Span, Span)>,
     root: Option<Element>,
 }
 
 impl<'l> Parser<'l> {
     fn new(limits: &'l Limits) -> Self {
+        // Sized for a typical stanza, so that parsing one does not grow them step by step.
         Parser {
             limits,
-            open: Vec::new(),
-            bindings: Vec::new(),
-            scratch: Vec::new(),
+            open: Vec::with_capacity(4),
+            bindings: Vec::with_capacity(4),
+            binding_strings: String::with_capacity(128),
+            scratch: Vec::with_capacity(16),
             root: None,
         }
     }
@@ -285,7 +361,7 @@ impl<'l> Parser<'l> {
                 Event::Empty(start) => {
                     let mark = self.bindings.len();
                     let element = self.open_element(&start)?;
-                    self.bindings.truncate(mark);
+                    self.close_scope(mark);
                     self.attach(element)?;
                 }
                 Event::End(_) => {
@@ -294,7 +370,7 @@ impl<'l> Parser<'l> {
                         .open
                         .pop()
                         .ok_or_else(|| XmlError::Malformed("unexpected end tag".into()))?;
-                    self.bindings.truncate(mark);
+                    self.close_scope(mark);
                     self.attach(element)?;
                 }
                 Event::Text(text) => self.text(&text.xml10_content())?,
@@ -339,6 +415,9 @@ impl<'l> Parser<'l> {
         }
         let mark = self.bindings.len();
         self.scratch.clear();
+        let mut prefixed = false;
+        // Room for the names and values of the tag, and for a namespace it inherits.
+        let mut strings = String::with_capacity(start.len() + INHERITED_NS_ROOM);
         // Duplicates are checked below without quick-xml's per-element allocation.
         for (index, attribute) in start.attributes().with_checks(false).enumerate() {
             if index >= self.limits.max_attributes {
@@ -349,56 +428,73 @@ impl<'l> Parser<'l> {
             }
             let attribute = attribute.map_err(|e| XmlError::Malformed(e.to_string()))?;
             let key = attribute.key.0;
-            let value = attribute.normalized_value(XmlVersion::Implicit1_0)?;
-            check_chars(&value)?;
+            let value = attribute_value(&attribute)?;
             let binding = if key == "xmlns" {
                 Some("")
             } else {
                 key.strip_prefix("xmlns:")
             };
-            let (names, key) = match binding {
+            let duplicate = match binding {
                 Some(prefix) => {
                     // `xmlns=''` undeclares the default namespace; a prefix cannot be.
                     if !prefix.is_empty() {
                         check_prefix_binding(prefix, &value)?;
                     }
-                    (&mut self.bindings[mark..], prefix)
+                    let declared = &self.bindings[mark..];
+                    let duplicate = declared
+                        .iter()
+                        .any(|&(name, _)| same(&self.binding_strings, name, prefix));
+                    if !duplicate {
+                        let prefix = append(&mut self.binding_strings, prefix);
+                        let uri = append(&mut self.binding_strings, &value);
+                        self.bindings.push((prefix, uri));
+                    }
+                    duplicate
                 }
-                None => (&mut self.scratch[..], key),
+                None => {
+                    let duplicate = self
+                        .scratch
+                        .iter()
+                        .any(|&(name, _)| same(&strings, name, key));
+                    prefixed |= key.as_bytes().contains(&b':');
+                    if !duplicate {
+                        let key = append(&mut strings, key);
+                        let value = append(&mut strings, &value);
+                        self.scratch.push((key, value));
+                    }
+                    duplicate
+                }
             };
-            if names.iter().any(|(name, _)| name == key) {
+            if duplicate {
                 return Err(XmlError::Malformed(format!(
-                    "duplicate attribute `{}` on <{qualified_name}>",
-                    attribute.key.0
+                    "duplicate attribute `{key}` on <{qualified_name}>"
                 )));
-            }
-            let entry = (SmolStr::new(key), SmolStr::new(&value));
-            match binding {
-                Some(_) => self.bindings.push(entry),
-                None => self.scratch.push(entry),
             }
         }
 
         let (prefix, local_name) = split_qualified_name(qualified_name)?;
+        let name = append(&mut strings, local_name);
+        let ns = append(&mut strings, self.resolve(prefix)?);
         let mut element = Element {
-            name: SmolStr::new(local_name),
-            ns: self.resolve(prefix)?,
+            strings,
+            name,
+            ns,
             attrs: Vec::new(),
             children: Vec::new(),
         };
-        if self.scratch.iter().all(|(key, _)| !key.contains(':')) {
-            element.attrs = self.scratch.drain(..).collect();
+        if !prefixed {
+            element.attrs = self.scratch.as_slice().to_vec();
             return Ok(element);
         }
         for (key, value) in std::mem::take(&mut self.scratch) {
-            if let (Some(prefix), _) = split_qualified_name(&key)? {
+            if let (Some(prefix), _) = split_qualified_name(element.get(key))? {
                 if prefix != "xml" {
                     // Keep the declaration beside the attribute so the element stays
                     // self-contained when serialised on its own.
-                    let uri = self.resolve(Some(prefix))?;
                     let declaration = format!("xmlns:{prefix}");
                     if element.attr(&declaration).is_none() {
-                        element.attrs.push((declaration.into(), uri));
+                        let uri = self.resolve(Some(prefix))?.to_owned();
+                        element.set_attr(&declaration, uri);
                     }
                 }
             }
@@ -407,15 +503,29 @@ impl<'l> Parser<'l> {
         Ok(element)
     }
 
-    fn resolve(&self, prefix: Option<&str>) -> Result<SmolStr, XmlError> {
+    /// Ends the scope of the declarations made since `bindings` had `mark` entries.
+    fn close_scope(&mut self, mark: usize) {
+        if let Some(&(first, _)) = self.bindings.get(mark) {
+            self.binding_strings.truncate(first.start);
+        }
+        self.bindings.truncate(mark);
+    }
+
+    fn resolve(&self, prefix: Option<&str>) -> Result<&str, XmlError> {
         let wanted = match prefix {
-            Some("xml") => return Ok(SmolStr::new_static(XML_NS)),
+            Some("xml") => return Ok(XML_NS),
             Some(prefix) => prefix,
             None => "",
         };
-        match self.bindings.iter().rev().find(|(p, _)| p == wanted) {
-            Some((_, uri)) => Ok(uri.clone()),
-            None if prefix.is_none() => Ok(SmolStr::default()),
+        let strings = &self.binding_strings;
+        match self
+            .bindings
+            .iter()
+            .rev()
+            .find(|&&(name, _)| same(strings, name, wanted))
+        {
+            Some(&(_, uri)) => Ok(&strings[uri.range()]),
+            None if prefix.is_none() => Ok(""),
             None => Err(XmlError::UnboundPrefix(wanted.to_owned())),
         }
     }
@@ -440,6 +550,19 @@ impl<'l> Parser<'l> {
         }
         Ok(())
     }
+}
+
+/// An attribute's value, normalised (XML 1.0 §3.3.3) and checked. Most values need neither
+/// entity decoding nor whitespace normalisation, and hold only allowed characters: one byte
+/// scan settles that and spares quick-xml's normalisation pass.
+fn attribute_value<'a>(attribute: &Attribute<'a>) -> Result<Cow<'a, str>, XmlError> {
+    let plain = |byte: u8| byte >= 0x20 && !matches!(byte, b'&' | b'<' | 0xEF);
+    if attribute.value.bytes().all(plain) {
+        return Ok(attribute.value.clone());
+    }
+    let value = attribute.normalized_value(XmlVersion::Implicit1_0)?;
+    check_chars(&value)?;
+    Ok(value)
 }
 
 fn split_qualified_name(name: &str) -> Result<(Option<&str>, &str), XmlError> {
@@ -500,13 +623,14 @@ fn check_chars(text: &str) -> Result<(), XmlError> {
 
 fn write_element(out: &mut String, element: &Element, parent_ns: Option<&str>) {
     out.push('<');
-    out.push_str(&element.name);
-    if parent_ns.unwrap_or("") != element.ns || (parent_ns.is_none() && !element.ns.is_empty()) {
+    out.push_str(element.name());
+    let ns = element.ns();
+    if parent_ns.unwrap_or("") != ns || (parent_ns.is_none() && !ns.is_empty()) {
         out.push_str(" xmlns='");
-        escape_into(out, &element.ns, true);
+        escape_into(out, ns, true);
         out.push('\'');
     }
-    for (key, value) in &element.attrs {
+    for (key, value) in element.attrs() {
         out.push(' ');
         out.push_str(key);
         out.push_str("='");
@@ -520,12 +644,12 @@ fn write_element(out: &mut String, element: &Element, parent_ns: Option<&str>) {
     out.push('>');
     for node in &element.children {
         match node {
-            Node::Element(child) => write_element(out, child, Some(&element.ns)),
+            Node::Element(child) => write_element(out, child, Some(ns)),
             Node::Text(text) => escape_into(out, text, false),
         }
     }
     out.push_str("</");
-    out.push_str(&element.name);
+    out.push_str(element.name());
     out.push('>');
 }
 
@@ -685,6 +809,43 @@ mod tests {
             Element::parse(&big, &limits),
             Err(XmlError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn attribute_values_are_normalised_and_checked() {
+        let element = parse("<a x='1\t2\n3\r\n4' y='plain é' z='&lt;&#9;'/>").unwrap();
+        assert_eq!(element.attr("x"), Some("1 2 3 4"));
+        assert_eq!(element.attr("y"), Some("plain é"));
+        assert_eq!(element.attr("z"), Some("<\t"));
+        assert!(parse("<a x='\u{1}'/>").is_err());
+        assert!(parse("<a x='&#1;'/>").is_err());
+        assert!(parse("<a x='\u{FFFE}'/>").is_err());
+        assert!(parse("<a x='a&b'/>").is_err());
+    }
+
+    #[test]
+    fn edits_after_parsing() {
+        let mut element = parse("<a xmlns='urn:a' id='1' k='v'>x<b/></a>").unwrap();
+        element.set_attr("id", "2");
+        element.set_attr("new", "n");
+        element.set_attr("xmlns", "urn:b");
+        assert_eq!(
+            element.to_xml(),
+            "<a xmlns='urn:b' id='2' k='v' new='n'>x<b xmlns='urn:a'/></a>"
+        );
+        element.rename_ns("urn:a", "urn:b");
+        assert_eq!(
+            element.to_xml(),
+            "<a xmlns='urn:b' id='2' k='v' new='n'>x<b/></a>"
+        );
+        assert_eq!(
+            format!("{element:?}"),
+            "Element { name: \"a\", ns: \"urn:b\", attrs: [(\"id\", \"2\"), (\"k\", \"v\"), \
+             (\"new\", \"n\")], children: [Text(\"x\"), Element(Element { name: \"b\", \
+             ns: \"urn:b\", attrs: [], children: [] })] }"
+        );
+        assert_eq!(element.clone().into_text(), "x");
+        assert_eq!(parse("<a>x&amp;y<b/>z</a>").unwrap().into_text(), "x&yz");
     }
 
     #[test]

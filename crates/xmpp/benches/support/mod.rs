@@ -8,6 +8,19 @@ use vigie_xmpp::bosh::HTTPBIND_NS;
 use vigie_xmpp::{Client, ClientConfig, Element, Instant, Limits, Transport};
 
 pub const ROOM: &str = "accidents@rooms.localhost";
+/// The payload's attributes the dashboard reads, in the order the benchmarks read them.
+pub const EVENT_FIELDS: [&str; 10] = [
+    "id",
+    "kind",
+    "status",
+    "severity",
+    "zone",
+    "vehicles",
+    "lat",
+    "lon",
+    "occurred_at",
+    "detail",
+];
 const JID: &str = "viewer@anon.localhost/fuzz";
 
 /// A groupchat event as the gateway publishes it and Prosody reflects it: body, Vigie event
