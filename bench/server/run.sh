@@ -5,7 +5,8 @@
 #
 #   bench/server/run.sh [COUNT]        # default 10000000
 #
-# VIGIE_BENCH_STATE: the state folder (default ~/.cache/vigie/bench-server).
+# VIGIE_BENCH_STATE: the state folder (default ~/.cache/vigie/bench-server; 10M incidents take
+# about 20 GB there: delete the folder afterwards to get the space back).
 # VIGIE_BENCH_ITERATIONS: timed requests per shape (default 200).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -19,7 +20,12 @@ until="2026-11-22T00:00:00Z"
 profile=release-native
 bin="$CARGO_TARGET_DIR/$profile"
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then
+    step "installing wrk (Debian package)"
+    sudo_if_needed=()
+    [ "$(id -u)" = 0 ] || sudo_if_needed=(sudo)
+    "${sudo_if_needed[@]}" apt-get install -y wrk
+fi
 step "building (profile $profile)"
 cargo build -p vigie-stack --bin vigie-stack
 cargo build --profile "$profile" -p vigie-server --bin vigie-server --bin vigie-seed --example query_bench
@@ -59,8 +65,12 @@ if [ "$have" != "$count" ]; then
 fi
 sql -e "SELECT table_name, table_rows, ROUND(data_length / 1e6), ROUND(index_length / 1e6) FROM information_schema.tables WHERE table_schema = 'vigie_bench' AND table_name LIKE 'incident%'"
 
+step "load average before the measurements: $(cat /proc/loadavg)"
+step "EXPLAIN of each query shape"
+"$bin/examples/query_bench" --database-url "$database_url" --explain
 step "query shapes, page of 100 ($iterations requests each) and the CSV export"
 "$bin/examples/query_bench" --database-url "$database_url" --iterations "$iterations"
+step "load average: $(cat /proc/loadavg)"
 
 step "throughput (wrk, 2 threads, 32 connections, 20 s per URL)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -73,4 +83,5 @@ done
 for path in "/api/v1/incidents" "/api/v1/incidents?kind=jam&zone=centre" "/api/v1/incidents?vehicle=v42"; do
     echo "GET $path"
     wrk -t2 -c32 -d20s --latency "http://127.0.0.1:$port$path" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
+    echo "load average: $(cat /proc/loadavg)"
 done

@@ -4,6 +4,9 @@
 //! - `store`: `vigie_store::list_incidents` (the SQL and the row mapping);
 //! - `api`: `GET /api/v1/incidents?…` over HTTP/1.1 keep-alive to the server running in this
 //!   process (routing, parsing, JSON, compression layer, metrics, the body read in full);
+//! - and where the difference goes: `json`, serializing the store's page; before the table,
+//!   the fixed costs of a request without the list (`GET /healthz`) and of taking a connection
+//!   from the pool;
 //!
 //! then a CSV export read over HTTP: rows per second and the process's resident memory while it
 //! streams. How to run it and the numbers measured: docs/benchmarks/server.md
@@ -39,6 +42,9 @@ struct Args {
     /// Only the shapes whose name contains this.
     #[arg(long)]
     only: Option<String>,
+    /// Print the EXPLAIN of each shape's statement instead of timing it.
+    #[arg(long)]
+    explain: bool,
 }
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
@@ -57,17 +63,26 @@ async fn main() -> anyhow::Result<()> {
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
 
     let shapes = shapes(&pool, &client, &base).await?;
+    if args.explain {
+        for (name, query) in &shapes {
+            explain(&pool, name, query).await?;
+        }
+        stop.send(()).ok();
+        return server.await?;
+    }
+    fixed_costs(&pool, &client, &base, args.iterations).await?;
     println!(
-        "| shape | rows | sql p50 | sql p99 | store p50 | store p99 | api p50 | api p99 | api÷sql p50 | api÷sql p99 |"
+        "| shape | rows | sql p50 | sql p99 | store p50 | store p99 | json p50 | api p50 | api p99 | api÷sql p50 | api÷sql p99 |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, query) in shapes {
         if args.only.as_ref().is_some_and(|only| !name.contains(only)) {
             continue;
         }
         let parsed = IncidentQuery::parse(&query).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let uri = format!("{base}/api/v1/incidents?{query}");
-        let (mut sql, mut store, mut api) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sql, mut store, mut json, mut api) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut rows = 0;
         for round in 0..args.iterations + args.iterations / 10 {
             let timed = round >= args.iterations / 10;
@@ -81,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
                     .min(parsed.limit as usize);
             let sql_time = started.elapsed();
             let started = Instant::now();
-            vigie_store::list_incidents(
+            let page = vigie_store::list_incidents(
                 &pool,
                 &parsed.filter,
                 parsed.limit,
@@ -90,22 +105,27 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             let store_time = started.elapsed();
             let started = Instant::now();
+            std::hint::black_box(serde_json::to_vec(&page)?);
+            let json_time = started.elapsed();
+            let started = Instant::now();
             let body = get(&client, &uri).await?;
             let api_time = started.elapsed();
             anyhow::ensure!(body.starts_with(b"{\"incidents\""), "{name}: {body:?}");
             if timed {
                 sql.push(sql_time);
                 store.push(store_time);
+                json.push(json_time);
                 api.push(api_time);
             }
         }
         let (sql, store, api) = (summary(sql), summary(store), summary(api));
         println!(
-            "| {name} | {rows} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
+            "| {name} | {rows} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
             ms(sql.0),
             ms(sql.1),
             ms(store.0),
             ms(store.1),
+            ms(summary(json).0),
             ms(api.0),
             ms(api.1),
             api.0.as_secs_f64() / sql.0.as_secs_f64(),
@@ -183,6 +203,73 @@ async fn shapes(
     .into_iter()
     .map(|(name, query)| (name.to_owned(), query))
     .collect())
+}
+
+/// p50 of what every API request pays besides its query: the HTTP round trip through the
+/// router and its layers (`/healthz`, no database) and taking a pooled connection.
+async fn fixed_costs(
+    pool: &MySqlPool,
+    client: &HttpClient,
+    base: &str,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    let healthz = format!("{base}/healthz");
+    let (mut http, mut acquire) = (Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        let started = Instant::now();
+        get(client, &healthz).await?;
+        http.push(started.elapsed());
+        let started = Instant::now();
+        drop(pool.acquire().await?);
+        acquire.push(started.elapsed());
+    }
+    println!(
+        "Fixed costs, p50 of {iterations}: GET /healthz {}, pool acquire {}\n",
+        ms(summary(http).0),
+        ms(summary(acquire).0)
+    );
+    Ok(())
+}
+
+/// The EXPLAIN of the statement `list_incidents` runs for `query`, as a Markdown table.
+async fn explain(pool: &MySqlPool, name: &str, query: &str) -> anyhow::Result<()> {
+    use sqlx::Execute as _;
+    let parsed = IncidentQuery::parse(query).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let mut statement =
+        vigie_store::list_statement(&parsed.filter, parsed.limit, parsed.cursor.as_ref());
+    let mut statement = statement.build();
+    let arguments = statement
+        .take_arguments()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("arguments")?;
+    let sql = format!("EXPLAIN {}", statement.sql());
+    let rows = sqlx::query_with(&sql, arguments).fetch_all(pool).await?;
+    println!("\n`{name}`\n\n| id | select_type | table | type | key | rows | Extra |");
+    println!("| --- | --- | --- | --- | --- | ---: | --- |");
+    for row in rows {
+        let cells: Vec<String> = ["id", "select_type", "table", "type", "key", "rows", "Extra"]
+            .into_iter()
+            .map(|column| cell(&row, column))
+            .collect();
+        println!("| {} |", cells.join(" | "));
+    }
+    Ok(())
+}
+
+/// An EXPLAIN cell as text, whatever its type.
+fn cell(row: &sqlx::mysql::MySqlRow, column: &str) -> String {
+    use sqlx::Row as _;
+    row.try_get::<Option<String>, _>(column)
+        .map(Option::unwrap_or_default)
+        .or_else(|_| {
+            row.try_get::<Option<i64>, _>(column)
+                .map(|n| n.map(|n| n.to_string()).unwrap_or_default())
+        })
+        .or_else(|_| {
+            row.try_get::<Option<u64>, _>(column)
+                .map(|n| n.map(|n| n.to_string()).unwrap_or_default())
+        })
+        .unwrap_or_else(|_| "?".into())
 }
 
 async fn get(client: &HttpClient, uri: &str) -> anyhow::Result<Bytes> {

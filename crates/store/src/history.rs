@@ -188,11 +188,25 @@ pub async fn list_incidents(
 
 /// The statement [`list_incidents`] runs for a page of `limit` (it reads one row more, to
 /// know whether a next page exists): for benchmarks and `EXPLAIN`.
+///
+/// When the equality filters (kind, status, severity, zone) need several ranges of an index to
+/// be read in time order, the statement reads each range newest first, at most a page from
+/// each, and keeps the newest page of their union: the work is bounded by ranges × page
+/// whatever the filters' selectivity (see [`ORDERED_INDEXES`]). Pages after a cursor take that
+/// form even for one range: when the statement reads whole rows, MariaDB walks
+/// `(kind, opened_at)` by `ref` from its newest entry down to the cursor (seconds deep in the
+/// history), while reading only the keys it takes the range below the cursor.
 pub fn list_statement<'a>(
     filter: &'a IncidentFilter,
     limit: u32,
     cursor: Option<&'a Cursor>,
 ) -> QueryBuilder<'a, MySql> {
+    let rows = limit.clamp(1, MAX_LIMIT) + 1;
+    if filter.vehicle.is_none() {
+        if let Some(ranges) = index_ranges(filter).filter(|r| r.len() > 1 || cursor.is_some()) {
+            return union_statement(filter, &ranges, rows, cursor);
+        }
+    }
     // With a vehicle, walk that vehicle's (vehicle, opened_at, incident_id) index newest first
     // and join the incidents: no sort of all its incidents. `opened_at` is the same in both.
     let (tables, order_time, order_id) = match filter.vehicle {
@@ -210,6 +224,169 @@ pub fn list_statement<'a>(
         query.push(" AND v.vehicle = ").push_bind(vehicle.clone());
     }
     push_filter(&mut query, filter, VehicleFilter::Joined);
+    push_cursor(&mut query, cursor, order_time, order_id);
+    query
+        .push(format_args!(
+            " ORDER BY {order_time} DESC, {order_id} DESC LIMIT "
+        ))
+        .push_bind(rows);
+    query
+}
+
+/// A column with an equality filter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Equality {
+    Kind,
+    Status,
+    Severity,
+    Zone,
+}
+
+impl Equality {
+    const ALL: [Equality; 4] = [
+        Equality::Kind,
+        Equality::Status,
+        Equality::Severity,
+        Equality::Zone,
+    ];
+
+    fn column(self) -> &'static str {
+        match self {
+            Equality::Kind => "i.kind",
+            Equality::Status => "i.status",
+            Equality::Severity => "i.severity",
+            Equality::Zone => "i.zone",
+        }
+    }
+
+    fn filters(self, filter: &IncidentFilter) -> bool {
+        match self {
+            Equality::Kind => !filter.kinds.is_empty(),
+            Equality::Status => !filter.statuses.is_empty(),
+            Equality::Severity => !filter.severities.is_empty(),
+            Equality::Zone => !filter.zones.is_empty(),
+        }
+    }
+
+    /// The values the filter allows: its own, or every value when it does not filter this
+    /// column and the column has a closed set of values (a zone may be anything, or NULL).
+    fn values(self, filter: &IncidentFilter) -> Option<Vec<String>> {
+        fn names<T: Copy>(chosen: &[T], all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
+            let values = if chosen.is_empty() { all } else { chosen };
+            values.iter().map(|&v| name(v).to_owned()).collect()
+        }
+        Some(match self {
+            Equality::Kind => names(&filter.kinds, &EventKind::ALL, EventKind::as_str),
+            Equality::Status => names(&filter.statuses, &Status::ALL, Status::as_str),
+            Equality::Severity => names(&filter.severities, &Severity::ALL, Severity::as_str),
+            Equality::Zone if filter.zones.is_empty() => return None,
+            Equality::Zone => filter.zones.clone(),
+        })
+    }
+}
+
+/// The equality columns of the `incidents` indexes, in key order. Each index ends with
+/// `opened_at` (and InnoDB's implicit `id`), so one value per column is one range in time
+/// order. Must match migrations/: `incidents_by_time`, `_by_kind`, `_by_status`,
+/// `_by_severity`, `_by_zone`, `_by_kind_status`, `_by_kind_status_severity`,
+/// `_by_zone_kind_status_severity`.
+const ORDERED_INDEXES: [&[Equality]; 8] = {
+    use Equality::{Kind, Severity, Status, Zone};
+    [
+        &[],
+        &[Kind],
+        &[Status],
+        &[Severity],
+        &[Zone],
+        &[Kind, Status],
+        &[Kind, Status, Severity],
+        &[Zone, Kind, Status, Severity],
+    ]
+};
+
+/// Most ranges one statement reads; past that the optimizer chooses alone.
+const MAX_RANGES: usize = 64;
+
+/// One range of an index: a value for each of its equality columns.
+type IndexRange = Vec<(Equality, String)>;
+
+/// The fewest index ranges that together hold exactly the incidents matching the equality
+/// filters, each in time order. `None` when that takes more than [`MAX_RANGES`].
+fn index_ranges(filter: &IncidentFilter) -> Option<Vec<IndexRange>> {
+    ORDERED_INDEXES
+        .iter()
+        .filter(|columns| {
+            Equality::ALL
+                .into_iter()
+                .all(|e| !e.filters(filter) || columns.contains(&e))
+        })
+        .filter_map(|columns| {
+            columns
+                .iter()
+                .try_fold(vec![IndexRange::new()], |ranges, &column| {
+                    let values = column.values(filter)?;
+                    (ranges.len() * values.len() <= MAX_RANGES).then(|| {
+                        ranges
+                            .iter()
+                            .flat_map(|range| {
+                                values.iter().map(move |value| {
+                                    let mut range = range.clone();
+                                    range.push((column, value.clone()));
+                                    range
+                                })
+                            })
+                            .collect()
+                    })
+                })
+        })
+        .min_by_key(Vec::len)
+}
+
+/// The newest `rows` of the union of `ranges`, each read newest first and cut at `rows`; the
+/// full rows are read for those only.
+fn union_statement<'a>(
+    filter: &'a IncidentFilter,
+    ranges: &[IndexRange],
+    rows: u32,
+    cursor: Option<&'a Cursor>,
+) -> QueryBuilder<'a, MySql> {
+    let mut query = QueryBuilder::<MySql>::new(format!(
+        "SELECT {INCIDENT_COLUMNS} FROM (SELECT k.opened_at, k.id FROM ("
+    ));
+    for (n, range) in ranges.iter().enumerate() {
+        if n > 0 {
+            query.push(" UNION ALL ");
+        }
+        query.push("(SELECT i.opened_at, i.id FROM incidents i WHERE TRUE");
+        for (column, value) in range {
+            query
+                .push(format_args!(" AND {} = ", column.column()))
+                .push_bind(value.clone());
+        }
+        push_conditions(&mut query, filter, VehicleFilter::Subquery);
+        push_cursor(&mut query, cursor, "i.opened_at", "i.id");
+        query
+            .push(" ORDER BY i.opened_at DESC, i.id DESC LIMIT ")
+            .push_bind(rows)
+            .push(")");
+    }
+    query
+        .push(") k ORDER BY k.opened_at DESC, k.id DESC LIMIT ")
+        .push_bind(rows)
+        .push(
+            ") page JOIN incidents i ON i.id = page.id \
+             ORDER BY page.opened_at DESC, page.id DESC",
+        );
+    query
+}
+
+/// ` AND` "strictly below the cursor" in the `(time, id)` order.
+fn push_cursor(
+    query: &mut QueryBuilder<'_, MySql>,
+    cursor: Option<&Cursor>,
+    order_time: &str,
+    order_id: &str,
+) {
     if let Some(cursor) = cursor {
         query
             .push(format_args!(" AND ({order_time} < "))
@@ -220,12 +397,6 @@ pub fn list_statement<'a>(
             .push_bind(cursor.id.clone())
             .push("))");
     }
-    query
-        .push(format_args!(
-            " ORDER BY {order_time} DESC, {order_id} DESC LIMIT "
-        ))
-        .push_bind(limit.clamp(1, MAX_LIMIT) + 1);
-    query
 }
 
 /// How the query applies the vehicle filter.
@@ -255,6 +426,15 @@ fn push_filter(
         filter.severities.iter().map(|s| s.as_str()),
     );
     push_in(query, "i.zone", filter.zones.iter().map(String::as_str));
+    push_conditions(query, filter, vehicles);
+}
+
+/// ` AND …` for each condition of `filter` but the equality ones (kind, status, severity, zone).
+fn push_conditions(
+    query: &mut QueryBuilder<'_, MySql>,
+    filter: &IncidentFilter,
+    vehicles: VehicleFilter,
+) {
     if let (Some(vehicle), VehicleFilter::Subquery) = (&filter.vehicle, vehicles) {
         query
             .push(" AND i.id IN (SELECT v.incident_id FROM incident_vehicles v WHERE v.vehicle = ");
@@ -501,6 +681,61 @@ mod tests {
         ] {
             assert_eq!(Cursor::decode(bad), Err(CursorError), "{bad}");
         }
+    }
+
+    #[test]
+    fn each_filter_reads_the_fewest_ranges_in_time_order() {
+        let ranges = |filter: IncidentFilter| {
+            index_ranges(&filter).map(|ranges| {
+                ranges
+                    .iter()
+                    .map(|range| {
+                        let values: Vec<&str> = range.iter().map(|(_, v)| v.as_str()).collect();
+                        values.join("/")
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let f = IncidentFilter::default;
+        assert_eq!(ranges(f()), Some(vec![String::new()]));
+        assert_eq!(
+            ranges(IncidentFilter {
+                kinds: vec![EventKind::Jam, EventKind::Accident],
+                ..f()
+            }),
+            Some(vec!["jam".into(), "accident".into()])
+        );
+        // No index has kind and severity alone: the three statuses fill the gap.
+        assert_eq!(
+            ranges(IncidentFilter {
+                kinds: vec![EventKind::Accident],
+                severities: vec![Severity::Major],
+                zones: vec!["east".into()],
+                ..f()
+            }),
+            Some(vec![
+                "east/accident/open/major".into(),
+                "east/accident/update/major".into(),
+                "east/accident/cleared/major".into(),
+            ])
+        );
+        // A zone's values are open-ended: never enumerated.
+        assert_eq!(
+            ranges(IncidentFilter {
+                zones: vec!["east".into(), "north".into()],
+                ..f()
+            }),
+            Some(vec!["east".into(), "north".into()])
+        );
+        let many_zones: Vec<String> = (0..50).map(|n| format!("z{n}")).collect();
+        assert_eq!(
+            ranges(IncidentFilter {
+                zones: many_zones,
+                severities: vec![Severity::Major],
+                ..f()
+            }),
+            None
+        );
     }
 
     #[test]

@@ -85,33 +85,56 @@ pub async fn geojson(
 }
 
 /// The pages of the filtered history. The first is fetched before answering, so a database
-/// outage is a clean 503; a failure later can only cut the stream short (and is logged).
+/// outage is a clean 503; a failure later can only cut the stream short (and is logged). Each
+/// next page is read by its own task as soon as the previous one arrives, so MySQL works on
+/// page n + 1 while page n is formatted and sent.
 async fn pages(
     pool: MySqlPool,
     raw: Option<String>,
 ) -> Result<impl Stream<Item = Result<Vec<Incident>, sqlx::Error>>, AppError> {
     let query = IncidentQuery::parse_for(Resource::Export, raw.as_deref().unwrap_or(""))?;
     let first = vigie_store::list_incidents(&pool, &query.filter, MAX_LIMIT, None).await?;
-    let rest = stream::unfold(
-        (pool, query.filter, first.next_cursor.clone()),
-        |(pool, filter, cursor): (MySqlPool, IncidentFilter, Option<Cursor>)| async move {
-            let cursor = cursor?;
-            match vigie_store::list_incidents(&pool, &filter, MAX_LIMIT, Some(&cursor)).await {
-                Ok(Page {
+    let next = first
+        .next_cursor
+        .map(|cursor| prefetch(pool, query.filter, cursor));
+    let rest = stream::unfold(next, |next| async move {
+        let page = next?.await.unwrap_or(Err(sqlx::Error::WorkerCrashed));
+        match page {
+            Ok((
+                Page {
                     incidents,
                     next_cursor,
-                }) => Some((Ok(incidents), (pool, filter, next_cursor))),
-                Err(error) => {
-                    tracing::error!(%error, "export cut short");
-                    Some((Err(error), (pool, filter, None)))
-                }
+                },
+                pool,
+                filter,
+            )) => {
+                let following = next_cursor.map(|cursor| prefetch(pool, filter, cursor));
+                Some((Ok(incidents), following))
             }
-        },
-    );
+            Err(error) => {
+                tracing::error!(%error, "export cut short");
+                Some((Err(error), None))
+            }
+        }
+    });
     // Fused: the body may be polled again after its end, which `unfold` does not allow.
     Ok(stream::once(async move { Ok(first.incidents) })
         .chain(rest)
         .fuse())
+}
+
+type Prefetched = Result<(Page, MySqlPool, IncidentFilter), sqlx::Error>;
+
+/// Starts reading the page after `cursor`.
+fn prefetch(
+    pool: MySqlPool,
+    filter: IncidentFilter,
+    cursor: Cursor,
+) -> tokio::task::JoinHandle<Prefetched> {
+    tokio::spawn(async move {
+        let page = vigie_store::list_incidents(&pool, &filter, MAX_LIMIT, Some(&cursor)).await?;
+        Ok((page, pool, filter))
+    })
 }
 
 /// Appends one RFC 4180 record, CRLF-terminated.
