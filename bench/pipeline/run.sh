@@ -6,9 +6,9 @@
 set -eu
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/vigie/target}"
-cargo build --profile release-native -p vigie-pipeline --example pipeline_bench
+nice -n 15 cargo build --profile release-native -p vigie-pipeline --example pipeline_bench
 bench="$CARGO_TARGET_DIR/release-native/examples/pipeline_bench"
 export RUST_LOG="${RUST_LOG:-warn}"
-"$bench" ingest --vehicles 10000 --seconds 30 --zones 100
+"$bench" ingest --vehicles 10000 --seconds 30 --zones 100 --rounds 5
 "$bench" catchup --events 20000
 "$bench" latency --samples 1000 --per-second 50

@@ -2,9 +2,10 @@
 //! `vigie-stack` (MariaDB from `VIGIE_MYSQL_ADMIN_URL` when set), all on this machine.
 //!
 //! - `ingest`: how fast the gateway drains a backlog of telemetry from its persistent session,
-//!   against a bare MQTT subscriber draining the same messages from the same broker. Both
-//!   backlogs are published while the consumer is offline, so the publisher's CPU is not in the
-//!   measurement: only the consumer's.
+//!   against a bare MQTT subscriber draining the same messages from the same broker. Each round
+//!   publishes one backlog to both consumers' sessions while they are offline (the publisher's
+//!   CPU is not in the measurement), then drains them one after the other, in alternating order;
+//!   medians over the rounds are reported, with the CPU each process used during each drain.
 //! - `catchup`: events posted in the rooms while the collector is down; the collector starts
 //!   and catches up through the rooms' archives (XEP-0313) into MySQL.
 //! - `latency`: a crash fix published → its accident event in the room, seen by a viewer.
@@ -12,11 +13,15 @@
 //! `cargo run --profile release-native -p vigie-pipeline --example pipeline_bench -- ingest`
 //! (`bench/pipeline/run.sh` runs all three with the documented settings).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 use rumqttc::{AsyncClient, Event as MqttEvent, Packet, QoS};
 use tokio::sync::oneshot;
 use vigie_model::city::{Bounds, Zone};
@@ -47,6 +52,9 @@ enum Bench {
         /// Zones of the generated city (a square grid over the built-in city).
         #[arg(long, default_value_t = 100)]
         zones: usize,
+        /// Rounds of (bare subscriber, gateway) drains; the medians are reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// Collector catch-up rate through the room archives into MySQL.
     Catchup {
@@ -107,7 +115,8 @@ fn main() -> anyhow::Result<()> {
                 vehicles,
                 seconds,
                 zones,
-            } => ingest(&servers, vehicles, seconds, zones).await,
+                rounds,
+            } => ingest(&servers, vehicles, seconds, zones, rounds).await,
             Bench::Catchup { events } => catchup(&servers, events).await,
             Bench::Latency {
                 samples,
@@ -202,8 +211,21 @@ async fn publish_all(broker: &Mosquitto, messages: &[(String, Vec<u8>)]) -> anyh
     Ok(())
 }
 
+/// Ends `client_id`'s persistent session, so that later backlogs are not queued for it.
+async fn forget_session(broker: &Mosquitto, client_id: &str) -> anyhow::Result<()> {
+    let (client, mut eventloop) = mqtt_client(broker, client_id, true)?;
+    while !matches!(
+        eventloop.poll().await?,
+        MqttEvent::Incoming(Packet::ConnAck(_))
+    ) {}
+    client.disconnect().await?;
+    while eventloop.poll().await.is_ok() {}
+    Ok(())
+}
+
 /// Rate (messages/s) between the first and the last of `total` messages a bare subscriber
-/// drains from its persistent session (acknowledging each, as rumqttc does by default).
+/// drains from its persistent session (acknowledging each as it is read, as rumqttc does by
+/// default: the fastest a consumer can go).
 async fn bare_drain(broker: &Mosquitto, client_id: &str, total: usize) -> anyhow::Result<f64> {
     let (_client, mut eventloop) = mqtt_client(broker, client_id, false)?;
     let mut received = 0;
@@ -218,16 +240,217 @@ async fn bare_drain(broker: &Mosquitto, client_id: &str, total: usize) -> anyhow
     Ok((total - 1) as f64 / seconds)
 }
 
-/// The sum of a counter over all its labels, from Prometheus text.
-fn counter(metrics: &str, name: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+/// A counter of the gateway's, and when it first moved.
+#[derive(Default)]
+struct Tally {
+    count: AtomicU64,
+    first: OnceLock<Instant>,
+}
+
+impl CounterFn for Tally {
+    fn increment(&self, value: u64) {
+        self.first.get_or_init(Instant::now);
+        self.count.fetch_add(value, Ordering::Relaxed);
+    }
+
+    fn absolute(&self, value: u64) {
+        self.first.get_or_init(Instant::now);
+        self.count.fetch_max(value, Ordering::Relaxed);
+    }
+}
+
+impl Tally {
+    fn get(&self) -> usize {
+        self.count.load(Ordering::Relaxed) as usize
+    }
+}
+
+/// One gateway run's counters.
+#[derive(Default, Clone)]
+struct GatewayTallies {
+    /// Messages received or rejected.
+    handled: Arc<Tally>,
+    acked: Arc<Tally>,
+    events: Arc<Tally>,
+}
+
+/// The metrics recorder of the ingest benchmark: the gateway's counters read with an atomic
+/// load, where rendering Prometheus text every few milliseconds would take CPU from it.
+#[derive(Default)]
+struct TallyRecorder {
+    current: Mutex<GatewayTallies>,
+}
+
+impl TallyRecorder {
+    /// Fresh counters for the next run.
+    fn reset(&self) -> GatewayTallies {
+        let fresh = GatewayTallies::default();
+        *self.current.lock().unwrap() = fresh.clone();
+        fresh
+    }
+}
+
+impl metrics::Recorder for TallyRecorder {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        let current = self.current.lock().unwrap();
+        match key.name() {
+            "vigie_telemetry_received_total" | "vigie_rejected_total" => {
+                Counter::from_arc(current.handled.clone())
+            }
+            "vigie_telemetry_acked_total" => Counter::from_arc(current.acked.clone()),
+            "vigie_events_total" => Counter::from_arc(current.events.clone()),
+            _ => Counter::noop(),
+        }
+    }
+
+    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::noop()
+    }
+
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+/// One gateway drain, timed from its first message handled: its rate until the last message is
+/// handled (decoded, detected, its events posted) and until the last one is acknowledged (every
+/// event confirmed by its room), and the events it emitted.
+struct GatewayDrain {
+    handled_rate: f64,
+    acked_rate: f64,
+    events: usize,
+}
+
+async fn gateway_drain(
+    servers: &Servers,
+    recorder: &TallyRecorder,
+    city_file: &Path,
+    client_id: &str,
+    total: usize,
+) -> anyhow::Result<GatewayDrain> {
+    let tallies = recorder.reset();
+    let args = GatewayArgs {
+        mqtt_url: servers.broker.url(),
+        mqtt_client_id: client_id.into(),
+        xmpp: servers.gateway.clone(),
+        nick: gateway::NICK.into(),
+        city: Some(city_file.to_owned()),
+        emitted_log: None,
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let run = tokio::spawn(gateway::run(args, async {
+        let _ = stopped.await;
+    }));
+    let mut all_handled = None;
+    while tallies.acked.get() < total {
+        if tallies.handled.get() >= total {
+            all_handled.get_or_insert_with(Instant::now);
+        }
+        if run.is_finished() {
+            run.await??;
+            bail!("the gateway stopped");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let all_acked = Instant::now();
+    let started = *tallies.handled.first.get().context("nothing handled")?;
+    let rate = |until: Instant| (total - 1) as f64 / (until - started).as_secs_f64();
+    let _ = stop.send(());
+    run.await??;
+    Ok(GatewayDrain {
+        handled_rate: rate(all_handled.unwrap_or(all_acked)),
+        acked_rate: rate(all_acked),
+        events: tallies.events.get(),
+    })
+}
+
+/// CPU seconds used so far by this process (the consumer being measured) and by the servers it
+/// started (the broker, Prosody, MariaDB), by program name, from /proc: where a drain's time
+/// went, whatever else loads the machine.
+fn cpu_seconds() -> BTreeMap<String, f64> {
+    // (pid, parent, name, CPU seconds) of every process; USER_HZ is 100 on Linux.
+    let processes: Vec<(u32, u32, String, f64)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (head, tail) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1.to_owned();
+            let fields: Vec<&str> = tail.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+            Some((
+                pid,
+                fields.get(1)?.parse().ok()?,
+                name,
+                (ticks(11)? + ticks(12)?) / 100.0,
+            ))
         })
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+        .collect();
+    let mut family = vec![std::process::id()];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (pid, parent, ..) in &processes {
+            if family.contains(parent) && !family.contains(pid) {
+                family.push(*pid);
+                grew = true;
+            }
+        }
+    }
+    let mut usage = BTreeMap::new();
+    for (pid, _, name, seconds) in processes {
+        if family.contains(&pid) {
+            let name = if pid == std::process::id() {
+                "consumer".into()
+            } else {
+                name
+            };
+            *usage.entry(name).or_default() += seconds;
+        }
+    }
+    usage
+}
+
+/// CPU seconds each program used since `before`.
+fn cpu_since(before: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    cpu_seconds()
+        .into_iter()
+        .map(|(name, seconds)| {
+            let used = seconds - before.get(&name).copied().unwrap_or(0.0);
+            (name, used)
+        })
+        .filter(|(_, used)| *used > 0.0)
+        .collect()
+}
+
+fn cpu_listed(usage: &BTreeMap<String, f64>) -> String {
+    let listed: Vec<String> = usage
+        .iter()
+        .map(|(name, seconds)| format!("{name} {seconds:.2}"))
+        .collect();
+    listed.join(", ")
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    }
+}
+
+fn spread(values: &[f64]) -> String {
+    let rounded: Vec<String> = values.iter().map(|v| format!("{v:.0}")).collect();
+    rounded.join(", ")
 }
 
 async fn ingest(
@@ -235,6 +458,7 @@ async fn ingest(
     vehicles: usize,
     seconds: i64,
     zones: usize,
+    rounds: usize,
 ) -> anyhow::Result<()> {
     let city = gridded_city(zones);
     let files = StateDir::temporary("bench")?;
@@ -255,59 +479,96 @@ async fn ingest(
         city.zones.len()
     );
 
-    subscribe_persistently(&servers.broker, "bench-bare").await?;
-    publish_all(&servers.broker, &messages).await?;
-    let bare = bare_drain(&servers.broker, "bench-bare", total).await?;
-    eprintln!("bare subscriber: {bare:.0} msgs/s");
-
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .context("installing the metrics recorder")?;
-    let client_id = "bench-gateway";
-    subscribe_persistently(&servers.broker, client_id).await?;
-    publish_all(&servers.broker, &messages).await?;
-    let args = GatewayArgs {
-        mqtt_url: servers.broker.url(),
-        mqtt_client_id: client_id.into(),
-        xmpp: servers.gateway.clone(),
-        nick: gateway::NICK.into(),
-        city: Some(city_file),
-        emitted_log: None,
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    let run = tokio::spawn(gateway::run(args, async {
-        let _ = stopped.await;
-    }));
-    let handled = || {
-        let text = recorder.render();
-        counter(&text, "vigie_telemetry_received_total") + counter(&text, "vigie_rejected_total")
-    };
-    let mut first = None;
-    loop {
-        let done = handled() as usize;
-        if done > 0 {
-            first.get_or_insert((Instant::now(), done));
-        }
-        if done >= total {
-            break;
-        }
-        if run.is_finished() {
-            run.await??;
-            bail!("the gateway stopped");
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    let recorder = Arc::new(TallyRecorder::default());
+    metrics::set_global_recorder(recorder.clone())
+        .map_err(|_| anyhow::anyhow!("a metrics recorder is already installed"))?;
+    let (mut bare_rates, mut handled_rates, mut acked_rates) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bare_costs, mut gateway_costs) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Both consumers' sessions exist before the backlog is published: each gets the same
+        // messages from the same broker, and they drain one after the other, in alternating
+        // order so that neither always goes first.
+        let (bare_id, gateway_id) = (
+            format!("bench-bare-{round}"),
+            format!("bench-gateway-{round}"),
+        );
+        subscribe_persistently(&servers.broker, &bare_id).await?;
+        subscribe_persistently(&servers.broker, &gateway_id).await?;
+        publish_all(&servers.broker, &messages).await?;
+        let drain_bare = async || {
+            let before = cpu_seconds();
+            let rate = bare_drain(&servers.broker, &bare_id, total).await?;
+            anyhow::Ok((rate, cpu_since(&before)))
+        };
+        let drain_gateway = async || {
+            let before = cpu_seconds();
+            let drain = gateway_drain(servers, &recorder, &city_file, &gateway_id, total).await?;
+            anyhow::Ok((drain, cpu_since(&before)))
+        };
+        let ((bare, bare_cpu), (gateway, gateway_cpu)) = if round % 2 == 0 {
+            let bare = drain_bare().await?;
+            (bare, drain_gateway().await?)
+        } else {
+            let gateway = drain_gateway().await?;
+            (drain_bare().await?, gateway)
+        };
+        forget_session(&servers.broker, &bare_id).await?;
+        forget_session(&servers.broker, &gateway_id).await?;
+        // The consumer's own CPU per message: the gateway's cost against the bare minimum.
+        let per_message = |cpu: &BTreeMap<String, f64>| {
+            cpu.get("consumer").copied().unwrap_or(0.0) / total as f64 * 1e6
+        };
+        let (bare_us, gateway_us) = (per_message(&bare_cpu), per_message(&gateway_cpu));
+        eprintln!(
+            "round {}/{rounds}: bare subscriber {bare:.0} msgs/s; gateway handled {:.0} msgs/s \
+             (ratio {:.2}), acknowledged {:.0} msgs/s (ratio {:.2}); {} events\n  \
+             CPU seconds during the bare drain: {}; during the gateway's: {}\n  \
+             consumer CPU per message: bare {bare_us:.2} µs, gateway {gateway_us:.2} µs",
+            round + 1,
+            gateway.handled_rate,
+            gateway.handled_rate / bare,
+            gateway.acked_rate,
+            gateway.acked_rate / bare,
+            gateway.events,
+            cpu_listed(&bare_cpu),
+            cpu_listed(&gateway_cpu),
+        );
+        bare_costs.push(bare_us);
+        gateway_costs.push(gateway_us);
+        bare_rates.push(bare);
+        handled_rates.push(gateway.handled_rate);
+        acked_rates.push(gateway.acked_rate);
     }
-    let (started, at_start) = first.context("nothing handled")?;
-    let gateway_rate = (total - at_start) as f64 / started.elapsed().as_secs_f64();
-    let text = recorder.render();
-    let events = counter(&text, "vigie_events_total");
-    let _ = stop.send(());
-    run.await??;
+    let ratios = |rates: &[f64]| -> Vec<f64> {
+        rates
+            .iter()
+            .zip(&bare_rates)
+            .map(|(gateway, bare)| gateway / bare)
+            .collect()
+    };
+    let (handled_ratios, acked_ratios) = (ratios(&handled_rates), ratios(&acked_rates));
+    let listed = |ratios: &[f64]| -> String {
+        let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        listed.join(", ")
+    };
     println!(
-        "ingest: {total} messages, {vehicles} vehicles, {} zones: bare subscriber {bare:.0} msgs/s, \
-         gateway {gateway_rate:.0} msgs/s ({events} events), ratio {:.2}",
+        "ingest: {total} messages, {vehicles} vehicles, {} zones, medians of {rounds} rounds: \
+         bare subscriber {:.0} msgs/s ({}); gateway handled {:.0} msgs/s ({}), ratio {:.2} ({}); \
+         gateway acknowledged {:.0} msgs/s ({}), ratio {:.2} ({}); \
+         consumer CPU per message: bare {:.2} µs, gateway {:.2} µs",
         city.zones.len(),
-        gateway_rate / bare
+        median(&bare_rates),
+        spread(&bare_rates),
+        median(&handled_rates),
+        spread(&handled_rates),
+        median(&handled_ratios),
+        listed(&handled_ratios),
+        median(&acked_rates),
+        spread(&acked_rates),
+        median(&acked_ratios),
+        listed(&acked_ratios),
+        median(&bare_costs),
+        median(&gateway_costs),
     );
     Ok(())
 }
@@ -346,6 +607,20 @@ async fn stored(pool: &sqlx::MySqlPool) -> anyhow::Result<usize> {
         .fetch_one(pool)
         .await?;
     Ok(count as usize)
+}
+
+async fn all_stored(pool: &sqlx::MySqlPool, event_ids: &[&str]) -> anyhow::Result<bool> {
+    for id in event_ids {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM incident_updates WHERE event_id = ?")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+        if found.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Events posted between waits for their reflections.
@@ -398,12 +673,27 @@ async fn catchup(servers: &Servers, count: usize) -> anyhow::Result<()> {
         nick: "collector".into(),
         gateway_nick: gateway::NICK.into(),
     };
+    let processes = CatchupProcesses::find(servers, &pool).await?;
+    let cpu_before = processes.cpu_seconds()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let started = Instant::now();
     let run = tokio::spawn(vigie_pipeline::collector::run(args, async {
         let _ = stopped.await;
     }));
-    while stored(&pool).await? < count {
+    // Each room's pages are stored in order, so the catch-up is over once every room's last
+    // event is: point lookups, where polling a COUNT(*) would scan the table and take MariaDB's
+    // CPU from the collector.
+    let last_events: Vec<&str> = rooms
+        .iter()
+        .filter_map(|room| {
+            events
+                .iter()
+                .rev()
+                .find(|e| room_jid(room_for(e.kind)) == *room)
+        })
+        .map(|e| e.id.as_str())
+        .collect();
+    while !all_stored(&pool, &last_events).await? {
         if run.is_finished() {
             run.await??;
             bail!("the collector stopped");
@@ -411,13 +701,128 @@ async fn catchup(servers: &Servers, count: usize) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        stored(&pool).await? == count,
+        "events missing or duplicated"
+    );
+    let cpu = processes.cpu_used_since(cpu_before)?;
     let _ = stop.send(());
     run.await??;
     println!(
         "catchup: {count} events stored by the collector from the archives in {seconds:.2} s: {:.0} events/s",
         count as f64 / seconds
     );
+    println!("catchup: CPU used meanwhile: {}", cpu.per_event(count));
+
+    // The ceiling: the same archives read page by page with nothing else done.
+    let cpu_before = processes.cpu_seconds()?;
+    let started = Instant::now();
+    let read = bare_archive_read(&servers.collector, &rooms).await?;
+    let bare_seconds = started.elapsed().as_secs_f64();
+    let cpu = processes.cpu_used_since(cpu_before)?;
+    println!(
+        "catchup: bare archive reader: {read} messages in {bare_seconds:.2} s: {:.0} messages/s; \
+         collector ÷ bare reader {:.2}; CPU used: {}",
+        read as f64 / bare_seconds,
+        (count as f64 / seconds) / (read as f64 / bare_seconds),
+        cpu.per_event(read)
+    );
     Ok(())
+}
+
+/// The processes of a catch-up, to see which one spends the CPU: Prosody, MariaDB (both
+/// serving the archive, MariaDB also the collector's writes) and this one (the collector, its
+/// XMPP session included).
+struct CatchupProcesses {
+    pids: [String; 3],
+}
+
+/// CPU seconds used by Prosody, MariaDB and this process.
+struct CpuUsed([f64; 3]);
+
+impl CatchupProcesses {
+    async fn find(servers: &Servers, pool: &sqlx::MySqlPool) -> anyhow::Result<CatchupProcesses> {
+        let pid_of = |file: &Path| -> anyhow::Result<String> {
+            let pid = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            Ok(pid.trim().to_owned())
+        };
+        let prosody = pid_of(&servers.prosody.config_path().with_file_name("prosody.pid"))?;
+        let mariadb_file: String = sqlx::query_scalar("SELECT @@pid_file")
+            .fetch_one(pool)
+            .await?;
+        let mariadb = pid_of(Path::new(&mariadb_file))?;
+        Ok(CatchupProcesses {
+            pids: [prosody, mariadb, "self".into()],
+        })
+    }
+
+    /// Linux's utime + stime of each process, in clock ticks of 1/100 s.
+    fn cpu_seconds(&self) -> anyhow::Result<[f64; 3]> {
+        let mut seconds = [0.0; 3];
+        for (pid, seconds) in self.pids.iter().zip(&mut seconds) {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+            // The fields after the command name (in parentheses): utime and stime are 12th and 13th.
+            let after_name = &stat[stat.rfind(')').context("malformed stat")? + 2..];
+            let fields: Vec<&str> = after_name.split(' ').collect();
+            let ticks = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+            *seconds = ticks as f64 / 100.0;
+        }
+        Ok(seconds)
+    }
+
+    fn cpu_used_since(&self, before: [f64; 3]) -> anyhow::Result<CpuUsed> {
+        let now = self.cpu_seconds()?;
+        Ok(CpuUsed(std::array::from_fn(|i| now[i] - before[i])))
+    }
+}
+
+impl CpuUsed {
+    fn per_event(&self, events: usize) -> String {
+        let [prosody, mariadb, this] = self.0.map(|s| s * 1e6 / events as f64);
+        format!(
+            "Prosody {:.2} s ({prosody:.0} µs/event), MariaDB {:.2} s ({mariadb:.0} µs/event), \
+             collector {:.2} s ({this:.0} µs/event)",
+            self.0[0], self.0[1], self.0[2]
+        )
+    }
+}
+
+/// Reads every room's archive to the end, all rooms at once, in the collector's page size,
+/// as the collector's account: how many messages were read.
+async fn bare_archive_read(account: &XmppArgs, rooms: &[String]) -> anyhow::Result<usize> {
+    let resource = format!("{}/bare-reader", account.xmpp_jid);
+    let config = ClientConfig::login(&resource, &account.xmpp_password)?;
+    let (handle, mut incoming) = connect(&account.xmpp_ws_url, config).await?;
+    let page = |after_id| vigie_xmpp::ArchiveQuery {
+        after_id,
+        max: Some(vigie_pipeline::collector::PAGE),
+        ..Default::default()
+    };
+    let mut reading = HashMap::new();
+    for room in rooms {
+        reading.insert(handle.query_room_archive(room, page(None)).await?, room);
+    }
+    let mut read = 0;
+    while !reading.is_empty() {
+        match incoming.recv().await.context("session ended")? {
+            XmppEvent::ArchivedMessage { .. } => read += 1,
+            XmppEvent::ArchiveQueryDone { query_id, result } => {
+                let room = reading
+                    .remove(&query_id)
+                    .context("an unknown archive query")?;
+                let done = result?;
+                if !done.complete {
+                    let next = handle.query_room_archive(room, page(done.last_id)).await?;
+                    reading.insert(next, room);
+                }
+            }
+            XmppEvent::Disconnected { error } => bail!("disconnected: {error:?}"),
+            _ => {}
+        }
+    }
+    handle.close().await;
+    Ok(read)
 }
 
 async fn latency(servers: &Servers, samples: usize, per_second: f64) -> anyhow::Result<()> {

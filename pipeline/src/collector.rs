@@ -33,8 +33,8 @@ pub struct CollectorArgs {
     pub gateway_nick: String,
 }
 
-/// Archive page size asked for.
-const PAGE: u32 = 250;
+/// Archive page size asked for (the server may cap it: see `deploy/prosody.cfg.lua`).
+pub const PAGE: u32 = 1000;
 /// Most live events stored in one transaction.
 const MAX_BURST: usize = 500;
 

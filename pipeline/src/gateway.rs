@@ -295,7 +295,8 @@ pub async fn run(
                 }
             }
         }
-        send_acks(&mqtt, &mut eventloop.state, &mut acks);
+        let acked = send_acks(&mqtt, &mut eventloop.state, &mut acks);
+        stats.acked(acked);
         tokio::select! {
             () = &mut shutdown => break,
             polled = eventloop.poll(), if connected => match polled {
@@ -435,8 +436,9 @@ async fn reconnect_delay(disconnected: bool, attempt: u32) {
 /// the channel, whose handling writes the whole buffer at once. If the channel is full, the last
 /// waits for the next turn of `run`'s loop (the buffer leaves with the next write anyway). An ack
 /// is never dropped: a lost one would keep a message in the broker's in-flight window until the
-/// next reconnect, and enough of them stall delivery altogether.
-fn send_acks(mqtt: &AsyncClient, state: &mut MqttState, acks: &mut VecDeque<Publish>) {
+/// next reconnect, and enough of them stall delivery altogether. Returns how many were sent.
+fn send_acks(mqtt: &AsyncClient, state: &mut MqttState, acks: &mut VecDeque<Publish>) -> usize {
+    let before = acks.len();
     while acks.len() > 1 {
         let Some(publish) = acks.front() else { break };
         let request = match publish.qos {
@@ -453,10 +455,11 @@ fn send_acks(mqtt: &AsyncClient, state: &mut MqttState, acks: &mut VecDeque<Publ
     }
     while let Some(publish) = acks.front() {
         if mqtt.try_ack(publish).is_err() {
-            return;
+            break;
         }
         acks.pop_front();
     }
+    before - acks.len()
 }
 
 /// The vehicle and its fix, or the reason the message is rejected.

@@ -15,6 +15,9 @@ pub struct Stats {
     pub outbox_depth: usize,
     /// `vigie_telemetry_received_total`, registered once: looking it up per message costs.
     received_counter: Option<metrics::Counter>,
+    /// `vigie_telemetry_acked_total`: messages acknowledged to the broker, the end of their
+    /// handling (received + rejected − acked is what the gateway holds back).
+    acked_counter: Option<metrics::Counter>,
 }
 
 impl Stats {
@@ -40,6 +43,14 @@ impl Stats {
             .get_or_insert_with(|| metrics::counter!("vigie_telemetry_received_total"))
             .increment(1);
         self.received += 1;
+    }
+
+    pub fn acked(&mut self, count: usize) {
+        if count > 0 {
+            self.acked_counter
+                .get_or_insert_with(|| metrics::counter!("vigie_telemetry_acked_total"))
+                .increment(count as u64);
+        }
     }
 
     pub fn set_outbox_depth(&mut self, depth: usize) {
