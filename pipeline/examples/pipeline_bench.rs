@@ -13,6 +13,9 @@
 //! `cargo run --profile release-native -p vigie-pipeline --example pipeline_bench -- ingest`
 //! (`bench/pipeline/run.sh` runs all three with the documented settings).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,8 +29,7 @@ use rumqttc::{AsyncClient, Event as MqttEvent, Packet, QoS};
 use tokio::sync::oneshot;
 use vigie_model::city::{Bounds, Zone};
 use vigie_model::contract::{
-    room_for, room_jid, telemetry_topic, ANON_DOMAIN, COLLECTOR_USER, EVENT_ROOMS, GATEWAY_USER,
-    TELEMETRY_FILTER, XMPP_DOMAIN,
+    room_for, room_jid, telemetry_topic, ANON_DOMAIN, EVENT_ROOMS, TELEMETRY_FILTER,
 };
 use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
 use vigie_pipeline::collector::CollectorArgs;
@@ -82,17 +84,7 @@ struct Servers {
 fn servers() -> anyhow::Result<Servers> {
     let prosody = Prosody::start_for_test()?;
     let broker = Mosquitto::start_for_test()?;
-    let account = |user: &str| -> anyhow::Result<XmppArgs> {
-        let password = format!("{user}-secret");
-        prosody.register(user, XMPP_DOMAIN, &password)?;
-        Ok(XmppArgs {
-            xmpp_ws_url: prosody.ws_url(),
-            xmpp_jid: format!("{user}@{XMPP_DOMAIN}"),
-            xmpp_password: password,
-        })
-    };
-    let (gateway, collector) = (account(GATEWAY_USER)?, account(COLLECTOR_USER)?);
-    prosody.create_event_rooms(&gateway.xmpp_jid, &collector.xmpp_jid)?;
+    let (gateway, collector) = support::pipeline_accounts(&prosody)?;
     Ok(Servers {
         prosody,
         broker,

@@ -2,6 +2,8 @@
 //! archive (XEP-0313) pages to the end, stores every event once, saves the archive id of the
 //! last one, and next time starts from there.
 
+mod support;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use anyhow::{bail, Context};
 use sqlx::MySqlPool;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use vigie_model::contract::{room_jid, COLLECTOR_USER, GATEWAY_USER, XMPP_DOMAIN};
+use vigie_model::contract::room_jid;
 use vigie_model::{Event, EventKind, Severity, Status};
 use vigie_pipeline::collector::{self, CollectorArgs, PAGE};
 use vigie_pipeline::detect::{time_of, IdSource};
@@ -128,17 +130,7 @@ async fn catch_up_pages_to_the_end_then_resumes_from_the_last_stored() -> anyhow
     let prosody = tokio::task::spawn_blocking(Prosody::start_for_test).await??;
     let database_url =
         tokio::task::spawn_blocking(|| Mysql::shared().fresh_database("collector")).await??;
-    let account = |user: &str| -> anyhow::Result<XmppArgs> {
-        let password = format!("{user}-secret");
-        prosody.register(user, XMPP_DOMAIN, &password)?;
-        Ok(XmppArgs {
-            xmpp_ws_url: prosody.ws_url(),
-            xmpp_jid: format!("{user}@{XMPP_DOMAIN}"),
-            xmpp_password: password,
-        })
-    };
-    let (gateway, collector) = (account(GATEWAY_USER)?, account(COLLECTOR_USER)?);
-    prosody.create_event_rooms(&gateway.xmpp_jid, &collector.xmpp_jid)?;
+    let (gateway, collector) = support::pipeline_accounts(&prosody)?;
     let args = CollectorArgs {
         database_url: database_url.clone(),
         xmpp: collector,
