@@ -1,46 +1,69 @@
 //! Hosting the dashboard built by Trunk: its files, `index.html` for client routes (SPA
-//! fallback), long-lived caching for content-hashed assets and none for the page itself.
+//! fallback) with the client configuration inlined, the precompressed copies of the assets
+//! when the browser accepts them, long-lived caching for content-hashed assets and none for
+//! the page itself.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
+use tower::ServiceExt as _;
 use tower_http::services::ServeDir;
+
+use crate::{client_config, AppState};
 
 /// `Cache-Control` of assets whose name carries a hash of their content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `Cache-Control` of everything else: revalidate each time.
 pub const NO_CACHE: &str = "no-cache";
 
-/// Serves `dist`; a path that is no file gets `index.html` when it looks like a client route
-/// (no extension in its last segment), a 404 otherwise.
-pub fn router<S: Clone + Send + Sync + 'static>(dist: &Path) -> Router<S> {
-    let index = dist.join("index.html");
-    let spa = Router::new().fallback(get(spa_index)).with_state(index);
+/// Serves `dist`: `/index.html`, `/` and any path that looks like a client route (no extension
+/// in its last segment, SPA fallback) get the page with the client configuration inlined
+/// ([`client_config::inline_in_page`]); other paths the file, or a 404.
+pub fn router(dist: &Path) -> Router<AppState> {
+    // Trunk.toml writes compressed copies beside the assets; sent as they are when accepted.
     let files = ServeDir::new(dist)
-        .append_index_html_on_directories(true)
-        .fallback(spa);
+        .precompressed_zstd()
+        .precompressed_gzip();
+    let index: Arc<Path> = dist.join("index.html").into();
     Router::new()
-        .fallback_service(files)
+        .fallback(move |State(state): State<AppState>, request: Request| {
+            serve(files.clone(), index.clone(), state, request)
+        })
         .layer(middleware::from_fn(cache_control))
 }
 
-async fn spa_index(State(index): State<PathBuf>, request: Request) -> Response {
-    let last_segment = request.uri().path().rsplit('/').next().unwrap_or("");
-    if last_segment.contains('.') {
-        return StatusCode::NOT_FOUND.into_response();
+async fn serve(files: ServeDir, index: Arc<Path>, state: AppState, request: Request) -> Response {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if !reads || !is_page(request.uri().path()) {
+        return match files.oneshot(request).await {
+            Ok(response) => response.into_response(),
+            Err(never) => match never {},
+        };
     }
-    match tokio::fs::read(&index).await {
-        Ok(page) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response(),
+    match tokio::fs::read_to_string(&index).await {
+        Ok(page) => {
+            let config = client_config::for_request(&state, request.headers());
+            (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                client_config::inline_in_page(&page, &config),
+            )
+                .into_response()
+        }
         Err(error) => {
             tracing::error!(%error, path = %index.display(), "dashboard index.html unreadable");
             StatusCode::NOT_FOUND.into_response()
         }
     }
+}
+
+/// The page itself, or a client route: no extension in the last segment.
+fn is_page(path: &str) -> bool {
+    path == "/index.html" || !path.rsplit('/').next().unwrap_or("").contains('.')
 }
 
 async fn cache_control(request: Request, next: Next) -> Response {
@@ -87,6 +110,22 @@ mod tests {
             "/a-cafe.js",
         ] {
             assert!(!is_hashed_asset(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn pages_are_the_index_and_client_routes() {
+        for page in [
+            "/",
+            "/index.html",
+            "/incidents",
+            "/incidents/01JD00",
+            "/map/",
+        ] {
+            assert!(is_page(page), "{page}");
+        }
+        for file in ["/main-0123456789abcdef.css", "/favicon.ico", "/a/b.js"] {
+            assert!(!is_page(file), "{file}");
         }
     }
 }

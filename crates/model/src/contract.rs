@@ -55,6 +55,9 @@ pub fn vehicle_of_topic(topic: &str) -> Option<&str> {
 pub const WEBSOCKET_PATH: &str = "/xmpp-websocket";
 /// Path of Prosody's BOSH endpoint (XEP-0206).
 pub const BOSH_PATH: &str = "/http-bind";
+/// The id of the `<script type="application/json">` element in which the server inlines the
+/// client configuration (`/api/v1/config`'s JSON) in the dashboard's page.
+pub const CONFIG_ELEMENT_ID: &str = "vigie-config";
 
 /// What the dashboard needs to reach XMPP (`GET /api/v1/config`), so it hard-codes nothing.
 /// Room JIDs are `{room}@{muc_service}`.
