@@ -24,15 +24,18 @@ pub fn App() -> impl IntoView {
     let history = HistoryState::new();
     // Folded once per feed change, for both the open-incidents list and the map.
     let open = Memo::new(move |_| session.feed.with(Feed::open_incidents));
-    spawn_local(async move {
-        match api::config().await {
-            Ok(config) => {
-                account.configure(config.clone());
-                session.start(config)
-            }
-            Err(error) => session.link.set(Link::Failed(error)),
+    let configured = move |config: Result<api::ClientConfig, String>| match config {
+        Ok(config) => {
+            account.configure(config.clone());
+            session.start(config)
         }
-    });
+        Err(error) => session.link.set(Link::Failed(error)),
+    };
+    // Inlined by the server: the XMPP session starts before the page is built. Fetched otherwise.
+    match crate::session::config_in_page() {
+        Some(config) => configured(config),
+        None => spawn_local(async move { configured(api::config().await) }),
+    }
     view! {
         <header class="top">
             <h1>"Vigie"</h1>

@@ -2,7 +2,7 @@
 //! typing (XEP-0085), the roster and presence labels. Plain Rust without IO or a clock (callers
 //! pass `now`), so it is unit-tested natively.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -10,6 +10,8 @@ use vigie_xmpp::stanza::Show;
 use vigie_xmpp::ChatState;
 use vigie_xmpp::Role;
 use web_time::Instant;
+
+use crate::keyed::Keyed;
 
 /// Lines kept per conversation: older ones are dropped, so hours of chat don't grow memory.
 pub const MAX_LINES: usize = 200;
@@ -105,14 +107,14 @@ fn clip(mut body: String) -> String {
 /// The one-to-one conversations, by the peer's JID.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Conversations {
-    logs: BTreeMap<String, ChatLog>,
+    logs: Keyed<ChatLog>,
 }
 
 impl Conversations {
     /// Adds a message to the conversation with `peer`, opening it if needed.
     pub fn push(&mut self, peer: &str, message: Incoming) -> bool {
         self.open(peer);
-        self.logs.entry(peer.to_owned()).or_default().push(message)
+        self.logs.get_or_default(peer).push(message)
     }
 
     /// Opens the conversation with `peer` if it is not open yet (to write first).
@@ -155,7 +157,7 @@ impl Conversations {
 /// Who is composing a message, per conversation partner (a room nick or a JID).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Typing {
-    since: BTreeMap<String, Instant>,
+    since: Keyed<Instant>,
 }
 
 impl Typing {
@@ -349,7 +351,7 @@ pub struct OccupantView {
 /// The occupants of one room, by nick.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Occupants {
-    by_nick: BTreeMap<String, OccupantView>,
+    by_nick: Keyed<OccupantView>,
 }
 
 impl Occupants {
@@ -407,7 +409,7 @@ pub struct Contact {
     /// We asked to see their presence and they have not answered.
     pub pending: bool,
     /// Presence per connected resource.
-    resources: BTreeMap<String, PresenceView>,
+    resources: Keyed<PresenceView>,
 }
 
 impl Contact {
@@ -417,7 +419,7 @@ impl Contact {
             name: None,
             subscription: "none".to_owned(),
             pending: false,
-            resources: BTreeMap::new(),
+            resources: Keyed::default(),
         }
     }
 
@@ -442,7 +444,7 @@ impl Contact {
 /// Our contacts, with their presence, and the subscription requests waiting for an answer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Roster {
-    contacts: BTreeMap<String, Contact>,
+    contacts: Keyed<Contact>,
     requests: VecDeque<String>,
 }
 

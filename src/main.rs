@@ -8,6 +8,9 @@ mod chat;
 mod components;
 mod feed;
 mod filters;
+mod json;
+mod keyed;
+mod number;
 mod session;
 
 fn main() {

@@ -10,12 +10,28 @@ use std::time::Duration;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use vigie_dashboard::transport::{self, Connection, Endpoint, Fallback, Kind, Retry};
+use vigie_model::contract::CONFIG_ELEMENT_ID;
 use vigie_model::Event;
 use vigie_xmpp::{ClientConfig, Event as XmppEvent, History};
 use web_time::Instant;
 
 use crate::api;
 use crate::feed::{Batch, Feed};
+use crate::json;
+
+/// The client configuration the server inlined in the page (what `/api/v1/config` answers):
+/// with it, the session starts before the page is even built, with no request first. `None`
+/// where the page came from elsewhere (e.g. `trunk serve`).
+pub fn config_in_page() -> Option<Result<api::ClientConfig, String>> {
+    let text = document()
+        .get_element_by_id(CONFIG_ELEMENT_ID)?
+        .text_content()?;
+    Some(
+        json::parse(&text)
+            .and_then(|config| api::read_config(&config))
+            .map_err(|error| ["the page's configuration: ", &error].concat()),
+    )
+}
 
 /// What the connection indicator shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +146,9 @@ impl Session {
                             self.receive(event, message.delay.is_none() || missed);
                         }
                     }
+                    // The subject follows the room's history: show that history now, not
+                    // at the next batch.
+                    XmppEvent::RoomSubject { .. } => self.flush(),
                     XmppEvent::RoomCaughtUp {
                         room,
                         result: Err(error),

@@ -8,6 +8,7 @@
 //      (PerformanceObserver) and, every `--sample` seconds after a forced GC, the JS heap, the
 //      wasm memory, DOM nodes, main-thread time (CDP Performance.getMetrics) and REST calls.
 // Usage: node run.mjs [--loads 20] [--minutes 10] [--rate 100] [--sample 10] [--out FILE] [--css CSS] [--count-dom]
+//                     [--trace FILE]
 // Environment: VIGIE_BENCH_STACK (the program), VIGIE_BENCH_DIST (the built dashboard),
 // CHROMIUM (default /usr/bin/chromium), VIGIE_BENCH_LOG (the stack's stderr; default /dev/null).
 import { spawn } from 'node:child_process';
@@ -31,6 +32,8 @@ const { values: flags } = parseArgs({
     css: { type: 'string' },
     // Count the soak page's element creations by tag (diagnosis: which parts re-render).
     'count-dom': { type: 'boolean', default: false },
+    // One more page load, traced (Chrome trace written to FILE): its main-thread timeline.
+    trace: { type: 'string' },
   },
 });
 const loads = Number(flags.loads);
@@ -80,8 +83,15 @@ async function stopStack() {
 function openProbe(expect) {
   const marks = {};
   window.__vigieOpen = marks;
+  // Awaited by run.mjs: page.waitForFunction would evaluate Playwright's 300 KB injected script
+  // in the page while it starts (~50 ms of its main thread on this machine).
+  let resolveReady;
+  window.__vigieOpenReady = new Promise((resolve) => { resolveReady = resolve; });
   const mark = (name) => {
-    if (!(name in marks)) marks[name] = performance.now();
+    if (name in marks) return;
+    marks[name] = performance.now();
+    // Also in a trace (--trace), which places the marks on its timeline.
+    performance.mark(`vigie:${name}`);
   };
   addEventListener('TrunkApplicationStarted', () => mark('wasm_started'));
   // The XMPP session's steps, seen from its WebSocket.
@@ -107,6 +117,7 @@ function openProbe(expect) {
     if ('live' in marks && 'feed_history' in marks && 'table' in marks) {
       mark('ready');
       observer.disconnect();
+      resolveReady();
     }
   };
   const observer = new MutationObserver(check);
@@ -217,6 +228,53 @@ function transferSize(dist) {
   return { ...sizes, app_wasm_js_css: app, app_kib: round(app / 1024) };
 }
 
+/** Adds `--css` to the page, if given. */
+async function addCss(page) {
+  if (!flags.css) return;
+  await page.addInitScript((css) => {
+    addEventListener('DOMContentLoaded', () => document.head.append(Object.assign(document.createElement('style'), { textContent: css })));
+  }, flags.css);
+}
+
+/** Opens the page once in a fresh context and returns its marks and resource timings; with
+ * `tracePath`, records a Chrome trace of the load there and adds its main-thread timeline. */
+async function openOnce(browser, ready, expect, tracePath) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+  await page.addInitScript(openProbe, expect);
+  await addCss(page);
+  if (tracePath) await browser.startTracing(page, { path: tracePath, categories: TRACE_CATEGORIES });
+  await page.goto(ready.url);
+  let timer;
+  await Promise.race([
+    page.evaluate(() => window.__vigieOpenReady),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('the page was not live after 30 s')), 30_000); }),
+  ]).finally(() => clearTimeout(timer));
+  const run = await page.evaluate(() => {
+    const navigation = performance.getEntriesByType('navigation')[0];
+    const resources = performance.getEntriesByType('resource')
+      .filter((r) => /\.(wasm|js|css)$/.test(new URL(r.name).pathname))
+      .map((r) => ({
+        file: new URL(r.name).pathname, transfer: r.transferSize, encoded: r.encodedBodySize,
+        decoded: r.decodedBodySize, start: r.startTime, end: r.responseEnd,
+      }));
+    const api = (path) => performance.getEntriesByType('resource')
+      .find((r) => new URL(r.name).pathname === path)?.responseEnd;
+    return {
+      ...window.__vigieOpen,
+      config_fetched: api('/api/v1/config'),
+      incidents_fetched: api('/api/v1/incidents'),
+      response_end: navigation.responseEnd,
+      dom_content_loaded: navigation.domContentLoadedEventEnd,
+      resources,
+    };
+  });
+  if (tracePath) run.timeline = mainThreadTimeline(JSON.parse(await browser.stopTracing()), run);
+  await context.close();
+  return run;
+}
+
 async function pageOpen(browser, ready) {
   const expect = {
     rooms: 3,
@@ -227,32 +285,7 @@ async function pageOpen(browser, ready) {
   const runs = [];
   // One warm-up load (the server's first reads of dist/ from disk), then the measured ones.
   for (let n = 0; n <= loads; n++) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
-    await page.addInitScript(openProbe, expect);
-    await page.goto(ready.url);
-    await page.waitForFunction(() => window.__vigieOpen.ready, null, { timeout: 30_000 });
-    const run = await page.evaluate(() => {
-      const navigation = performance.getEntriesByType('navigation')[0];
-      const resources = performance.getEntriesByType('resource')
-        .filter((r) => /\.(wasm|js|css)$/.test(new URL(r.name).pathname))
-        .map((r) => ({
-          file: new URL(r.name).pathname, transfer: r.transferSize, encoded: r.encodedBodySize,
-          decoded: r.decodedBodySize, start: r.startTime, end: r.responseEnd,
-        }));
-      const api = (path) => performance.getEntriesByType('resource')
-        .find((r) => new URL(r.name).pathname === path)?.responseEnd;
-      return {
-        ...window.__vigieOpen,
-        config_fetched: api('/api/v1/config'),
-        incidents_fetched: api('/api/v1/incidents'),
-        response_end: navigation.responseEnd,
-        dom_content_loaded: navigation.domContentLoadedEventEnd,
-        resources,
-      };
-    });
-    await context.close();
+    const run = await openOnce(browser, ready, expect);
     if (n > 0) runs.push(run);
   }
   const marks = ['response_end', 'wasm_started', 'first_render', 'config_fetched', 'ws_created', 'ws_open',
@@ -262,6 +295,62 @@ async function pageOpen(browser, ready) {
     expected: expect,
     ms: Object.fromEntries(marks.map((m) => [m, summary(runs.map((r) => r[m]).filter((v) => v !== undefined))])),
     resources: runs[0].resources,
+    traced: flags.trace ? await openOnce(browser, ready, expect, flags.trace) : undefined,
+  };
+}
+
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing',
+  'v8', 'v8.wasm', 'toplevel', 'loading'];
+
+/** The renderer main thread of a traced load, until `ready`: its tasks over 2 ms (start in ms
+ * since navigation start, duration, and the work inside by self time), and the totals. */
+function mainThreadTimeline(trace, marks) {
+  const events = trace.traceEvents ?? trace;
+  const readyMark = events.find((e) => e.name === 'vigie:ready');
+  if (!readyMark) return null;
+  const { pid, tid } = readyMark;
+  const origin = readyMark.ts - marks.ready * 1000;
+  const end = readyMark.ts;
+  const ms = (us) => round(us / 1000);
+  const slices = events
+    .filter((e) => e.pid === pid && e.tid === tid && e.ph === 'X' && e.dur !== undefined && e.ts + e.dur >= origin && e.ts <= end)
+    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  // What a slice is, with the detail that tells scripts apart.
+  const label = (e) => {
+    const data = e.args?.data ?? {};
+    if (e.name === 'EventDispatch') return `EventDispatch(${data.type})`;
+    if (e.name === 'FunctionCall') return `FunctionCall(${data.functionName || data.url?.split('/').pop() || '?'})`;
+    return e.name;
+  };
+  const tasks = [];
+  const totals = {};
+  const stack = [];
+  for (const e of slices) {
+    while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
+    const parent = stack.at(-1);
+    if (parent) parent.self -= Math.min(e.dur, parent.ts + parent.dur - e.ts);
+    const node = { ts: e.ts, dur: e.dur, self: e.dur, label: label(e), task: parent?.task };
+    if (!parent) {
+      node.task = { start: e.ts, dur: e.dur, work: {} };
+      tasks.push(node.task);
+    }
+    node.done = () => {
+      node.task.work[node.label] = (node.task.work[node.label] ?? 0) + node.self;
+      totals[node.label] = (totals[node.label] ?? 0) + node.self;
+    };
+    stack.push(node);
+    e.node = node;
+  }
+  for (const e of slices) e.node.done();
+  const top = (work, n) => Object.entries(work).filter(([, us]) => us >= 500).sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([name, us]) => `${name} ${ms(us)}`).join(', ');
+  const busy = tasks.reduce((s, t) => s + t.dur, 0);
+  return {
+    busy_ms: ms(busy),
+    ready_ms: round(marks.ready),
+    work_ms: Object.fromEntries(Object.entries(totals).filter(([, us]) => us >= 1000).sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => [name, ms(us)])),
+    tasks: tasks.filter((t) => t.dur >= 2000).map((t) => `${ms(t.start - origin)} +${ms(t.dur)}: ${top(t.work, 5)}`),
   };
 }
 
@@ -276,11 +365,7 @@ async function soak(browser, ready) {
   });
   await page.addInitScript(soakProbe);
   if (flags['count-dom']) await page.addInitScript(domCounter);
-  if (flags.css) {
-    await page.addInitScript((css) => {
-      addEventListener('DOMContentLoaded', () => document.head.append(Object.assign(document.createElement('style'), { textContent: css })));
-    }, flags.css);
-  }
+  await addCss(page);
   await page.goto(ready.url);
   await page.waitForFunction(
     () => document.querySelector('[data-testid=link]')?.classList.contains('online') && window.__vigieSoak.memory,

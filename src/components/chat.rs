@@ -17,15 +17,17 @@ const TICK: Duration = Duration::from_secs(1);
 /// stay within their own span.
 #[component]
 pub fn ChatPanel(account: Account) -> impl IntoView {
-    let online = move || matches!(account.status.get(), Status::Online { .. });
-    view! {
-        <Show when=online>
-            <section class="pane chat" aria-labelledby="chat-title">
-                <h2 id="chat-title">"Operators' chat"</h2>
-                <Conversation account />
-                <RosterPanel account />
-            </section>
-        </Show>
+    let online = Memo::new(move |_| matches!(account.status.get(), Status::Online { .. }));
+    move || {
+        online.get().then(|| {
+            view! {
+                <section class="pane chat" aria-labelledby="chat-title">
+                    <h2 id="chat-title">"Operators' chat"</h2>
+                    <Conversation account />
+                    <RosterPanel account />
+                </section>
+            }
+        })
     }
 }
 

@@ -2,26 +2,34 @@
 //! modal `<dialog>`, so the browser keeps focus inside it and Escape closes it; focus returns to
 //! whatever opened it (a table row, a map marker).
 
+use leptos::either::Either;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use vigie_model::event::format_time;
 use vigie_model::{IncidentDetail, IncidentUpdate};
 use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::components::live::kind_label;
+use crate::components::message;
+use crate::number::fixed;
 
 #[component]
 pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     // Where focus was when the drawer opened, to give it back on close.
     let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
-    let detail = LocalResource::new(move || {
-        let id = selected.get();
-        async move {
-            match id {
-                Some(id) => Some(api::incident(&id).await),
-                None => None,
-            }
+    // The selected incident's answer; one for an incident no longer selected is dropped.
+    let detail = RwSignal::new(None::<Result<IncidentDetail, String>>);
+    Effect::new(move |_| {
+        detail.set(None);
+        if let Some(id) = selected.get() {
+            spawn_local(async move {
+                let answer = api::incident(&id).await;
+                if selected.with_untracked(|now| now.as_ref() == Some(&id)) {
+                    detail.set(Some(answer));
+                }
+            });
         }
     });
     Effect::new(move |_| {
@@ -43,10 +51,10 @@ pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {
             let _ = opener.focus();
         }
     };
-    let body = move || match detail.get().flatten() {
-        None => view! { <p>"Loading…"</p> }.into_any(),
-        Some(Err(error)) => view! { <p class="error">{error}</p> }.into_any(),
-        Some(Ok(detail)) => details(detail).into_any(),
+    let body = move || match detail.get() {
+        None => Either::Left(message("", "Loading…".into())),
+        Some(Err(error)) => Either::Left(message("error", error)),
+        Some(Ok(detail)) => Either::Right(details(detail)),
     };
     view! {
         <dialog node_ref=dialog class="drawer" aria-labelledby="drawer-title" data-testid="drawer" on:close=closed>
@@ -73,7 +81,7 @@ fn details(detail: IncidentDetail) -> impl IntoView {
         ("Where", place),
         (
             "Position",
-            format!("{:.5}, {:.5}", incident.lat, incident.lon),
+            [fixed(incident.lat, 5), fixed(incident.lon, 5)].join(", "),
         ),
         ("Vehicles", incident.vehicles.join(", ")),
         ("Opened", format_time(incident.opened_at)),

@@ -7,19 +7,25 @@ pub mod histogram;
 
 use std::time::Duration;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vigie_model::event::format_time;
 use vigie_model::Incident;
+use web_time::Instant;
 
 use crate::api;
 use crate::components::live::kind_label;
+use crate::components::message;
 use crate::filters::HistoryFilter;
 use form::FilterForm;
 use histogram::{Bucket, Histogram, HistogramChart};
 
 const REFRESH_DELAY: Duration = Duration::from_millis(1500);
 const REFRESH_PERIOD: Duration = Duration::from_secs(10);
+/// Least time between two histogram refreshes caused by live events (each costs a request per
+/// refinement step; a busy feed would otherwise ask every REFRESH_DELAY).
+const HISTOGRAM_PERIOD: Duration = Duration::from_secs(5);
 
 /// What the history shares with the map and the details drawer.
 #[derive(Clone, Copy)]
@@ -104,10 +110,15 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
             }
         });
     };
+    // Refreshed with every new filter; after live events, at most every HISTOGRAM_PERIOD.
+    let histogram_loading = StoredValue::new(false);
+    let histogram_asked_at = StoredValue::new(None::<Instant>);
     let load_histogram = move || {
         let filter = applied.get_untracked();
         let query = filter.to_query();
         let asked_in = generation.get_value();
+        histogram_loading.set_value(true);
+        histogram_asked_at.set_value(Some(Instant::now()));
         spawn_local(async move {
             let mut bucket = Bucket::for_range(filter.from, filter.to);
             let chart = loop {
@@ -120,10 +131,12 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
                 }
             };
             if generation.get_value() == asked_in {
+                histogram_loading.set_value(false);
                 histogram.set(Some(chart));
             }
         });
     };
+    // A new filter: answers to the previous one are dropped.
     let reload = move || {
         generation.update_value(|g| *g += 1);
         load_page(None);
@@ -152,7 +165,13 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
         if loading.with_untracked(|l| *l != Loading::Busy)
             && results.with_untracked(|rows| rows.len() <= api::PAGE_SIZE as usize)
         {
-            reload();
+            load_page(None);
+        }
+        let histogram_due = histogram_asked_at
+            .get_value()
+            .is_none_or(|at| at.elapsed() >= HISTOGRAM_PERIOD);
+        if histogram_due && !histogram_loading.get_value() {
+            load_histogram();
         }
     };
     // One refresh pending at most: events while it waits ride on it; if a page is still loading
@@ -183,17 +202,19 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
         }
     };
     let chart = move || match histogram.get() {
-        None => view! { <p class="empty">"Counting…"</p> }.into_any(),
-        Some(Err(error)) => {
-            view! { <p class="error">{format!("No chart: {error}")}</p> }.into_any()
+        Some(Ok(histogram)) if !histogram.bars.is_empty() => {
+            Either::Right(view! { <HistogramChart histogram /> })
         }
-        Some(Ok(histogram)) => view! { <HistogramChart histogram /> }.into_any(),
+        None => Either::Left(message("empty", "Counting…".into())),
+        Some(Ok(_)) => Either::Left(message("empty", "No incidents to chart.".into())),
+        Some(Err(error)) => Either::Left(message("error", ["No chart: ", &error].concat())),
     };
     let export = move |extension: &'static str| {
         move || applied.with(|filter| api::export_url(extension, &filter.to_query()))
     };
     let select = state.selected;
     let rows = move || results.get();
+    let has_more = Memo::new(move |_| next_cursor.with(Option::is_some));
     view! {
         <section class="pane history" id="history" aria-labelledby="history-title">
             <h2 id="history-title">"Incident history"</h2>
@@ -220,12 +241,12 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
                     </tbody>
                 </table>
             </div>
-            <Show when=move || next_cursor.with(Option::is_some)>
+            {move || has_more.get().then(|| view! {
                 <button class="more" data-testid="load-more" disabled=move || loading.get() == Loading::Busy
                     on:click=move |_| load_page(next_cursor.get_untracked())>
                     "Load more"
                 </button>
-            </Show>
+            })}
         </section>
     }
 }

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use vigie_model::{EventKind, Severity};
 
+use crate::components::message;
 use crate::feed::{Card, Feed, LiveFilter};
 
 /// Cards in the page at first, and added by each "show more": the rest of the feed stays in
@@ -20,7 +21,8 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
     });
     let cards = move || window.with(|(cards, _)| cards.clone());
     let more = move || window.with(|(_, more)| *more);
-    let has_more = move || more() > 0;
+    let has_more = Memo::new(move |_| more() > 0);
+    let empty = Memo::new(move |_| feed.with(Feed::is_empty));
     let kind_chips = EventKind::ALL
         .into_iter()
         .map(|kind| {
@@ -52,17 +54,15 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
         <section class="pane live" aria-labelledby="live-title">
             <h2 id="live-title">"Live events"</h2>
             <div class="chips" role="group" aria-label="Filter the live feed">{kind_chips}{severity_chips}</div>
-            <Show when=move || feed.with(Feed::is_empty)>
-                <p class="empty">"Waiting for events…"</p>
-            </Show>
+            {move || empty.get().then(|| message("empty", "Waiting for events…".into()))}
             <ol class="cards" data-testid="live-feed">
                 <For each=cards key=|card| card.event.id.clone() children=event_card />
             </ol>
-            <Show when=has_more>
+            {move || has_more.get().then(|| view! {
                 <button class="more" data-testid="live-more" on:click=move |_| limit.update(|limit| *limit += WINDOW)>
                     {move || format!("Show more ({} older)", more())}
                 </button>
-            </Show>
+            })}
         </section>
     }
 }

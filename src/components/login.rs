@@ -1,3 +1,4 @@
+use leptos::either::EitherOf3;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
@@ -28,9 +29,8 @@ pub fn StartPanel(account: Account) -> impl IntoView {
         );
         (notice, error)
     };
-    let body = move || {
-        match account.status.get() {
-        Status::Anonymous => view! {
+    let body = move || match account.status.get() {
+        Status::Anonymous => EitherOf3::A(view! {
             <p class="muted">"Watching as an anonymous viewer. Operators log in to chat."</p>
             <form class="login" on:submit=log_in aria-label="Log in">
                 <label>"JID"<input name="jid" type="text" autocomplete="username" required
@@ -41,20 +41,17 @@ pub fn StartPanel(account: Account) -> impl IntoView {
                 <button type="button" class="secondary" data-testid="register-submit"
                     on:click=move |_| start(Action::Register)>"Create account"</button>
             </form>
-        }
-        .into_any(),
+        }),
         Status::LoggingIn { jid } => {
-            view! { <p role="status">"Logging in as "<bdi>{jid}</bdi>"…"</p> }.into_any()
+            EitherOf3::B(view! { <p role="status">"Logging in as "<bdi>{jid}</bdi>"…"</p> })
         }
-        Status::Online { jid } => view! {
+        Status::Online { jid } => EitherOf3::C(view! {
             <p class="whoami">"Logged in as "<bdi data-testid="whoami">{jid}</bdi></p>
             <PresenceControl account />
             <PasswordChange account />
             <button type="button" class="secondary" on:click=move |_| account.log_out()
                 data-testid="logout">"Log out"</button>
-        }
-        .into_any(),
-    }
+        }),
     };
     view! {
         <section class="pane account" aria-labelledby="account-title">

@@ -1,11 +1,12 @@
 use leptos::prelude::*;
 use vigie_model::city::{Bounds, LonLat};
 use vigie_model::event::format_time;
-use vigie_model::{City, Event, Incident};
+use vigie_model::{Event, Incident};
 
 use crate::components::history::HistoryState;
 use crate::components::live::kind_label;
 use crate::feed::OpenIncident;
+use crate::number::fixed;
 
 /// Width of the map's SVG coordinate space; the height keeps the city's aspect.
 const WIDTH: f64 = 1000.0;
@@ -40,7 +41,7 @@ impl Projection {
         points
             .iter()
             .map(|&p| self.point(p))
-            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .map(|(x, y)| [fixed(x, 1), fixed(y, 1)].join(","))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -53,7 +54,7 @@ const MAX_HISTORY_MARKERS: usize = 500;
 /// a diamond per history result. A marker opens the incident's details.
 #[component]
 pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl IntoView {
-    let city = City::builtin();
+    let city = crate::api::city();
     let projection = Projection::new(city.bounds);
     let zones = city
         .zones
@@ -63,7 +64,7 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
             view! {
                 <g class="zone">
                     <polygon points=projection.path(&zone.polygon)><title>{zone.name.clone()}</title></polygon>
-                    <text x=x y=y>{zone.name.clone()}</text>
+                    <text x=fixed(x, 1) y=fixed(y, 1)>{zone.name.clone()}</text>
                 </g>
             }
         })
@@ -91,7 +92,7 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
     view! {
         <section class="pane map" aria-labelledby="map-title">
             <h2 id="map-title">"Map"</h2>
-            <svg viewBox=format!("0 0 {WIDTH} {:.0}", projection.height) role="group" aria-labelledby="map-title">
+            <svg viewBox=["0 0 ", &fixed(WIDTH, 0), " ", &fixed(projection.height, 0)].concat() role="group" aria-labelledby="map-title">
                 <g aria-hidden="true">{zones}{roads}</g>
                 <g class="history-markers" data-testid="map-history">{past}</g>
                 <g class="markers" data-testid="map-markers">
@@ -130,7 +131,7 @@ fn marker(
         }
     };
     view! {
-        <circle class=class class:newest=is_newest cx=format!("{x:.1}") cy=format!("{y:.1}") r="12" data-incident-id=event.incident.clone()
+        <circle class=class class:newest=is_newest cx=fixed(x, 1) cy=fixed(y, 1) r="12" data-incident-id=event.incident.clone()
             tabindex="0" role="button" aria-label=event.body() on:click=move |_| open() on:keydown=on_key>
             <title>{event.body()}</title>
         </circle>
@@ -158,8 +159,8 @@ fn history_marker(
         format_time(incident.opened_at)
     );
     view! {
-        <rect class=class x=format!("{:.1}", x - 8.0) y=format!("{:.1}", y - 8.0) width="16" height="16"
-            transform=format!("rotate(45 {x:.1} {y:.1})") data-incident-id=incident.id.clone()
+        <rect class=class x=fixed(x - 8.0, 1) y=fixed(y - 8.0, 1) width="16" height="16"
+            transform=["rotate(45 ", &fixed(x, 1), " ", &fixed(y, 1), ")"].concat() data-incident-id=incident.id.clone()
             on:click=move |_| select.set(Some(id.clone()))>
             <title>{title}</title>
         </rect>
@@ -181,7 +182,7 @@ mod tests {
 
     #[test]
     fn projection_maps_the_bounds_to_the_view_box() {
-        let city = City::builtin();
+        let city = crate::api::city();
         let projection = Projection::new(city.bounds);
         let b = city.bounds;
         assert_eq!(projection.point([b.min_lon, b.max_lat]), (0.0, 0.0));

@@ -11,3 +11,11 @@ pub mod presence;
 pub mod roster;
 pub mod status;
 pub mod theme;
+
+use leptos::prelude::*;
+
+/// A one-line message (loading, empty, error, note): one view type for all the panes, since
+/// every distinct view shape adds its own code to the wasm.
+pub fn message(class: &'static str, text: String) -> impl IntoView {
+    view! { <p class=class>{text}</p> }
+}

@@ -57,8 +57,9 @@ fn describe(link: &Link, now: Instant) -> String {
             format!("live · {} · {rooms} room{plural}", transport.label())
         }
         Link::Reconnecting { attempt, at } => {
-            let seconds = at.saturating_duration_since(now).as_secs_f64().ceil();
-            format!("reconnecting in {seconds:.0} s (attempt {attempt})")
+            let wait = at.saturating_duration_since(now);
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            format!("reconnecting in {seconds} s (attempt {attempt})")
         }
         Link::Failed(error) => format!("offline: {error}"),
     }

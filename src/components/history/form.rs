@@ -2,9 +2,10 @@
 //! filter changes (a link opened, back/forward) the form shows it again.
 
 use leptos::prelude::*;
-use vigie_model::{City, EventKind, Severity, Status};
+use vigie_model::{EventKind, Severity, Status};
 
 use crate::components::live::kind_label;
+use crate::components::message;
 use crate::filters::{input_value, parse_input, HistoryFilter, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 
 #[component]
@@ -46,7 +47,7 @@ pub fn FilterForm(
             }
         })
         .collect_view();
-    let city = City::builtin();
+    let city = crate::api::city();
     let zone_order: Vec<String> = city.zones.iter().map(|zone| zone.id.clone()).collect();
     let zones = city
         .zones
@@ -111,8 +112,8 @@ pub fn FilterForm(
                 <button type="button" on:click=reset>"Reset"</button>
             </div>
             <div class="form-notes" role="alert">
-                {move || problem.get().map(|why| view! { <p class="error">{why}</p> })}
-                {move || notes.get().into_iter().map(|note| view! { <p class="note">{format!("From the link: {note}")}</p> }).collect_view()}
+                {move || problem.get().map(|why| message("error", why))}
+                {move || notes.get().into_iter().map(|note| message("note", ["From the link: ", &note].concat())).collect_view()}
             </div>
         </form>
     }

@@ -8,6 +8,7 @@ use vigie_model::EventKind;
 
 use crate::api::BucketCount;
 use crate::components::live::kind_label;
+use crate::number::fixed;
 
 /// The API's time buckets (`/api/v1/stats?bucket=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,13 +181,12 @@ const BASELINE: f64 = CHART_HEIGHT - 24.0;
 const TOP: f64 = 8.0;
 
 /// The stacked bars with their axis, labels and a legend; each bar's tooltip gives its counts.
+/// The caller shows a message instead when there are no bars.
 #[component]
 pub fn HistogramChart(histogram: Histogram) -> impl IntoView {
     let bucket = histogram.bucket;
-    let (first, last) = match (histogram.bars.first(), histogram.bars.last()) {
-        (Some(first), Some(last)) => (bucket.label(first.start), bucket.label(last.start)),
-        _ => return view! { <p class="empty">"No incidents to chart."</p> }.into_any(),
-    };
+    let label = |bar: Option<&Bar>| bar.map(|bar| bucket.label(bar.start)).unwrap_or_default();
+    let (first, last) = (label(histogram.bars.first()), label(histogram.bars.last()));
     let plot_height = BASELINE - TOP;
     let step = (CHART_WIDTH - AXIS) / histogram.bars.len() as f64;
     let gap = if step > 4.0 { step * 0.15 } else { 0.0 };
@@ -207,8 +207,8 @@ pub fn HistogramChart(histogram: Histogram) -> impl IntoView {
                     let h = scaled(count, scale, plot_height);
                     y -= h;
                     view! {
-                        <rect class=format!("bar {}", kind.as_str()) x=format!("{x:.2}") y=format!("{y:.2}")
-                            width=format!("{:.2}", step - gap) height=format!("{h:.2}") />
+                        <rect class=format!("bar {}", kind.as_str()) x=fixed(x, 2) y=fixed(y, 2)
+                            width=fixed(step - gap, 2) height=fixed(h, 2) />
                     }
                 })
                 .collect_view();
@@ -234,14 +234,14 @@ pub fn HistogramChart(histogram: Histogram) -> impl IntoView {
         .collect_view();
     view! {
         <figure class="histogram" data-testid="histogram" data-bucket=bucket.as_str()>
-            <svg viewBox=format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}") role="img" aria-label=summary.clone()>
-                <line class="axis" x1=AXIS y1=BASELINE x2=CHART_WIDTH y2=BASELINE />
-                <line class="grid" x1=AXIS y1=TOP x2=CHART_WIDTH y2=TOP />
-                <text class="tick" x=AXIS - 6.0 y=TOP + 5.0 text-anchor="end">{scale.to_string()}</text>
-                <text class="tick" x=AXIS - 6.0 y=BASELINE text-anchor="end">"0"</text>
+            <svg viewBox=["0 0 ", &fixed(CHART_WIDTH, 0), " ", &fixed(CHART_HEIGHT, 0)].concat() role="img" aria-label=summary.clone()>
+                <line class="axis" x1=fixed(AXIS, 0) y1=fixed(BASELINE, 0) x2=fixed(CHART_WIDTH, 0) y2=fixed(BASELINE, 0) />
+                <line class="grid" x1=fixed(AXIS, 0) y1=fixed(TOP, 0) x2=fixed(CHART_WIDTH, 0) y2=fixed(TOP, 0) />
+                <text class="tick" x=fixed(AXIS - 6.0, 0) y=fixed(TOP + 5.0, 0) text-anchor="end">{scale.to_string()}</text>
+                <text class="tick" x=fixed(AXIS - 6.0, 0) y=fixed(BASELINE, 0) text-anchor="end">"0"</text>
                 {bars}
-                <text class="tick" x=AXIS y=CHART_HEIGHT - 4.0>{first}</text>
-                <text class="tick" x=CHART_WIDTH y=CHART_HEIGHT - 4.0 text-anchor="end">{last}</text>
+                <text class="tick" x=fixed(AXIS, 0) y=fixed(CHART_HEIGHT - 4.0, 0)>{first}</text>
+                <text class="tick" x=fixed(CHART_WIDTH, 0) y=fixed(CHART_HEIGHT - 4.0, 0) text-anchor="end">{last}</text>
             </svg>
             <figcaption>
                 <span>{format!("Incidents opened per {}", bucket.as_str())}</span>
@@ -249,7 +249,6 @@ pub fn HistogramChart(histogram: Histogram) -> impl IntoView {
             </figcaption>
         </figure>
     }
-    .into_any()
 }
 
 #[cfg(test)]
