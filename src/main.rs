@@ -10,7 +10,6 @@ mod feed;
 mod filters;
 mod json;
 mod keyed;
-mod number;
 mod session;
 
 fn main() {

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use crate::api;
 use crate::components::live::kind_label;
 use crate::components::message;
-use crate::number::fixed;
+use vigie_model::number::fixed;
 
 #[component]
 pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {

@@ -6,7 +6,7 @@ use vigie_model::{Event, Incident};
 use crate::components::history::HistoryState;
 use crate::components::live::kind_label;
 use crate::feed::OpenIncident;
-use crate::number::fixed;
+use vigie_model::number::fixed;
 
 /// Width of the map's SVG coordinate space; the height keeps the city's aspect.
 const WIDTH: f64 = 1000.0;

@@ -10,6 +10,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use vigie_xmpp::Element;
 
+use crate::number::fixed;
+
 /// Namespace of the event payload.
 pub const NS: &str = "urn:vigie:event:1";
 
@@ -205,9 +207,9 @@ impl Event {
             body.push_str(&format!(", road {road}"));
         }
         body.push_str(&format!(
-            " at {:.5},{:.5}, {}",
-            self.lat,
-            self.lon,
+            " at {},{}, {}",
+            fixed(self.lat, 5),
+            fixed(self.lon, 5),
             format_time(self.occurred_at)
         ));
         if !self.detail.is_empty() {

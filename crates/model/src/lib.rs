@@ -5,6 +5,7 @@ pub mod city;
 pub mod contract;
 pub mod event;
 pub mod incident;
+pub mod number;
 pub mod telemetry;
 
 pub use city::{City, Road, Zone};

@@ -8,7 +8,7 @@ use vigie_model::EventKind;
 
 use crate::api::BucketCount;
 use crate::components::live::kind_label;
-use crate::number::fixed;
+use vigie_model::number::fixed;
 
 /// The API's time buckets (`/api/v1/stats?bucket=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,5 +1,6 @@
-//! Decimal numbers for SVG coordinates and positions, written with integer arithmetic: `{:.2}`
-//! of an `f64` brings core's float formatting and its tables into the wasm (≈ 10 KB).
+//! Decimal numbers written with integer arithmetic: `{:.5}` of an `f64` brings core's float
+//! formatting and its tables into the dashboard's wasm (≈ 7–10 KB gzipped), so the event text
+//! and the dashboard's SVG coordinates are written with [`fixed`].
 
 /// `value` rounded to `decimals` places, as `format!("{value:.N}")` writes it but for ties
 /// (rounded away from zero after scaling) and negative values that round to zero (no `-`);
