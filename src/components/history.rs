@@ -16,7 +16,7 @@ use web_time::Instant;
 
 use crate::api;
 use crate::components::live::kind_label;
-use crate::components::message;
+use crate::components::{message, rows};
 use crate::filters::HistoryFilter;
 use form::FilterForm;
 use histogram::{Bucket, Histogram, HistogramChart};
@@ -213,7 +213,7 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
         move || applied.with(|filter| api::export_url(extension, &filter.to_query()))
     };
     let select = state.selected;
-    let rows = move || results.get();
+    let results_shown = move || results.get();
     let has_more = Memo::new(move |_| next_cursor.with(Option::is_some));
     view! {
         <section class="pane history" id="history" aria-labelledby="history-title">
@@ -235,9 +235,7 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
                         <tr><th scope="col">"Opened (UTC)"</th><th scope="col">"Kind"</th><th scope="col">"Status"</th><th scope="col">"Severity"</th><th scope="col">"Zone"</th><th scope="col">"Vehicles"</th></tr>
                     </thead>
                     <tbody>
-                        <For each=rows key=|incident| (incident.id.clone(), incident.updated_at) let(incident)>
-                            {result_row(incident, select)}
-                        </For>
+                        {rows(results_shown, |incident| (incident.id.clone(), incident.updated_at), move |incident| result_row(incident, select))}
                     </tbody>
                 </table>
             </div>

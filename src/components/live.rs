@@ -3,7 +3,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use vigie_model::{EventKind, Severity};
 
-use crate::components::message;
+use crate::components::{message, rows};
 use crate::feed::{Card, Feed, LiveFilter};
 
 /// Cards in the page at first, and added by each "show more": the rest of the feed stays in
@@ -56,7 +56,7 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
             <div class="chips" role="group" aria-label="Filter the live feed">{kind_chips}{severity_chips}</div>
             {move || empty.get().then(|| message("empty", "Waiting for events…".into()))}
             <ol class="cards" data-testid="live-feed">
-                <For each=cards key=|card| card.event.id.clone() children=event_card />
+                {rows(cards, |card| card.event.id.clone(), event_card)}
             </ol>
             {move || has_more.get().then(|| view! {
                 <button class="more" data-testid="live-more" on:click=move |_| limit.update(|limit| *limit += WINDOW)>

@@ -5,6 +5,7 @@ use vigie_model::{Event, Incident};
 
 use crate::components::history::HistoryState;
 use crate::components::live::kind_label;
+use crate::components::rows;
 use crate::feed::OpenIncident;
 use vigie_model::number::fixed;
 
@@ -96,9 +97,11 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
                 <g aria-hidden="true">{zones}{roads}</g>
                 <g class="history-markers" data-testid="map-history">{past}</g>
                 <g class="markers" data-testid="map-markers">
-                    <For each=move || open.get() key=|open| open.latest.id.clone() let(open)>
-                        {marker(&projection, open.latest, newest, select)}
-                    </For>
+                    {rows(
+                        move || open.get(),
+                        |open| open.latest.id.clone(),
+                        move |open| marker(&projection, open.latest, newest, select),
+                    )}
                 </g>
             </svg>
             <p class="map-legend">"● open incidents, live · ◆ history results · Enter on a marker opens its details"</p>

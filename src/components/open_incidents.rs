@@ -3,6 +3,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::components::live::kind_label;
+use crate::components::rows;
 use crate::feed::OpenIncident;
 
 /// Open accidents and active jams, with how long they have lasted; one row per incident, so an
@@ -17,11 +18,11 @@ pub fn OpenIncidents(open: Memo<Vec<OpenIncident>>) -> impl IntoView {
         <section class="pane open" aria-labelledby="open-title">
             <h2 id="open-title">"Open incidents"</h2>
             <ul class="open-incidents" data-testid="open-incidents">
-                <For each=move || open.get()
-                    key=|open| (open.latest.incident.clone(), open.latest.id.clone(), open.since)
-                    let(open)>
-                    {row(open, now)}
-                </For>
+                {rows(
+                    move || open.get(),
+                    |open| (open.latest.incident.clone(), open.latest.id.clone(), open.since),
+                    move |open| row(open, now),
+                )}
             </ul>
         </section>
     }
