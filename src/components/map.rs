@@ -78,9 +78,6 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
         })
         .collect_view();
     let select = history.selected;
-    // Only the marker losing or gaining "newest" is touched when it moves.
-    let newest =
-        Memo::new(move |_| open.with(|open| open.first().map(|o| o.latest.incident.clone())));
     let past = move || {
         history.results.with(|results| {
             results
@@ -98,9 +95,9 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
                 <g class="history-markers" data-testid="map-history">{past}</g>
                 <g class="markers" data-testid="map-markers">
                     {rows(
-                        move || open.get(),
-                        |open| open.latest.id.clone(),
-                        move |open| marker(&projection, open.latest, newest, select),
+                        move || open.get().into_iter().enumerate().map(|(i, open)| (i == 0, open)),
+                        |(newest, open)| (open.latest.id.clone(), *newest),
+                        move |(newest, open)| marker(&projection, open.latest, newest, select),
                     )}
                 </g>
             </svg>
@@ -113,15 +110,11 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
 fn marker(
     projection: &Projection,
     event: Event,
-    newest: Memo<Option<String>>,
+    newest: bool,
     select: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let (x, y) = projection.point([event.lon, event.lat]);
     let class = format!("marker {} {}", event.kind.as_str(), event.severity.as_str());
-    let is_newest = {
-        let incident = event.incident.clone();
-        move || newest.with(|newest| newest.as_deref() == Some(incident.as_str()))
-    };
     let incident = event.incident.clone();
     let open = move || select.set(Some(incident.clone()));
     let on_key = {
@@ -134,7 +127,7 @@ fn marker(
         }
     };
     view! {
-        <circle class=class class:newest=is_newest cx=fixed(x, 1) cy=fixed(y, 1) r="12" data-incident-id=event.incident.clone()
+        <circle class=class class:newest=newest cx=fixed(x, 1) cy=fixed(y, 1) r="12" data-incident-id=event.incident.clone()
             tabindex="0" role="button" aria-label=event.body() on:click=move |_| open() on:keydown=on_key>
             <title>{event.body()}</title>
         </circle>

@@ -19,22 +19,24 @@ pub fn OpenIncidents(open: Memo<Vec<OpenIncident>>) -> impl IntoView {
             <h2 id="open-title">"Open incidents"</h2>
             <ul class="open-incidents" data-testid="open-incidents">
                 {rows(
-                    move || open.get(),
-                    |open| (open.latest.incident.clone(), open.latest.id.clone(), open.since),
-                    move |open| row(open, now),
+                    move || {
+                        let now = now.get();
+                        open.get().into_iter().map(move |open| (minutes_since(open.since, now), open))
+                    },
+                    |(minutes, open)| (open.latest.incident.clone(), open.latest.id.clone(), *minutes),
+                    |(minutes, open)| row(open, minutes),
                 )}
             </ul>
         </section>
     }
 }
 
-fn row(open: OpenIncident, now: RwSignal<time::OffsetDateTime>) -> impl IntoView {
+/// A row's duration is fixed when it is drawn; the list redraws a row when its minute changes.
+/// (A row reading the ticking clock itself would stay among the clock's subscribers after it
+/// is gone: reactive_graph 0.2.16 does not unsubscribe dropped effects, which grew the wasm
+/// memory with every incident.)
+fn row(open: OpenIncident, minutes: i64) -> impl IntoView {
     let event = open.latest;
-    let since = open.since;
-    let minutes = move || {
-        let minutes = ((now.get() - since).whole_seconds().max(0) + 59) / 60;
-        format!("{minutes} min")
-    };
     let class = format!(
         "open-incident {} {}",
         event.kind.as_str(),
@@ -45,9 +47,14 @@ fn row(open: OpenIncident, now: RwSignal<time::OffsetDateTime>) -> impl IntoView
             <span class="kind">{kind_label(event.kind)}</span>
             <span class="where">{event.road.clone().or_else(|| event.zone.clone()).unwrap_or_default()}</span>
             <span class="vehicle">{event.vehicles.join(", ")}</span>
-            <span class="duration">{minutes}</span>
+            <span class="duration">{format!("{minutes} min")}</span>
         </li>
     }
+}
+
+/// Whole minutes (rounded up) from `since` to `now`.
+fn minutes_since(since: time::OffsetDateTime, now: time::OffsetDateTime) -> i64 {
+    ((now - since).whole_seconds().max(0) + 59) / 60
 }
 
 const TICK: Duration = Duration::from_secs(15);
@@ -57,4 +64,20 @@ fn now() -> time::OffsetDateTime {
         .duration_since(web_time::SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     time::OffsetDateTime::UNIX_EPOCH + since_epoch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_are_rounded_up_and_never_negative() {
+        let since = time::OffsetDateTime::UNIX_EPOCH;
+        let after = |seconds: i64| minutes_since(since, since + time::Duration::seconds(seconds));
+        assert_eq!(after(0), 0);
+        assert_eq!(after(1), 1);
+        assert_eq!(after(60), 1);
+        assert_eq!(after(61), 2);
+        assert_eq!(after(-30), 0, "a clock behind the event's time");
+    }
 }
