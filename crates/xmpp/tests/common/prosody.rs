@@ -76,10 +76,9 @@ impl Prosody {
                 }
             }
         }
-        panic!(
-            "prosody found its ports taken {PORT_ATTEMPTS} times; log:\n{}",
-            read_log(&dir)
-        )
+        let log = read_log(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!("prosody found its ports taken {PORT_ATTEMPTS} times; log:\n{log}")
     }
 
     /// Stops Prosody (as a crash would) and starts it again with the same ports and data.
