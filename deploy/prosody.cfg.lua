@@ -31,6 +31,12 @@ consider_bosh_secure = true
 -- the heap.
 gc = { mode = "incremental"; threshold = 200; speed = 100 }
 
+-- TCP_NODELAY on every connection. With Nagle's algorithm (Prosody's default) a small write
+-- waits for the peer's delayed ACK (40 ms on Linux) whenever the previous one is unacknowledged:
+-- the stream features after `<open/>`, each request and answer of a login, a room's join after
+-- the previous one. docs/benchmarks/dashboard.md, session 5.
+network_settings = { nagle = false }
+
 modules_enabled = {
 	"roster"; "saslauth"; "disco"; "ping"; "version"; "vcard";
 	"carbons"; "mam"; "smacks";

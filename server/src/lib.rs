@@ -27,6 +27,7 @@ use anyhow::Context as _;
 use axum::http::{HeaderValue, Method};
 use axum::middleware;
 use axum::routing::any;
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::MySqlPool;
@@ -146,6 +147,13 @@ pub async fn serve(
     let pool = connect(&config.database_url).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, dist = ?config.dist, prosody = %config.prosody_http_url, "serving");
+    // Nagle off: a WebSocket frame or a small answer leaves at once instead of waiting for the
+    // browser's delayed ACK (40 ms) behind the previous one.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app(AppState::new(pool, &config)))
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -31,7 +31,7 @@ impl Upstream {
         Upstream {
             authority: base.authority().map(|a| a.to_string()).unwrap_or_default(),
             prefix: base.path().trim_end_matches('/').to_owned(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new()).build(nodelay_connector()),
         }
     }
 
@@ -43,6 +43,13 @@ impl Upstream {
         let query = query.map(|q| format!("?{q}")).unwrap_or_default();
         format!("http://{}{}{BOSH_PATH}{query}", self.authority, self.prefix)
     }
+}
+
+/// Prosody's BOSH answers leave at once, not after a delayed ACK (Nagle's algorithm off).
+fn nodelay_connector() -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector
 }
 
 pub fn router() -> Router<AppState> {

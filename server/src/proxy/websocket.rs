@@ -34,7 +34,8 @@ pub async fn proxy(
         "sec-websocket-protocol",
         HeaderValue::from_static(SUBPROTOCOL),
     );
-    let (upstream, _) = tokio_tungstenite::connect_async(request)
+    // Nagle off (`true`): each stanza is relayed as it comes, not after the peer's delayed ACK.
+    let (upstream, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .with_context(|| format!("connecting to {url}"))
         .map_err(AppError::BadGateway)?;

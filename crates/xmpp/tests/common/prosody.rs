@@ -252,6 +252,8 @@ consider_websocket_secure = true
 consider_bosh_secure = true
 -- In-band registration (XEP-0077), as deploy/prosody.cfg.lua allows it.
 allow_registration = true
+-- As deploy/prosody.cfg.lua: no Nagle delays on small writes.
+network_settings = {{ nagle = false }}
 {extra_global_options}
 
 VirtualHost "{DOMAIN}"
