@@ -13,6 +13,9 @@
 //! opened_at)` secondary keys) grows at its end instead of in random places; a generator thread
 //! feeds `--writers` connections, each inserting `--batch` incidents per transaction with
 //! multi-row INSERTs (`vigie_store::insert_history`).
+//!
+//! Resumable: a batch is one transaction, so a batch whose first incident is already stored was
+//! stored whole, and is skipped. Running the same command again finishes a stopped run.
 
 use std::time::Duration as StdDuration;
 
@@ -104,9 +107,11 @@ async fn main() -> anyhow::Result<()> {
                 let Some(chunk) = receiver.lock().await.recv().await else {
                     return anyhow::Ok(());
                 };
-                vigie_store::insert_history(&pool, &chunk)
-                    .await
-                    .context("inserting a batch")?;
+                if !stored(&pool, &chunk).await? {
+                    vigie_store::insert_history(&pool, &chunk)
+                        .await
+                        .context("inserting a batch")?;
+                }
                 progress.inc(chunk.len() as u64);
             }
         });
@@ -134,6 +139,19 @@ async fn main() -> anyhow::Result<()> {
         progress.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Whether an earlier run stored `chunk` (its transaction committed).
+async fn stored(pool: &sqlx::MySqlPool, chunk: &[IncidentDetail]) -> anyhow::Result<bool> {
+    let Some(first) = chunk.first() else {
+        return Ok(true);
+    };
+    let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM incidents WHERE id = ?")
+        .bind(&first.incident.id)
+        .fetch_optional(pool)
+        .await
+        .context("looking for a stored batch")?;
+    Ok(found.is_some())
 }
 
 /// Relative traffic by hour of day (UTC stands for local time here): morning and evening peaks.
