@@ -94,17 +94,27 @@ function openProbe(expect) {
     performance.mark(`vigie:${name}`);
   };
   addEventListener('TrunkApplicationStarted', () => mark('wasm_started'));
-  // The XMPP session's steps, seen from its WebSocket.
+  // The XMPP session's steps, seen from its WebSocket; every frame's time and start in
+  // `__vigieFrames` (kept for the traced load).
+  const frames = [];
+  window.__vigieFrames = frames;
+  const frame = (direction, data) => frames.push(`${performance.now().toFixed(1)} ${direction} ${String(data).slice(0, 90)}`);
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {
       super(...args);
       mark('ws_created');
       this.addEventListener('open', () => mark('ws_open'));
-      this.addEventListener('message', () => {
+      this.addEventListener('message', (message) => {
+        frame('<', message.data);
         mark('ws_first_message');
         if (!('live' in marks)) marks.ws_messages_until_live = (marks.ws_messages_until_live ?? 0) + 1;
       });
+    }
+
+    send(data) {
+      frame('>', data);
+      super.send(data);
     }
   };
   const check = () => {
@@ -244,7 +254,20 @@ async function openOnce(browser, ready, expect, tracePath) {
   page.on('pageerror', (error) => console.error('page error:', error.message));
   await page.addInitScript(openProbe, expect);
   await addCss(page);
-  if (tracePath) await browser.startTracing(page, { path: tracePath, categories: TRACE_CATEGORIES });
+  // With a trace, also the WebSocket frames as the network saw them (ms since the document's
+  // request), to tell the server's time from the page's.
+  const networkFrames = [];
+  if (tracePath) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    let origin;
+    cdp.on('Network.requestWillBeSent', (e) => { origin ??= e.timestamp; });
+    const log = (direction) => (e) => networkFrames.push(
+      `${((e.timestamp - origin) * 1000).toFixed(1)} ${direction} ${e.response.payloadData.slice(0, 90)}`);
+    cdp.on('Network.webSocketFrameReceived', log('<'));
+    cdp.on('Network.webSocketFrameSent', log('>'));
+    await browser.startTracing(page, { path: tracePath, categories: TRACE_CATEGORIES });
+  }
   await page.goto(ready.url);
   let timer;
   await Promise.race([
@@ -270,7 +293,11 @@ async function openOnce(browser, ready, expect, tracePath) {
       resources,
     };
   });
-  if (tracePath) run.timeline = mainThreadTimeline(JSON.parse(await browser.stopTracing()), run);
+  if (tracePath) {
+    run.timeline = mainThreadTimeline(JSON.parse(await browser.stopTracing()), run);
+    run.frames = await page.evaluate(() => window.__vigieFrames);
+    run.network_frames = networkFrames;
+  }
   await context.close();
   return run;
 }
