@@ -17,6 +17,9 @@ use crate::components::theme::ThemeToggle;
 use crate::feed::Feed;
 use crate::session::{Link, Session};
 
+/// See `panels` in [`App`].
+const PANELS_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[component]
 pub fn App() -> impl IntoView {
     let session = Session::new();
@@ -36,6 +39,14 @@ pub fn App() -> impl IntoView {
         Some(config) => configured(config),
         None => spawn_local(async move { configured(api::config().await) }),
     }
+    // The side panels and the history table are built once the login is through, while
+    // Prosody joins the rooms (or after PANELS_AT_THE_LATEST): before, each of the login's
+    // round trips would wait behind their rendering and layout. Built once, kept.
+    let waited = RwSignal::new(false);
+    set_timeout(move || waited.set(true), PANELS_AT_THE_LATEST);
+    let panels = Memo::new(move |built: Option<&bool>| {
+        built == Some(&true) || waited.get() || !matches!(session.link.get(), Link::Connecting(_))
+    });
     view! {
         <header class="top">
             <h1>"Vigie"</h1>
@@ -46,13 +57,21 @@ pub fn App() -> impl IntoView {
         </header>
         <main class="panes">
             <LiveFeed feed=session.feed />
-            <div class="side">
-                <StartPanel account />
-                <ChatPanel account />
-                <OpenIncidents open />
-                <CityMap open history />
-            </div>
-            <HistoryPanel refresh=session.live_events state=history />
+            {move || {
+                panels
+                    .get()
+                    .then(|| {
+                        view! {
+                            <div class="side">
+                                <StartPanel account />
+                                <ChatPanel account />
+                                <OpenIncidents open />
+                                <CityMap open history />
+                            </div>
+                        }
+                    })
+            }}
+            <HistoryPanel refresh=session.live_events state=history shown=panels />
         </main>
         <IncidentDrawer selected=history.selected />
     }

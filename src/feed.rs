@@ -127,10 +127,14 @@ impl Feed {
 }
 
 /// Items waiting to be applied together: a burst of events costs one render, not one each.
+/// While rooms' histories are arriving after a join, nothing is scheduled: the histories of
+/// every room render together once the last has ended.
 #[derive(Debug)]
 pub struct Batch<T> {
     items: Vec<T>,
     flush_scheduled: bool,
+    /// Rooms joined whose history has not ended yet.
+    awaited_histories: usize,
 }
 
 impl<T> Default for Batch<T> {
@@ -138,6 +142,7 @@ impl<T> Default for Batch<T> {
         Batch {
             items: Vec::new(),
             flush_scheduled: false,
+            awaited_histories: 0,
         }
     }
 }
@@ -146,7 +151,24 @@ impl<T> Batch<T> {
     /// Queues `item`; returns whether the caller must schedule a flush (none is pending yet).
     pub fn push(&mut self, item: T) -> bool {
         self.items.push(item);
-        !std::mem::replace(&mut self.flush_scheduled, true)
+        self.awaited_histories == 0 && !std::mem::replace(&mut self.flush_scheduled, true)
+    }
+
+    /// `rooms` were joined: hold their histories until each has ended.
+    pub fn await_histories(&mut self, rooms: usize) {
+        self.awaited_histories = rooms;
+    }
+
+    /// A room's history ended (the room sent its subject, XEP-0045 §7.2.15), or a subject
+    /// changed; returns whether the caller must flush now: no history is awaited any more.
+    pub fn history_ended(&mut self) -> bool {
+        self.awaited_histories = self.awaited_histories.saturating_sub(1);
+        self.awaited_histories == 0
+    }
+
+    /// Stops waiting for histories (one never ended); returns whether the caller must flush.
+    pub fn stop_awaiting(&mut self) -> bool {
+        std::mem::replace(&mut self.awaited_histories, 0) > 0
     }
 
     /// Everything queued, oldest first; the next push schedules a new flush.
@@ -295,5 +317,36 @@ mod tests {
             batch.push(4),
             "after a flush, the next item schedules another"
         );
+    }
+
+    #[test]
+    fn batch_holds_histories_until_the_last_room_has_sent_its_own() {
+        let mut batch = Batch::default();
+        batch.await_histories(2);
+        assert!(
+            !batch.push(1) && !batch.push(2),
+            "no flush while histories arrive"
+        );
+        assert!(
+            !batch.history_ended(),
+            "one room is still sending its history"
+        );
+        assert!(!batch.push(3));
+        assert!(batch.history_ended(), "the last history ended: flush");
+        assert_eq!(batch.take(), [1, 2, 3]);
+        assert!(batch.push(4), "live events are batched by time again");
+        assert!(batch.history_ended(), "a later subject change flushes too");
+    }
+
+    #[test]
+    fn batch_stops_awaiting_a_history_that_never_ends() {
+        let mut batch = Batch::default();
+        batch.await_histories(3);
+        assert!(!batch.push(1));
+        assert!(!batch.history_ended(), "two rooms still sending");
+        assert!(batch.stop_awaiting(), "given up: flush");
+        assert_eq!(batch.take(), [1]);
+        assert!(!batch.stop_awaiting(), "nothing awaited: nothing to flush");
+        assert!(batch.push(2));
     }
 }

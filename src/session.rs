@@ -37,6 +37,8 @@ pub fn config_in_page() -> Option<Result<api::ClientConfig, String>> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Link {
     Connecting(Kind),
+    /// Logged in, the event rooms asked for.
+    Joining(Kind),
     Online {
         transport: Kind,
         rooms: usize,
@@ -55,6 +57,9 @@ const HISTORY: u32 = 20;
 /// Events reach the feed at most this often, in batches: at 100 events/s the page renders ten
 /// times a second, not a hundred.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// The rooms' histories are shown by then even if one never ended.
+const HISTORIES_AT_THE_LATEST: Duration = Duration::from_secs(2);
 
 /// The signals a session writes.
 #[derive(Clone, Copy)]
@@ -119,6 +124,8 @@ impl Session {
                 move |connection, event| match event {
                     XmppEvent::Online { .. } => {
                         self.fallback.update_value(|fallback| fallback.online(kind));
+                        self.link.set(Link::Joining(kind));
+                        self.await_histories(rooms.len());
                         for room in &rooms {
                             let _ = connection.with_client(|c| match cursors.get(room) {
                                 Some(cursor) => c
@@ -146,9 +153,13 @@ impl Session {
                             self.receive(event, message.delay.is_none() || missed);
                         }
                     }
-                    // The subject follows the room's history: show that history now, not
-                    // at the next batch.
-                    XmppEvent::RoomSubject { .. } => self.flush(),
+                    // The subject follows the room's history: once every room joined has
+                    // sent its own, show them all in one render, not at the next batch.
+                    XmppEvent::RoomSubject { .. }
+                        if self.pending.try_update_value(Batch::history_ended) != Some(false) =>
+                    {
+                        self.flush()
+                    }
                     XmppEvent::RoomCaughtUp {
                         room,
                         result: Err(error),
@@ -160,6 +171,7 @@ impl Session {
                                 kind.label()
                             );
                         }
+                        self.stop_awaiting();
                         let was_online = connection.was_online();
                         self.keep_cursors(connection, &rooms);
                         let retry = self
@@ -212,6 +224,20 @@ impl Session {
             .unwrap_or(false);
         if schedule {
             set_timeout(move || self.flush(), FLUSH_EVERY);
+        }
+    }
+
+    /// The histories of `rooms` just joined render together, once the last has ended (or after
+    /// HISTORIES_AT_THE_LATEST).
+    fn await_histories(self, rooms: usize) {
+        self.pending
+            .update_value(|pending| pending.await_histories(rooms));
+        set_timeout(move || self.stop_awaiting(), HISTORIES_AT_THE_LATEST);
+    }
+
+    fn stop_awaiting(self) {
+        if self.pending.try_update_value(Batch::stop_awaiting) == Some(true) {
+            self.flush();
         }
     }
 

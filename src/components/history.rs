@@ -74,9 +74,14 @@ enum Loading {
 }
 
 /// The history pane; refetches its first page after live events (while only one page is shown,
-/// so paging is never undone under the reader).
+/// so paging is never undone under the reader). Its first page is asked for at once, its
+/// elements are built once `shown`.
 #[component]
-pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoView {
+pub fn HistoryPanel(
+    refresh: RwSignal<u64>,
+    state: HistoryState,
+    shown: Memo<bool>,
+) -> impl IntoView {
     let (initial, initial_notes) = HistoryFilter::from_query(&url_query());
     let applied = RwSignal::new(initial);
     let notes = RwSignal::new(initial_notes);
@@ -215,7 +220,8 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
     let select = state.selected;
     let results_shown = move || results.get();
     let has_more = Memo::new(move |_| next_cursor.with(Option::is_some));
-    view! {
+    move || {
+        shown.get().then(|| view! {
         <section class="pane history" id="history" aria-labelledby="history-title">
             <h2 id="history-title">"Incident history"</h2>
             <FilterForm applied notes on_apply=Callback::new(apply) />
@@ -246,6 +252,7 @@ pub fn HistoryPanel(refresh: RwSignal<u64>, state: HistoryState) -> impl IntoVie
                 </button>
             })}
         </section>
+    })
     }
 }
 

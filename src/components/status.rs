@@ -36,6 +36,7 @@ pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
     };
     let transport = move || match link.get() {
         Link::Connecting(kind)
+        | Link::Joining(kind)
         | Link::Online {
             transport: kind, ..
         } => Some(kind.label()),
@@ -52,6 +53,7 @@ pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
 fn describe(link: &Link, now: Instant) -> String {
     match link {
         Link::Connecting(kind) => format!("connecting · {}…", kind.label()),
+        Link::Joining(kind) => format!("joining the rooms · {}…", kind.label()),
         Link::Online { transport, rooms } => {
             let plural = if *rooms == 1 { "" } else { "s" };
             format!("live · {} · {rooms} room{plural}", transport.label())
@@ -86,6 +88,10 @@ mod tests {
         assert_eq!(
             describe(&Link::Connecting(Kind::Bosh), now),
             "connecting · BOSH…"
+        );
+        assert_eq!(
+            describe(&Link::Joining(Kind::WebSocket), now),
+            "joining the rooms · WebSocket…"
         );
     }
 
