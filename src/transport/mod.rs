@@ -117,7 +117,8 @@ struct Inner {
     /// Counts the links opened; a [`Deliver`] only speaks for the latest.
     link_number: Cell<u64>,
     on_event: Listener,
-    timer: RefCell<Option<Timeout>>,
+    /// The core's next deadline as armed, and its browser timer.
+    timer: RefCell<Option<(Instant, Timeout)>>,
     /// The session reached `Online` (or `Resumed`) at least once.
     was_online: Cell<bool>,
     /// `Disconnected` went out: nothing more happens.
@@ -276,20 +277,31 @@ impl Connection {
             true => None,
             false => self.0.client.borrow().poll_timeout(),
         };
-        let timer = deadline.map(|at| {
+        let mut armed = self.0.timer.borrow_mut();
+        // A timer due no later than the new deadline stays: firing early costs the core one
+        // idle turn, while re-arming after every frame cost a clearTimeout, a setTimeout and a
+        // closure per message (the keepalive deadline moves with each frame).
+        if let (Some(at), Some((armed_at, _))) = (deadline, armed.as_ref()) {
+            if *armed_at <= at {
+                return;
+            }
+        }
+        // Replacing the previous timer cancels it.
+        *armed = deadline.map(|at| {
             let delay = at
                 .saturating_duration_since(Instant::now())
                 .as_millis()
                 .min(u128::from(u32::MAX)) as u32;
             let connection = Rc::downgrade(&self.0);
-            Timeout::new(delay, move || {
+            let timeout = Timeout::new(delay, move || {
                 if let Some(inner) = connection.upgrade() {
+                    // Fired: the pump below arms the next deadline.
+                    inner.timer.borrow_mut().take();
                     Connection(inner).with_client(|client| client.handle_timeout(Instant::now()));
                 }
-            })
+            });
+            (at, timeout)
         });
-        // Replacing the previous timer cancels it.
-        *self.0.timer.borrow_mut() = timer;
     }
 }
 
