@@ -1,5 +1,6 @@
 //! RFC 7395 over the browser's WebSocket: one text frame per element, both ways.
 
+use gloo_timers::callback::Timeout;
 use vigie_xmpp::framing::SUBPROTOCOL;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
@@ -17,7 +18,18 @@ pub(super) struct Socket {
 
 impl Socket {
     pub fn open(url: &str, deliver: Deliver) -> Result<Socket, String> {
-        let socket = WebSocket::new_with_str(url, SUBPROTOCOL).map_err(|e| format!("{e:?}"))?;
+        let socket = match take_early_socket(url) {
+            Some(socket) => {
+                if socket.ready_state() == WebSocket::OPEN {
+                    // Its `open` event went by with no handler; say it on the next turn (the
+                    // driver is still opening the link).
+                    let deliver = deliver.clone();
+                    Timeout::new(0, move || deliver.send(Input::Opened)).forget();
+                }
+                socket
+            }
+            None => WebSocket::new_with_str(url, SUBPROTOCOL).map_err(|e| format!("{e:?}"))?,
+        };
         let handler = |deliver: Deliver, input: fn(JsValue) -> Option<Input>| {
             Callback::new(move |value: JsValue| {
                 if let Some(input) = input(value) {
@@ -58,5 +70,31 @@ impl Drop for Socket {
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         let _ = self.socket.close();
+    }
+}
+
+/// The window property under which `index.html` leaves the WebSocket it opened from the
+/// server's inlined configuration, before the app was even downloaded: the handshake (held
+/// back by Chromium while the main thread is busy) then no longer waits for the app's start.
+const EARLY_SOCKET: &str = "vigieEarlySocket";
+
+/// The page's early WebSocket, once, if it goes to `url` for XMPP and is not closing; any
+/// other is closed, so none is left open unused.
+fn take_early_socket(url: &str) -> Option<WebSocket> {
+    let window = web_sys::window()?;
+    let key = JsValue::from_str(EARLY_SOCKET);
+    let early = js_sys::Reflect::get(&window, &key).ok()?;
+    let _ = js_sys::Reflect::delete_property(&window, &key);
+    let socket = early.dyn_into::<WebSocket>().ok()?;
+    let usable = socket.url() == url
+        && matches!(
+            socket.ready_state(),
+            WebSocket::CONNECTING | WebSocket::OPEN
+        );
+    if usable {
+        Some(socket)
+    } else {
+        let _ = socket.close();
+        None
     }
 }

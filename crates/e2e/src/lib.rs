@@ -320,6 +320,11 @@ where
 
 /// `GET url` as JSON, asserting a 200.
 pub async fn get_json(url: &str) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::from_slice(&get(url).await?)?)
+}
+
+/// `GET url`'s body, asserting a 200.
+pub async fn get(url: &str) -> anyhow::Result<bytes::Bytes> {
     use http_body_util::BodyExt;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<bytes::Bytes>>();
@@ -334,5 +339,5 @@ pub async fn get_json(url: &str) -> anyhow::Result<serde_json::Value> {
         "GET {url}: {status} {}",
         String::from_utf8_lossy(&body)
     );
-    Ok(serde_json::from_slice(&body)?)
+    Ok(body)
 }

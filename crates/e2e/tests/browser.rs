@@ -23,6 +23,16 @@ async fn live_accident_scenario() -> anyhow::Result<()> {
         .for_element(Locator::Css("[data-testid=link].online"))
         .await
         .context("the page never went live")?;
+    // The session runs on the WebSocket index.html opened before the app started: one upgrade.
+    let metrics = vigie_e2e::get(&format!("{}/metrics", stack.server_url)).await?;
+    let upgrades = String::from_utf8_lossy(&metrics)
+        .lines()
+        .filter(|line| {
+            line.starts_with("http_requests_total{") && line.contains(r#"route="/xmpp-websocket""#)
+        })
+        .map(|line| line.rsplit(' ').next().unwrap_or("").to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(upgrades, ["1"], "WebSocket upgrades by status: {metrics:?}");
     stack.simulate(3, 4.0, 1).await?;
 
     let card = wait()
