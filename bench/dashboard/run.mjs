@@ -3,7 +3,9 @@
 // gateway that posts generated events at a chosen rate):
 //   1. page open → live: `--loads` fresh page loads (a new browser context each, so nothing is
 //      cached), each timed from navigation start until the indicator says live in every event
-//      room, the feed shows the rooms' seeded history and the incident table its seeded rows;
+//      room, the feed shows the rooms' seeded history and the incident table its seeded rows
+//      (`ready`); `side_panels` is when the open-incidents list and the map are built, and
+//      `everything` the later of the two;
 //   2. soak: the page open while the gateway posts `--rate` events/s for `--minutes`; long tasks
 //      (PerformanceObserver) and, every `--sample` seconds after a forced GC, the JS heap, the
 //      wasm memory, DOM nodes, main-thread time (CDP Performance.getMetrics) and REST calls.
@@ -124,8 +126,11 @@ function openProbe(expect) {
     const history = document.querySelectorAll('[data-testid=live-feed] li[data-origin=history]');
     if (history.length >= expect.historyCards) mark('feed_history');
     if (document.querySelectorAll('[data-testid=history] tr[data-incident-id]').length >= expect.tableRows) mark('table');
-    if ('live' in marks && 'feed_history' in marks && 'table' in marks) {
-      mark('ready');
+    if (document.querySelector('[data-testid=open-incidents]') && document.querySelector('[data-testid=map-markers]')) mark('side_panels');
+    if ('live' in marks && 'feed_history' in marks && 'table' in marks) mark('ready');
+    // The load ends once the side panels (open incidents, map, chat, account) are built too.
+    if ('ready' in marks && 'side_panels' in marks) {
+      mark('everything');
       observer.disconnect();
       resolveReady();
     }
@@ -266,6 +271,10 @@ async function openOnce(browser, ready, expect, tracePath) {
       `${((e.timestamp - origin) * 1000).toFixed(1)} ${direction} ${e.response.payloadData.slice(0, 90)}`);
     cdp.on('Network.webSocketFrameReceived', log('<'));
     cdp.on('Network.webSocketFrameSent', log('>'));
+    const at = (what) => (e) => networkFrames.push(`${((e.timestamp - origin) * 1000).toFixed(1)} ${what}`);
+    cdp.on('Network.webSocketCreated', at('socket created'));
+    cdp.on('Network.webSocketWillSendHandshakeRequest', at('handshake sent'));
+    cdp.on('Network.webSocketHandshakeResponseReceived', at('handshake answered'));
     await browser.startTracing(page, { path: tracePath, categories: TRACE_CATEGORIES });
   }
   await page.goto(ready.url);
@@ -316,7 +325,8 @@ async function pageOpen(browser, ready) {
     if (n > 0) runs.push(run);
   }
   const marks = ['response_end', 'wasm_started', 'first_render', 'config_fetched', 'ws_created', 'ws_open',
-    'ws_first_message', 'live', 'incidents_fetched', 'table', 'feed_history', 'ready', 'ws_messages_until_live'];
+    'ws_first_message', 'live', 'incidents_fetched', 'table', 'feed_history', 'ready', 'side_panels', 'everything',
+    'ws_messages_until_live'];
   return {
     loads: runs.length,
     expected: expect,
