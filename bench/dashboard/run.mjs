@@ -10,7 +10,7 @@
 //      (PerformanceObserver) and, every `--sample` seconds after a forced GC, the JS heap, the
 //      wasm memory, DOM nodes, main-thread time (CDP Performance.getMetrics) and REST calls.
 // Usage: node run.mjs [--loads 20] [--minutes 10] [--rate 100] [--sample 10] [--out FILE] [--css CSS] [--count-dom]
-//                     [--trace FILE]
+//                     [--trace FILE [--profile FILE]]
 // Environment: VIGIE_BENCH_STACK (the program), VIGIE_BENCH_DIST (the built dashboard),
 // CHROMIUM (default /usr/bin/chromium), VIGIE_BENCH_LOG (the stack's stderr; default /dev/null).
 import { spawn } from 'node:child_process';
@@ -36,6 +36,10 @@ const { values: flags } = parseArgs({
     'count-dom': { type: 'boolean', default: false },
     // One more page load, traced (Chrome trace written to FILE): its main-thread timeline.
     trace: { type: 'string' },
+    // With --trace: that load's V8 CPU profile too (FILE, .cpuprofile), and its functions by
+    // self time in the JSON. Build with names (`data-keep-debug` and `-g` for wasm-opt) to see
+    // the wasm's functions.
+    profile: { type: 'string' },
   },
 });
 const loads = Number(flags.loads);
@@ -262,6 +266,7 @@ async function openOnce(browser, ready, expect, tracePath) {
   // With a trace, also the WebSocket frames as the network saw them (ms since the document's
   // request), to tell the server's time from the page's.
   const networkFrames = [];
+  let stopProfile;
   if (tracePath) {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
@@ -275,6 +280,12 @@ async function openOnce(browser, ready, expect, tracePath) {
     cdp.on('Network.webSocketCreated', at('socket created'));
     cdp.on('Network.webSocketWillSendHandshakeRequest', at('handshake sent'));
     cdp.on('Network.webSocketHandshakeResponseReceived', at('handshake answered'));
+    if (flags.profile) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+      stopProfile = async () => (await cdp.send('Profiler.stop')).profile;
+    }
     await browser.startTracing(page, { path: tracePath, categories: TRACE_CATEGORIES });
   }
   await page.goto(ready.url);
@@ -306,6 +317,11 @@ async function openOnce(browser, ready, expect, tracePath) {
     run.timeline = mainThreadTimeline(JSON.parse(await browser.stopTracing()), run);
     run.frames = await page.evaluate(() => window.__vigieFrames);
     run.network_frames = networkFrames;
+    if (stopProfile) {
+      const profile = await stopProfile();
+      await writeFile(flags.profile, JSON.stringify(profile));
+      run.profile_self_ms = selfTimes(profile);
+    }
   }
   await context.close();
   return run;
@@ -338,6 +354,19 @@ async function pageOpen(browser, ready) {
 
 const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing',
   'v8', 'v8.wasm', 'toplevel', 'loading'];
+
+/** A CPU profile's 40 functions with the most self time (ms), program and idle included. */
+function selfTimes(profile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = {};
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id).callFrame;
+    const name = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}`.trim();
+    self[name] = (self[name] ?? 0) + (profile.timeDeltas[i] ?? 0);
+  });
+  return Object.fromEntries(Object.entries(self).sort((a, b) => b[1] - a[1]).slice(0, 40)
+    .map(([name, us]) => [name, round(us / 1000)]));
+}
 
 /** The renderer main thread of a traced load, until `ready`: its tasks over 2 ms (start in ms
  * since navigation start, duration, and the work inside by self time), and the totals. */
