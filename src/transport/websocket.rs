@@ -22,9 +22,14 @@ impl Socket {
             Some(socket) => {
                 if socket.ready_state() == WebSocket::OPEN {
                     // Its `open` event went by with no handler; say it on the next turn (the
-                    // driver is still opening the link).
-                    let deliver = deliver.clone();
-                    Timeout::new(0, move || deliver.send(Input::Opened)).forget();
+                    // driver is still opening the link), unless its `close` came first.
+                    let (deliver, early) = (deliver.clone(), socket.clone());
+                    Timeout::new(0, move || {
+                        if early.ready_state() == WebSocket::OPEN {
+                            deliver.send(Input::Opened);
+                        }
+                    })
+                    .forget();
                 }
                 socket
             }
