@@ -163,37 +163,18 @@ const INCIDENT_COLUMNS: &str =
 
 /// Lists incidents matching `filter`, newest first, at most `limit` (clamped to
 /// 1..=[`MAX_LIMIT`]), after `cursor` when given.
+///
+/// A page after a cursor in the union form is prepared for this page only: MariaDB 10.11 runs
+/// such a statement, cached by sqlx and executed again with another cursor, up to 200× slower
+/// (315 ms against 1.5 ms per page of jams at 10M incidents: docs/benchmarks/server.md,
+/// session 6). Preparing costs one more round trip, ~0.1–0.3 ms.
 pub async fn list_incidents(
     pool: &MySqlPool,
     filter: &IncidentFilter,
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page> {
-    fetch_page(pool, filter, limit, cursor, true).await
-}
-
-/// A page of an export: as [`list_incidents`], with a statement prepared for this page only.
-/// MariaDB 10.11 runs a cached statement of the union form (pages after a cursor) up to 4.5×
-/// slower when it executes it again for other filter values: 16 ms for a page of 1,000
-/// accidents on a connection that listed jams before, 3.5 ms on a fresh statement
-/// (docs/benchmarks/server.md, session 5). An export reads a thousand such pages; one more round
-/// trip each to prepare is cheap beside that.
-pub async fn export_page(
-    pool: &MySqlPool,
-    filter: &IncidentFilter,
-    limit: u32,
-    cursor: Option<&Cursor>,
-) -> Result<Page> {
-    fetch_page(pool, filter, limit, cursor, false).await
-}
-
-async fn fetch_page(
-    pool: &MySqlPool,
-    filter: &IncidentFilter,
-    limit: u32,
-    cursor: Option<&Cursor>,
-    cached_statement: bool,
-) -> Result<Page> {
+    let cached_statement = cursor.is_none() || union_ranges(filter, cursor).is_none();
     let limit = limit.clamp(1, MAX_LIMIT);
     let mut incidents: Vec<Incident> = list_statement(filter, limit, cursor)
         .build()
@@ -229,10 +210,8 @@ pub fn list_statement<'a>(
     cursor: Option<&'a Cursor>,
 ) -> QueryBuilder<'a, MySql> {
     let rows = limit.clamp(1, MAX_LIMIT) + 1;
-    if filter.vehicle.is_none() {
-        if let Some(ranges) = index_ranges(filter).filter(|r| r.len() > 1 || cursor.is_some()) {
-            return union_statement(filter, &ranges, rows, cursor);
-        }
+    if let Some(ranges) = union_ranges(filter, cursor) {
+        return union_statement(filter, &ranges, rows, cursor);
     }
     // With a vehicle, walk that vehicle's (vehicle, opened_at, incident_id) index newest first
     // and join the incidents: no sort of all its incidents. `opened_at` is the same in both.
@@ -336,6 +315,15 @@ const MAX_RANGES: usize = 64;
 
 /// One range of an index: a value for each of its equality columns.
 type IndexRange = Vec<(Equality, String)>;
+
+/// The index ranges of the union form, when `list_statement` takes it: no vehicle, and several
+/// ranges or a cursor.
+fn union_ranges(filter: &IncidentFilter, cursor: Option<&Cursor>) -> Option<Vec<IndexRange>> {
+    if filter.vehicle.is_some() {
+        return None;
+    }
+    index_ranges(filter).filter(|ranges| ranges.len() > 1 || cursor.is_some())
+}
 
 /// The fewest index ranges that together hold exactly the incidents matching the equality
 /// filters, each in time order. `None` when that takes more than [`MAX_RANGES`].

@@ -3,7 +3,7 @@
 //!
 //! - The collector calls [`record_events`] (or [`record_events_and_cursor`], which also moves
 //!   its archive position in the same transaction) and [`load_archive_cursor`] at start.
-//! - The server calls [`list_incidents`], [`export_page`] and [`get_incident`].
+//! - The server calls [`list_incidents`] and [`get_incident`].
 //!
 //! Every query is built at run time with bound parameters only, so the crate builds without a
 //! database.
@@ -18,8 +18,8 @@ mod record;
 pub use archive_cursor::{load_archive_cursor, save_archive_cursor};
 pub use bulk::insert_history;
 pub use history::{
-    count_incidents, export_page, get_incident, list_incidents, list_statement, BoundingBox,
-    Bucket, BucketCount, Cursor, CursorError, IncidentFilter, Page, MAX_LIMIT, MAX_TEXT_LEN,
+    count_incidents, get_incident, list_incidents, list_statement, BoundingBox, Bucket,
+    BucketCount, Cursor, CursorError, IncidentFilter, Page, MAX_LIMIT, MAX_TEXT_LEN,
 };
 pub use record::{record_event, record_events, record_events_and_cursor, Recorded, Rejection};
 pub use vigie_model::incident::{Incident, IncidentDetail, IncidentUpdate};

@@ -93,7 +93,7 @@ async fn pages(
     raw: Option<String>,
 ) -> Result<impl Stream<Item = Result<Vec<Incident>, sqlx::Error>>, AppError> {
     let query = IncidentQuery::parse_for(Resource::Export, raw.as_deref().unwrap_or(""))?;
-    let first = vigie_store::export_page(&pool, &query.filter, MAX_LIMIT, None).await?;
+    let first = vigie_store::list_incidents(&pool, &query.filter, MAX_LIMIT, None).await?;
     let next = first
         .next_cursor
         .map(|cursor| prefetch(pool, query.filter, cursor));
@@ -132,7 +132,7 @@ fn prefetch(
     cursor: Cursor,
 ) -> tokio::task::JoinHandle<Prefetched> {
     tokio::spawn(async move {
-        let page = vigie_store::export_page(&pool, &filter, MAX_LIMIT, Some(&cursor)).await?;
+        let page = vigie_store::list_incidents(&pool, &filter, MAX_LIMIT, Some(&cursor)).await?;
         Ok((page, pool, filter))
     })
 }
