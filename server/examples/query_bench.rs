@@ -45,6 +45,10 @@ struct Args {
     /// Print the EXPLAIN of each shape's statement instead of timing it.
     #[arg(long)]
     explain: bool,
+    /// Pages of each walk: the deep-page shapes paged on by cursor over HTTP, as a user pages
+    /// back (0: no walks).
+    #[arg(long, default_value_t = 100)]
+    walk_pages: usize,
 }
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
@@ -75,11 +79,11 @@ async fn main() -> anyhow::Result<()> {
         "| shape | rows | sql p50 | sql p99 | store p50 | store p99 | json p50 | api p50 | api p99 | api÷sql p50 | api÷sql p99 |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (name, query) in shapes {
+    for (name, query) in &shapes {
         if args.only.as_ref().is_some_and(|only| !name.contains(only)) {
             continue;
         }
-        let parsed = IncidentQuery::parse(&query).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        let parsed = IncidentQuery::parse(query).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let uri = format!("{base}/api/v1/incidents?{query}");
         let (mut sql, mut store, mut json, mut api) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -133,6 +137,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    if args.walk_pages > 0 {
+        walks(&client, &base, &shapes, &args).await?;
+    }
     if !args.export.is_empty() {
         export(
             &client,
@@ -280,6 +287,57 @@ async fn get(client: &HttpClient, uri: &str) -> anyhow::Result<Bytes> {
         response.status()
     );
     Ok(response.into_body().collect().await?.to_bytes())
+}
+
+/// Each deep-page shape paged on by its cursors, twice: the shapes above repeat one request,
+/// while a user's every page has a new cursor, and the second walk runs on the statements the
+/// server cached in the first (MariaDB once ran those 200× slower: docs/benchmarks/server.md).
+async fn walks(
+    client: &HttpClient,
+    base: &str,
+    shapes: &[(String, String)],
+    args: &Args,
+) -> anyhow::Result<()> {
+    println!(
+        "\n| walk ({} pages) | first p50 | first p99 | again p50 | again p99 |",
+        args.walk_pages
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (name, query) in shapes
+        .iter()
+        .filter(|(name, _)| name.starts_with("deep page"))
+    {
+        if args.only.as_ref().is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
+        let (filters, start): (Vec<&str>, Vec<&str>) = query
+            .split('&')
+            .partition(|part| !part.starts_with("cursor="));
+        let start = start.first().context("a deep page without a cursor")?;
+        let mut cells = Vec::new();
+        for _ in 0..2 {
+            let mut cursor = start.trim_start_matches("cursor=").to_owned();
+            let mut times = Vec::new();
+            while times.len() < args.walk_pages {
+                let mut parts = filters.clone();
+                let cursor_part = format!("cursor={cursor}");
+                parts.push(&cursor_part);
+                let uri = format!("{base}/api/v1/incidents?{}", parts.join("&"));
+                let started = Instant::now();
+                let body = get(client, &uri).await?;
+                times.push(started.elapsed());
+                let page: serde_json::Value = serde_json::from_slice(&body)?;
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = next.to_owned(),
+                    None => break,
+                }
+            }
+            let (p50, p99) = summary(times);
+            cells.extend([ms(p50), ms(p99)]);
+        }
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    Ok(())
 }
 
 /// Streams the export, counting its rows and sampling the resident memory.
