@@ -53,6 +53,10 @@ struct Args {
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
+/// The allocator `vigie-server` ships with (server/src/main.rs), for the server run here.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
