@@ -174,11 +174,11 @@ pub async fn list_incidents(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page> {
-    let cached_statement = cursor.is_none() || union_ranges(filter, cursor).is_none();
     let limit = limit.clamp(1, MAX_LIMIT);
-    let mut incidents: Vec<Incident> = list_statement(filter, limit, cursor)
+    let (mut statement, union_form) = page_statement(filter, limit, cursor);
+    let mut incidents: Vec<Incident> = statement
         .build()
-        .persistent(cached_statement)
+        .persistent(!(union_form && cursor.is_some()))
         .try_map(incident_from_row)
         .fetch_all(pool)
         .await?;
@@ -209,9 +209,20 @@ pub fn list_statement<'a>(
     limit: u32,
     cursor: Option<&'a Cursor>,
 ) -> QueryBuilder<'a, MySql> {
+    page_statement(filter, limit, cursor).0
+}
+
+/// [`list_statement`], and whether it took the union form.
+fn page_statement<'a>(
+    filter: &'a IncidentFilter,
+    limit: u32,
+    cursor: Option<&'a Cursor>,
+) -> (QueryBuilder<'a, MySql>, bool) {
     let rows = limit.clamp(1, MAX_LIMIT) + 1;
-    if let Some(ranges) = union_ranges(filter, cursor) {
-        return union_statement(filter, &ranges, rows, cursor);
+    if filter.vehicle.is_none() {
+        if let Some(ranges) = index_ranges(filter).filter(|r| r.len() > 1 || cursor.is_some()) {
+            return (union_statement(filter, &ranges, rows, cursor), true);
+        }
     }
     // With a vehicle, walk that vehicle's (vehicle, opened_at, incident_id) index newest first
     // and join the incidents: no sort of all its incidents. `opened_at` is the same in both.
@@ -236,7 +247,7 @@ pub fn list_statement<'a>(
             " ORDER BY {order_time} DESC, {order_id} DESC LIMIT "
         ))
         .push_bind(rows);
-    query
+    (query, false)
 }
 
 /// A column with an equality filter.
@@ -315,15 +326,6 @@ const MAX_RANGES: usize = 64;
 
 /// One range of an index: a value for each of its equality columns.
 type IndexRange = Vec<(Equality, String)>;
-
-/// The index ranges of the union form, when `list_statement` takes it: no vehicle, and several
-/// ranges or a cursor.
-fn union_ranges(filter: &IncidentFilter, cursor: Option<&Cursor>) -> Option<Vec<IndexRange>> {
-    if filter.vehicle.is_some() {
-        return None;
-    }
-    index_ranges(filter).filter(|ranges| ranges.len() > 1 || cursor.is_some())
-}
 
 /// The fewest index ranges that together hold exactly the incidents matching the equality
 /// filters, each in time order. `None` when that takes more than [`MAX_RANGES`].
