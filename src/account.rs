@@ -21,6 +21,7 @@ use crate::chat::{
     message_time, Availability, ChatLog, Contact, Conversations, Incoming, Occupants, OwnChatState,
     PresenceView, Roster, Typing,
 };
+use crate::clock::now;
 
 /// Where the account is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -636,14 +637,6 @@ fn own_presence(presence: &PresenceView) -> Presence {
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
-}
-
-/// The wall clock, for the time of messages that carry none.
-pub fn now() -> time::OffsetDateTime {
-    let since_epoch = web_time::SystemTime::now()
-        .duration_since(web_time::SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    time::OffsetDateTime::UNIX_EPOCH + since_epoch
 }
 
 #[cfg(test)]

@@ -520,23 +520,6 @@ pub fn message_time(delay: Option<&str>, now: OffsetDateTime) -> (OffsetDateTime
     }
 }
 
-/// "14:05:09" for today's messages; "2026-11-21 14:05" for older ones (UTC, like the feed).
-pub fn clock(at: OffsetDateTime, now: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    if at.date() == now.to_offset(time::UtcOffset::UTC).date() {
-        format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
-    } else {
-        format!(
-            "{}-{:02}-{:02} {:02}:{:02}",
-            at.year(),
-            u8::from(at.month()),
-            at.day(),
-            at.hour(),
-            at.minute()
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -808,11 +791,10 @@ mod tests {
         let now = at(0);
         let (when, delayed) = message_time(Some("2026-11-20T08:30:00.123Z"), now);
         assert!(delayed);
-        assert_eq!(clock(when, now), "2026-11-20 08:30");
+        assert_eq!(when, time::macros::datetime!(2026-11-20 08:30:00.123 UTC));
         let (when, delayed) = message_time(None, now);
         assert!(!delayed);
         assert_eq!(when, now);
-        assert_eq!(clock(now, now).len(), "14:05:09".len());
         // A garbled stamp still marks the message as delayed, at the time it arrived.
         assert_eq!(message_time(Some("yesterday"), now), (now, true));
     }

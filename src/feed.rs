@@ -18,7 +18,8 @@ pub struct Card {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenIncident {
     pub latest: Event,
-    /// When its earliest event in the feed occurred.
+    /// When it opened: read from its id, else its earliest event in the feed (a room's history
+    /// may no longer hold the opening of a long jam).
     pub since: time::OffsetDateTime,
 }
 
@@ -94,14 +95,14 @@ impl Feed {
     }
 
     /// Accidents and jams whose latest event in the feed is not `cleared`, newest first, with
-    /// the time of their earliest event seen: the lifecycle folded per incident.
+    /// the time they opened: the lifecycle folded per incident.
     pub fn open_incidents(&self) -> Vec<OpenIncident> {
         // (latest event, since) per incident; only the open ones are copied out.
         let mut folded: Vec<(&Event, time::OffsetDateTime)> = Vec::new();
         let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for card in &self.cards {
             let event = &card.event;
-            if !matches!(event.kind, EventKind::Accident | EventKind::Jam) {
+            if !event.kind.has_lifecycle() {
                 continue;
             }
             match index.get(event.incident.as_str()) {
@@ -111,7 +112,8 @@ impl Feed {
                 }
                 None => {
                     index.insert(event.incident.as_str(), folded.len());
-                    folded.push((event, event.occurred_at));
+                    let opened = vigie_model::event::id_time(&event.incident);
+                    folded.push((event, opened.unwrap_or(event.occurred_at)));
                 }
             }
         }
@@ -176,6 +178,27 @@ impl<T> Batch<T> {
         self.flush_scheduled = false;
         std::mem::take(&mut self.items)
     }
+}
+
+/// Vehicles a card names before it only counts the rest (a jam can hold dozens).
+const VEHICLES_NAMED: usize = 3;
+
+/// The line under a card's title: its vehicles, zone, road and detail, the empty ones left out.
+pub fn card_line(event: &Event) -> String {
+    let mut vehicles = event.vehicles[..event.vehicles.len().min(VEHICLES_NAMED)].join(", ");
+    if event.vehicles.len() > VEHICLES_NAMED {
+        vehicles.push_str(&format!(" +{} more", event.vehicles.len() - VEHICLES_NAMED));
+    }
+    [
+        vehicles.as_str(),
+        event.zone.as_deref().unwrap_or_default(),
+        event.road.as_deref().unwrap_or_default(),
+        event.detail.as_str(),
+    ]
+    .into_iter()
+    .filter(|part| !part.is_empty())
+    .collect::<Vec<_>>()
+    .join(" · ")
 }
 
 #[cfg(test)]
@@ -260,6 +283,27 @@ mod tests {
             .map(|o| o.latest.incident)
             .collect();
         assert_eq!(open, ["C"]);
+    }
+
+    #[test]
+    fn an_open_incident_dates_from_its_opening_even_when_the_feed_missed_it() {
+        let opened = time::macros::datetime!(2026-11-22 07:00:00 UTC);
+        let millis = (opened.unix_timestamp_nanos() / 1_000_000) as u64;
+        let incident = ulid::Ulid::from_parts(millis, 7).to_string();
+        // Only a later update of the jam is in the room's history.
+        let update = Event {
+            kind: EventKind::Jam,
+            status: Status::Update,
+            incident,
+            occurred_at: opened + time::Duration::minutes(40),
+            ..event("U")
+        };
+        let mut feed = Feed::new(10);
+        feed.accept(update, false);
+        feed.accept(event("A"), true);
+        let since: Vec<_> = feed.open_incidents().iter().map(|o| o.since).collect();
+        // An id that is not a ULID falls back to the earliest event seen.
+        assert_eq!(since, [time::OffsetDateTime::UNIX_EPOCH, opened]);
     }
 
     #[test]
@@ -348,5 +392,28 @@ mod tests {
         assert_eq!(batch.take(), [1]);
         assert!(!batch.stop_awaiting(), "nothing awaited: nothing to flush");
         assert!(batch.push(2));
+    }
+
+    #[test]
+    fn card_lines_leave_out_what_is_empty_and_count_long_vehicle_lists() {
+        assert_eq!(card_line(&event("A")), "veh-0001 · centre");
+        let jam = Event {
+            kind: EventKind::Jam,
+            zone: None,
+            road: Some("quay".into()),
+            vehicles: (1..=7).map(|n| format!("v{n}")).collect(),
+            detail: "speed 12% of free flow".into(),
+            ..event("J")
+        };
+        assert_eq!(
+            card_line(&jam),
+            "v1, v2, v3 +4 more · quay · speed 12% of free flow"
+        );
+        let bare = Event {
+            vehicles: Vec::new(),
+            zone: None,
+            ..event("B")
+        };
+        assert_eq!(card_line(&bare), "");
     }
 }

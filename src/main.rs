@@ -5,6 +5,7 @@ mod account;
 mod api;
 mod app;
 mod chat;
+mod clock;
 mod components;
 mod feed;
 mod filters;

@@ -190,10 +190,7 @@ fn no_incident_injected_means_no_accident_and_no_jam() {
     for (vehicles, seed, seconds, rate) in [(300, 9, 300, 1), (100, 10, 180, 4)] {
         let events = detect(vehicles, seed, &Scenario::default(), seconds, rate);
         check_consistency(&city, &events);
-        let incidents: Vec<&Event> = events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::Accident | EventKind::Jam))
-            .collect();
+        let incidents: Vec<&Event> = events.iter().filter(|e| e.kind.has_lifecycle()).collect();
         assert!(
             incidents.is_empty(),
             "{vehicles} vehicles, seed {seed}: {incidents:#?}"

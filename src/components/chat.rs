@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use web_time::Instant;
 
 use crate::account::{Account, Status};
-use crate::chat::{clock, ChatLog, Line, OwnTyping};
+use crate::chat::{ChatLog, Line, OwnTyping};
+use crate::clock::clock;
 use crate::components::roster::RosterPanel;
 
 /// How often typing indicators are re-evaluated (they fade, and our own turns to "paused").
@@ -78,7 +79,7 @@ fn Conversation(account: Account) -> impl IntoView {
         view! { {room_tab}{peer_tabs} }
     };
     let lines = move || {
-        let today = crate::account::now();
+        let today = crate::clock::now();
         let render = |log: &ChatLog| {
             log.lines()
                 .map(|line| line_view(line, today))

@@ -10,6 +10,7 @@ use vigie_model::{IncidentDetail, IncidentUpdate};
 use wasm_bindgen::JsCast;
 
 use crate::api;
+use crate::clock::stamp;
 use crate::components::live::kind_label;
 use crate::components::message;
 use vigie_model::number::fixed;
@@ -84,13 +85,13 @@ fn details(detail: IncidentDetail) -> impl IntoView {
             [fixed(incident.lat, 5), fixed(incident.lon, 5)].join(", "),
         ),
         ("Vehicles", incident.vehicles.join(", ")),
-        ("Opened", format_time(incident.opened_at)),
-        ("Updated", format_time(incident.updated_at)),
+        ("Opened", stamp(incident.opened_at)),
+        ("Updated", stamp(incident.updated_at)),
         (
             "Cleared",
             incident
                 .cleared_at
-                .map(format_time)
+                .map(stamp)
                 .unwrap_or_else(|| "not yet".into()),
         ),
         ("Detail", incident.detail),
@@ -110,7 +111,7 @@ fn details(detail: IncidentDetail) -> impl IntoView {
 fn step(update: IncidentUpdate) -> impl IntoView {
     view! {
         <li class=format!("step {}", update.status.as_str()) data-event-id=update.id data-status=update.status.as_str()>
-            <time>{format_time(update.occurred_at)}</time>
+            <time datetime=format_time(update.occurred_at)>{stamp(update.occurred_at)}</time>
             <span class="status">{update.status.as_str()}</span>
             <span class=format!("severity {}", update.severity.as_str())>{update.severity.as_str()}</span>
             <span class="vehicle">{update.vehicles.join(", ")}</span>

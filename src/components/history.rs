@@ -15,6 +15,7 @@ use vigie_model::Incident;
 use web_time::Instant;
 
 use crate::api;
+use crate::clock::stamp;
 use crate::components::live::kind_label;
 use crate::components::{message, rows};
 use crate::filters::HistoryFilter;
@@ -286,7 +287,7 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
         ev.stop_propagation();
         select.set(Some(id.clone()));
     };
-    let opened = format_time(incident.opened_at);
+    let opened = stamp(incident.opened_at);
     let label = format!(
         "Details of the {} opened {opened}",
         kind_label(incident.kind)
@@ -294,7 +295,7 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
     view! {
         <tr data-incident-id=incident.id.clone() on:click=open_from_row>
             <td><button class="row-open" aria-label=label on:click=open_from_button>
-                <time>{opened}</time>
+                <time datetime=format_time(incident.opened_at)>{opened}</time>
             </button></td>
             <td>{kind_label(incident.kind)}</td>
             <td>{incident.status.as_str()}</td>

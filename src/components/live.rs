@@ -1,10 +1,12 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use vigie_model::event::format_time;
 use vigie_model::{EventKind, Severity};
 
+use crate::clock::{clock, now};
 use crate::components::{message, rows};
-use crate::feed::{Card, Feed, LiveFilter};
+use crate::feed::{card_line, Card, Feed, LiveFilter};
 
 /// Cards in the page at first, and added by each "show more": the rest of the feed stays in
 /// memory only, so hours of events don't grow the DOM.
@@ -68,24 +70,23 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
 }
 
 fn event_card(card: Arc<Card>) -> impl IntoView {
-    let event = card.event.clone();
+    let event = &card.event;
     let class = format!("card {} {}", event.kind.as_str(), event.severity.as_str());
-    let title = event.body();
     let origin = if card.live { "live" } else { "history" };
+    // A zone crossing has no lifecycle, so no status worth reading.
+    let status = event
+        .kind
+        .has_lifecycle()
+        .then(|| view! { <span class="status">{event.status.as_str()}</span> });
     view! {
-        <li class=class data-kind=event.kind.as_str() data-event-id=event.id.clone() data-origin=origin title=title>
+        <li class=class data-kind=event.kind.as_str() data-event-id=event.id.clone() data-origin=origin title=event.body()>
             <div class="card-head">
-                <span class="kind">{kind_label(event.kind)}</span>
-                <span class="status">{event.status.as_str()}</span>
+                <b class="kind">{kind_label(event.kind)}</b>
+                {status}
                 <span class="severity">{event.severity.as_str()}</span>
-                <time>{vigie_model::event::format_time(event.occurred_at)}</time>
+                <time datetime=format_time(event.occurred_at)>{clock(event.occurred_at, now())}</time>
             </div>
-            <div class="card-body">
-                <span class="vehicle">{event.vehicles.join(", ")}</span>
-                <span class="zone">{event.zone.unwrap_or_default()}</span>
-                <span class="road">{event.road.unwrap_or_default()}</span>
-                <span class="detail">{event.detail}</span>
-            </div>
+            <div class="card-body">{card_line(event)}</div>
         </li>
     }
 }

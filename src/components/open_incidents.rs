@@ -10,8 +10,8 @@ use crate::feed::OpenIncident;
 /// event rewrites only its incident's row.
 #[component]
 pub fn OpenIncidents(open: Memo<Vec<OpenIncident>>) -> impl IntoView {
-    let now = RwSignal::new(now());
-    if let Ok(ticker) = set_interval_with_handle(move || now.set(self::now()), TICK) {
+    let now = RwSignal::new(crate::clock::now());
+    if let Ok(ticker) = set_interval_with_handle(move || now.set(crate::clock::now()), TICK) {
         on_cleanup(move || ticker.clear());
     }
     view! {
@@ -58,13 +58,6 @@ fn minutes_since(since: time::OffsetDateTime, now: time::OffsetDateTime) -> i64 
 }
 
 const TICK: Duration = Duration::from_secs(15);
-
-fn now() -> time::OffsetDateTime {
-    let since_epoch = web_time::SystemTime::now()
-        .duration_since(web_time::SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    time::OffsetDateTime::UNIX_EPOCH + since_epoch
-}
 
 #[cfg(test)]
 mod tests {

@@ -50,6 +50,23 @@ async fn live_accident_scenario() -> anyhow::Result<()> {
         text.contains("Accident") && text.contains("veh-0001"),
         "{text}"
     );
+    // The card reads the time of day (UTC); the full stamp stays machine-readable.
+    let time = card.find(Locator::Css("time")).await?;
+    let stamp = time
+        .attr("datetime")
+        .await?
+        .context("card time without datetime")?;
+    let occurred =
+        time::OffsetDateTime::parse(&stamp, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("card datetime {stamp:?}"))?;
+    let shown = time.text().await?;
+    let (hour, minute, second) = occurred.time().as_hms();
+    // Just past midnight, an event of the day before reads with its date.
+    assert!(
+        shown == format!("{hour:02}:{minute:02}:{second:02}")
+            || shown == format!("{} {hour:02}:{minute:02}", occurred.date()),
+        "card time {shown:?} for {stamp}"
+    );
     wait()
         .for_element(Locator::Css(&format!(
             "circle.marker.accident[data-incident-id='{id}']"

@@ -73,6 +73,13 @@ macro_rules! wire_names {
 }
 
 wire_names!(EventKind { Accident = "accident", Jam = "jam", ZoneEnter = "zone_enter", ZoneExit = "zone_exit" });
+impl EventKind {
+    /// Accidents and jams open, change and clear; a zone crossing is a single moment.
+    pub fn has_lifecycle(self) -> bool {
+        matches!(self, EventKind::Accident | EventKind::Jam)
+    }
+}
+
 wire_names!(Status { Open = "open", Update = "update", Cleared = "cleared" });
 wire_names!(Severity { Minor = "minor", Moderate = "moderate", Major = "major" });
 
@@ -220,6 +227,14 @@ impl Event {
     }
 }
 
+/// When the event an id names occurred. Event ids are ULIDs stamped with the event's time (to
+/// the millisecond), so an incident's id, the id of its `open` event, tells when it opened.
+/// `None` for an id that is not a ULID.
+pub fn id_time(id: &str) -> Option<OffsetDateTime> {
+    let millis = ulid::Ulid::from_string(id).ok()?.timestamp_ms();
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+}
+
 /// RFC 3339 in UTC, as every Vigie program writes times.
 pub fn format_time(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
@@ -301,6 +316,20 @@ mod tests {
             "Accident (major), vehicle v3, zone centre at 45.76010,4.83510, 2026-11-22T01:02:03.5Z: \
              crash flag <airbag> & \"stopped\""
         );
+    }
+
+    #[test]
+    fn an_id_tells_when_its_event_occurred() {
+        let at = time::macros::datetime!(2026-11-22 07:43:42.001 UTC);
+        let millis = (at.unix_timestamp_nanos() / 1_000_000) as u64;
+        let id = ulid::Ulid::from_parts(millis, 42).to_string();
+        assert_eq!(id_time(&id), Some(at));
+        assert_eq!(
+            id_time("01JD0000000000000000000000"),
+            Some(time::macros::datetime!(2024-11-18 15:59:22.112 UTC))
+        );
+        assert_eq!(id_time("not-a-ulid"), None);
+        assert_eq!(id_time(""), None);
     }
 
     #[test]
