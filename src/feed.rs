@@ -68,12 +68,23 @@ impl Feed {
     }
 
     /// Adds an event unless it is already shown (history replays and reconnects repeat events);
-    /// returns whether it was new.
+    /// returns whether it was new. Live events go on top as they arrive; events from the rooms'
+    /// histories, which come room after room, go below them in time order, newest first.
     pub fn accept(&mut self, event: Event, live: bool) -> bool {
         if !self.shown.insert(event.id.clone()) {
             return false;
         }
-        self.cards.push_front(Arc::new(Card { event, live }));
+        let card = Arc::new(Card { event, live });
+        if live {
+            self.cards.push_front(card);
+        } else {
+            let at = self
+                .cards
+                .iter()
+                .position(|c| !c.live && c.event.occurred_at <= card.event.occurred_at)
+                .unwrap_or(self.cards.len());
+            self.cards.insert(at, card);
+        }
         while self.cards.len() > self.capacity {
             if let Some(dropped) = self.cards.pop_back() {
                 self.shown.remove(&dropped.event.id);
@@ -392,6 +403,32 @@ mod tests {
         assert_eq!(batch.take(), [1]);
         assert!(!batch.stop_awaiting(), "nothing awaited: nothing to flush");
         assert!(batch.push(2));
+    }
+
+    #[test]
+    fn room_histories_merge_in_time_order_below_live_events() {
+        let at = |id: &str, minute: i64| Event {
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::minutes(minute),
+            ..event(id)
+        };
+        let mut feed = Feed::new(10);
+        // The accidents room's history, then the zones room's.
+        for (id, minute) in [
+            ("a1", 1),
+            ("a3", 3),
+            ("a5", 5),
+            ("z2", 2),
+            ("z4", 4),
+            ("z6", 6),
+        ] {
+            feed.accept(at(id, minute), false);
+        }
+        feed.accept(at("live", 0), true);
+        // A late room history still goes below the live event.
+        feed.accept(at("j7", 7), false);
+        let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
+        let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
+        assert_eq!(order, ["live", "j7", "z6", "a5", "z4", "a3", "z2", "a1"]);
     }
 
     #[test]
