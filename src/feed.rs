@@ -194,12 +194,27 @@ impl<T> Batch<T> {
 /// Vehicles a card names before it only counts the rest (a jam can hold dozens).
 const VEHICLES_NAMED: usize = 3;
 
+/// The first few vehicles and a count of the rest.
+pub fn vehicles_label(vehicles: &[String]) -> String {
+    let mut label = vehicles[..vehicles.len().min(VEHICLES_NAMED)].join(", ");
+    if vehicles.len() > VEHICLES_NAMED {
+        label.push_str(&format!(" +{} more", vehicles.len() - VEHICLES_NAMED));
+    }
+    label
+}
+
+/// How long an incident has been open, from whole minutes: "45 min", "2 h 05".
+pub fn duration_label(minutes: i64) -> String {
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {:02}", minutes / 60, minutes % 60)
+    }
+}
+
 /// The line under a card's title: its vehicles, zone, road and detail, the empty ones left out.
 pub fn card_line(event: &Event) -> String {
-    let mut vehicles = event.vehicles[..event.vehicles.len().min(VEHICLES_NAMED)].join(", ");
-    if event.vehicles.len() > VEHICLES_NAMED {
-        vehicles.push_str(&format!(" +{} more", event.vehicles.len() - VEHICLES_NAMED));
-    }
+    let vehicles = vehicles_label(&event.vehicles);
     [
         vehicles.as_str(),
         event.zone.as_deref().unwrap_or_default(),
@@ -429,6 +444,12 @@ mod tests {
         let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
         let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!(order, ["live", "j7", "z6", "a5", "z4", "a3", "z2", "a1"]);
+    }
+
+    #[test]
+    fn durations_past_an_hour_read_in_hours() {
+        let labels: Vec<String> = [0, 59, 60, 125, 1500].map(duration_label).into();
+        assert_eq!(labels, ["0 min", "59 min", "1 h 00", "2 h 05", "25 h 00"]);
     }
 
     #[test]
