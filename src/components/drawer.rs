@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::clock::stamp;
-use crate::components::live::{kind_label, status_label};
+use crate::components::live::kind_label;
 use crate::components::message;
 use vigie_model::number::fixed;
 
@@ -77,10 +77,7 @@ fn details(detail: IncidentDetail) -> impl IntoView {
         .join(" · ");
     let fields = [
         ("Kind", kind_label(incident.kind).to_owned()),
-        (
-            "Status",
-            status_label(incident.kind, incident.status).to_owned(),
-        ),
+        ("Status", incident.status.as_str().to_owned()),
         ("Severity", incident.severity.as_str().to_owned()),
         ("Where", place),
         (

@@ -16,7 +16,7 @@ use web_time::Instant;
 
 use crate::api;
 use crate::clock::stamp;
-use crate::components::live::{kind_label, status_label};
+use crate::components::live::kind_label;
 use crate::components::{message, rows};
 use crate::filters::HistoryFilter;
 use form::FilterForm;
@@ -298,7 +298,7 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
                 <time datetime=format_time(incident.opened_at)>{opened}</time>
             </button></td>
             <td>{kind_label(incident.kind)}</td>
-            <td>{status_label(incident.kind, incident.status)}</td>
+            <td>{incident.status.as_str()}</td>
             <td class=format!("severity {}", incident.severity.as_str())>{incident.severity.as_str()}</td>
             <td>{incident.zone.unwrap_or_default()}</td>
             <td>{incident.vehicles.join(", ")}</td>

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use vigie_model::event::format_time;
-use vigie_model::{EventKind, Severity, Status};
+use vigie_model::{EventKind, Severity};
 
 use crate::clock::{clock, now};
 use crate::components::{message, rows};
@@ -88,15 +88,6 @@ fn event_card(card: Arc<Card>) -> impl IntoView {
             </div>
             <div class="card-body">{card_line(event)}</div>
         </li>
-    }
-}
-
-/// An incident's status, or a dash for a zone crossing: a single moment has no lifecycle.
-pub fn status_label(kind: EventKind, status: Status) -> &'static str {
-    if kind.has_lifecycle() {
-        status.as_str()
-    } else {
-        "—"
     }
 }
 
