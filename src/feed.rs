@@ -191,7 +191,7 @@ impl<T> Batch<T> {
     }
 }
 
-/// Vehicles a card names before it only counts the rest (a jam can hold dozens).
+/// Vehicles named before the rest are only counted (a jam can hold dozens).
 const VEHICLES_NAMED: usize = 3;
 
 /// The first few vehicles and a count of the rest.

@@ -73,6 +73,7 @@ macro_rules! wire_names {
 }
 
 wire_names!(EventKind { Accident = "accident", Jam = "jam", ZoneEnter = "zone_enter", ZoneExit = "zone_exit" });
+
 impl EventKind {
     /// Accidents and jams open, change and clear; a zone crossing is a single moment.
     pub fn has_lifecycle(self) -> bool {
