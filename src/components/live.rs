@@ -57,7 +57,8 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
             <h2 id="live-title">"Live events"</h2>
             <div class="chips" role="group" aria-label="Filter the live feed">{kind_chips}{severity_chips}</div>
             {move || empty.get().then(|| message("empty", "Waiting for events…".into()))}
-            <ol class="cards" data-testid="live-feed">
+            // Focusable: the feed scrolls on its own, and keyboards must be able to scroll it.
+            <ol class="cards" data-testid="live-feed" tabindex="0" aria-label="Events, newest first">
                 {rows(cards, |card| card.event.id.clone(), event_card)}
             </ol>
             {move || has_more.get().then(|| view! {

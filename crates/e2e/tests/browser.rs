@@ -67,6 +67,12 @@ async fn live_accident_scenario() -> anyhow::Result<()> {
             || shown == format!("{} {hour:02}:{minute:02}", occurred.date()),
         "card time {shown:?} for {stamp}"
     );
+    // The feed scrolls in its own pane, so keyboards must be able to reach it.
+    page.find(Locator::Css(
+        "[data-testid=live-feed][tabindex='0'][aria-label]",
+    ))
+    .await
+    .context("the live feed cannot take the keyboard focus")?;
     wait()
         .for_element(Locator::Css(&format!(
             "circle.marker.accident[data-incident-id='{id}']"
