@@ -17,11 +17,11 @@ use rumqttc::mqttbytes::v4::{PubAck, PubRec};
 use rumqttc::{AsyncClient, MqttState, Packet, Publish, QoS, Request};
 use tokio::sync::mpsc;
 use vigie_model::contract::{self, room_for, room_jid, vehicle_of_topic, TELEMETRY_FILTER};
-use vigie_model::{City, Event, Telemetry};
+use vigie_model::{City, Event, EventKind, Telemetry};
 use vigie_xmpp::driver_tokio::Handle;
-use vigie_xmpp::{Event as XmppEvent, History};
+use vigie_xmpp::{ArchiveQuery, Event as XmppEvent, History};
 
-use crate::detect::{Detector, IdSource, Thresholds};
+use crate::detect::{still_open, Detector, IdSource, Thresholds};
 use crate::session::{backoff, join_rooms, XmppArgs};
 use crate::stats::Stats;
 
@@ -191,6 +191,61 @@ async fn join(args: &GatewayArgs) -> anyhow::Result<Rooms> {
     })
 }
 
+/// How far back, at start, the gateway reads the archive of each kind's room for incidents a
+/// previous run left open: an accident times out 15 minutes after it opened; a jam lasts as
+/// long as its traffic.
+const ADOPTION_WINDOWS: [(EventKind, Duration); 2] = [
+    (EventKind::Accident, Duration::from_secs(20 * 60)),
+    (EventKind::Jam, Duration::from_secs(24 * 3600)),
+];
+
+/// Archive results per query; Prosody caps them (`max_archive_query_results`).
+const ARCHIVE_PAGE: u32 = 250;
+
+/// The accidents and jams a previous run of the gateway posted and never cleared, read from
+/// the rooms' archives: without them a restart would leave them open for ever.
+async fn left_open(rooms: &mut Rooms, now_ms: i64) -> anyhow::Result<Vec<Event>> {
+    let mut posted = Vec::new();
+    for (kind, window) in ADOPTION_WINDOWS {
+        let room = room_for(kind);
+        let since = crate::detect::time_of(now_ms) - window;
+        let mut after_id = None;
+        loop {
+            let query = ArchiveQuery {
+                after_id,
+                start: Some(vigie_model::event::format_time(since)),
+                max: Some(ARCHIVE_PAGE),
+                ..ArchiveQuery::default()
+            };
+            let asked = rooms
+                .handle
+                .query_room_archive(&room_jid(room), query)
+                .await?;
+            let page = loop {
+                match rooms.events.recv().await.context("XMPP session ended")? {
+                    XmppEvent::ArchivedMessage { query_id, message }
+                        if query_id == asked && message.nick == NICK =>
+                    {
+                        // A malformed event is the collector's to count; here it is skipped.
+                        if let Some(Ok(event)) = Event::find_in(&message.payloads) {
+                            posted.push(event);
+                        }
+                    }
+                    XmppEvent::ArchiveQueryDone { query_id, result } if query_id == asked => {
+                        break result.with_context(|| format!("reading the archive of {room}"))?;
+                    }
+                    _ => {}
+                }
+            };
+            if page.complete || page.last_id.is_none() {
+                break;
+            }
+            after_id = page.last_id;
+        }
+    }
+    Ok(still_open(posted))
+}
+
 /// Posts queued events to their rooms, in order. A task of its own: posting waits for the XMPP
 /// driver, which waits for `run` to read the reflections, so `run` must never wait for posting.
 /// The queue needs no bound of its own: events wait for confirmation in the outbox, and the
@@ -265,6 +320,16 @@ pub async fn run(
         None => None,
     };
     let mut detector = Detector::new(city, Thresholds::default(), IdSource::from_entropy());
+    if let Some(joined) = rooms.as_mut() {
+        let open = left_open(joined, now_ms()).await?;
+        for incident in &open {
+            detector.adopt(incident);
+        }
+        tracing::info!(
+            incidents = open.len(),
+            "took over the incidents a previous run left open"
+        );
+    }
     let mut admission = Admission::default();
     let mut outbox = Outbox::default();
     let mut stats = Stats::default();

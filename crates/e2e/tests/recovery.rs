@@ -1,10 +1,11 @@
 //! Programs that die come back and lose nothing: the collector catches up from the room
-//! archive, the gateway from its persistent MQTT session.
+//! archive, the gateway from its persistent MQTT session and, for the incidents it had open,
+//! from the rooms' archives.
 
 use std::time::Duration;
 
 use vigie_e2e::{eventually, Program, Stack, Viewer};
-use vigie_model::EventKind;
+use vigie_model::{EventKind, Status};
 
 async fn stored_updates(database_url: &str, event_id: &str) -> anyhow::Result<i64> {
     let pool = sqlx::MySqlPool::connect(database_url).await?;
@@ -46,7 +47,8 @@ async fn the_collector_catches_up_on_what_it_missed() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_gateway_detects_what_was_published_while_it_was_down() -> anyhow::Result<()> {
+async fn the_gateway_detects_what_was_published_while_it_was_down_and_clears_what_it_left_open(
+) -> anyhow::Result<()> {
     let mut stack = Stack::start(None).await?;
     let mut viewer = Viewer::join(&stack, "accidents").await?;
     // A first accident proves the gateway's MQTT session and subscription exist.
@@ -55,12 +57,34 @@ async fn the_gateway_detects_what_was_published_while_it_was_down() -> anyhow::R
     assert_eq!(first.vehicles, ["veh-0001"]);
 
     stack.kill(Program::Gateway).await;
+    // The fleet drives again: veh-0001, whose accident the killed gateway left open, moves on,
+    // and veh-0002 crashes.
     stack.simulate(3, 3.0, 2).await?;
     stack.launch(Program::Gateway);
+    let (moved_on, _) = viewer.next_event(Duration::from_secs(20)).await?;
     let (second, _) = viewer.next_event(Duration::from_secs(20)).await?;
+    // The new gateway took the open accident over from the room's archive: it clears it under
+    // the same incident instead of leaving it open for ever.
     assert_eq!(
-        (second.kind, second.vehicles.as_slice()),
-        (EventKind::Accident, ["veh-0002".to_owned()].as_slice())
+        (
+            moved_on.status,
+            moved_on.incident.as_str(),
+            moved_on.vehicles.as_slice()
+        ),
+        (
+            Status::Cleared,
+            first.incident.as_str(),
+            first.vehicles.as_slice()
+        )
+    );
+    assert_eq!(moved_on.detail, "vehicle moved on");
+    assert_eq!(
+        (second.kind, second.status, second.vehicles.as_slice()),
+        (
+            EventKind::Accident,
+            Status::Open,
+            ["veh-0002".to_owned()].as_slice()
+        )
     );
     stack.stop().await
 }

@@ -162,6 +162,26 @@ impl AccidentDetector {
         findings
     }
 
+    /// Takes over an accident a previous run opened and never cleared: it clears under the same
+    /// incident when the vehicle moves on, or at the timeout counted from `opened_ms`. A vehicle
+    /// this run has already seen keeps its own state.
+    pub fn adopt(&mut self, vehicle: &str, incident: &str, opened_ms: i64, lat: f64, lon: f64) {
+        self.vehicles
+            .entry(vehicle.to_owned())
+            .or_insert_with(|| VehicleState {
+                last: Fix {
+                    at_ms: opened_ms,
+                    speed_kmh: 0.0,
+                },
+                phase: Phase::Open {
+                    opened_ms,
+                    incident: Some(incident.to_owned()),
+                    lat,
+                    lon,
+                },
+            });
+    }
+
     /// Records the incident id given to the accident a vehicle just opened.
     pub fn assign_incident(&mut self, vehicle: &str, id: &str) {
         if let Some(VehicleState {

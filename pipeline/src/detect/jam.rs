@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use vigie_model::{City, EventKind, Severity, Status, Telemetry};
+use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
 
 use super::Finding;
 
@@ -295,6 +295,37 @@ impl JamDetector {
         (0..self.roads.len())
             .flat_map(|road| self.evaluate(road, now_ms, true))
             .collect()
+    }
+
+    /// Takes over a jam a previous run opened and never cleared: the road's traffic updates or
+    /// clears it under the same incident (a road nobody drives on clears after `end_ms`).
+    /// `latest` is the incident's latest event (its road, class and queue).
+    pub fn adopt(&mut self, latest: &Event) {
+        let Some(road) = self
+            .roads
+            .iter_mut()
+            .find(|r| latest.road.as_deref() == Some(r.id.as_str()))
+        else {
+            return;
+        };
+        if !matches!(road.phase, Phase::Clear { jammed_since: None }) {
+            return;
+        }
+        let class = match latest.severity {
+            Severity::Major => Class::Stationary,
+            Severity::Moderate | Severity::Minor => Class::Queuing,
+        };
+        road.phase = Phase::Open {
+            incident: Some(latest.incident.clone()),
+            class,
+            pending: None,
+            freed_since: None,
+            last: Snapshot {
+                vehicles: latest.vehicles.clone(),
+                lat: latest.lat,
+                lon: latest.lon,
+            },
+        };
     }
 
     /// Records the incident id given to the jam a road just opened.

@@ -102,6 +102,27 @@ impl Detector {
             .collect()
     }
 
+    /// Takes over an incident a previous run left open (`latest`: its latest event, see
+    /// [`still_open`]), so that what this run sees next continues it instead of forgetting it
+    /// (an accident nobody would ever clear) or opening a second one.
+    pub fn adopt(&mut self, latest: &Event) {
+        match (latest.kind, latest.vehicles.first()) {
+            (EventKind::Accident, Some(vehicle)) => {
+                let opened =
+                    vigie_model::event::id_time(&latest.incident).unwrap_or(latest.occurred_at);
+                self.accidents.adopt(
+                    vehicle,
+                    &latest.incident,
+                    millis(opened),
+                    latest.lat,
+                    latest.lon,
+                );
+            }
+            (EventKind::Jam, _) => self.jams.adopt(latest),
+            _ => {}
+        }
+    }
+
     fn event_of(&mut self, finding: Finding) -> Event {
         let id = self.ids.next(finding.at_ms);
         let incident = finding.incident.clone().unwrap_or_else(|| id.clone());
@@ -136,8 +157,137 @@ impl Detector {
     }
 }
 
+/// The latest event of each accident and jam that `events` (in the order they were posted)
+/// leave open.
+pub fn still_open(events: impl IntoIterator<Item = Event>) -> Vec<Event> {
+    let mut latest = std::collections::HashMap::new();
+    for event in events.into_iter().filter(|e| e.kind.has_lifecycle()) {
+        latest.insert(event.incident.clone(), event);
+    }
+    let mut open: Vec<Event> = latest
+        .into_values()
+        .filter(|event| event.status != Status::Cleared)
+        .collect();
+    open.sort_by(|a, b| a.incident.cmp(&b.incident));
+    open
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 /// Telemetry milliseconds as a UTC time.
 pub fn time_of(at_ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_764_000_000_000;
+
+    fn detector() -> Detector {
+        Detector::new(City::builtin(), Thresholds::default(), IdSource::seeded(1))
+    }
+
+    fn fix(seconds: i64, speed_kmh: f64, crash: bool) -> Telemetry {
+        Telemetry {
+            ts: T0 + seconds * 1000,
+            lat: 45.76,
+            lon: 4.835,
+            speed_kmh,
+            heading: 0.0,
+            flags: if crash {
+                vec!["crash".into()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The events a previous run posted: an accident opened, and a jam opened then cleared.
+    fn previous_run() -> Vec<Event> {
+        let mut before = detector();
+        let mut posted = before.observe("v1", &fix(0, 50.0, false));
+        posted.extend(before.observe("v1", &fix(1, 0.0, true)));
+        let jam = Event {
+            id: "01JD0000000000000000000000".into(),
+            incident: "01JD0000000000000000000000".into(),
+            kind: EventKind::Jam,
+            road: Some(City::builtin().roads[0].id.clone()),
+            ..posted[0].clone()
+        };
+        let jam_cleared = Event {
+            id: "later".into(),
+            status: Status::Cleared,
+            ..jam.clone()
+        };
+        posted.extend([jam, jam_cleared]);
+        posted
+    }
+
+    #[test]
+    fn only_incidents_not_cleared_are_still_open() {
+        let open = still_open(previous_run());
+        assert_eq!(open.len(), 1);
+        assert_eq!(
+            (open[0].kind, open[0].status),
+            (EventKind::Accident, Status::Open)
+        );
+    }
+
+    #[test]
+    fn an_adopted_accident_clears_under_its_incident_and_never_opens_twice() {
+        let open = still_open(previous_run());
+        let mut after = detector();
+        after.adopt(&open[0]);
+        // The crash fix comes again (it was never acknowledged to the broker): no second open.
+        assert_eq!(after.observe("v1", &fix(1, 0.0, true)), []);
+        assert_eq!(after.observe("v1", &fix(5, 0.0, true)), []);
+        let cleared = after.observe("v1", &fix(30, 40.0, false));
+        assert_eq!(cleared.len(), 1);
+        assert_eq!(cleared[0].status, Status::Cleared);
+        assert_eq!(cleared[0].incident, open[0].incident);
+    }
+
+    #[test]
+    fn an_adopted_accident_still_times_out_from_its_opening() {
+        let open = still_open(previous_run());
+        let mut after = detector();
+        after.adopt(&open[0]);
+        let timeout = accident::Thresholds::default().timeout_ms;
+        assert_eq!(after.expire(T0 + timeout - 1), []);
+        let expired = after.expire(T0 + 1000 + timeout);
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].incident, open[0].incident);
+        assert_eq!(expired[0].detail, "timed out");
+    }
+
+    #[test]
+    fn an_adopted_jam_on_an_empty_road_clears_under_its_incident() {
+        let road = City::builtin().roads[0].id.clone();
+        let jam = Event {
+            kind: EventKind::Jam,
+            road: Some(road.clone()),
+            incident: "01JD0000000000000000000000".into(),
+            severity: Severity::Major,
+            ..previous_run()[0].clone()
+        };
+        let mut after = detector();
+        after.adopt(&jam);
+        let end = jam::Thresholds::default().end_ms;
+        let mut cleared = after.expire(T0);
+        cleared.extend(after.expire(T0 + end + 1000));
+        assert_eq!(cleared.len(), 1, "{cleared:#?}");
+        assert_eq!(
+            (
+                cleared[0].status,
+                cleared[0].incident.as_str(),
+                cleared[0].road.as_deref()
+            ),
+            (Status::Cleared, jam.incident.as_str(), Some(road.as_str()))
+        );
+    }
 }
