@@ -207,43 +207,60 @@ const ARCHIVE_PAGE: u32 = 250;
 async fn left_open(rooms: &mut Rooms, now_ms: i64) -> anyhow::Result<Vec<Event>> {
     let mut posted = Vec::new();
     for (kind, window) in ADOPTION_WINDOWS {
-        let room = room_for(kind);
         let since = crate::detect::time_of(now_ms) - window;
-        let mut after_id = None;
-        loop {
-            let query = ArchiveQuery {
-                after_id,
-                start: Some(vigie_model::event::format_time(since)),
-                max: Some(ARCHIVE_PAGE),
-                ..ArchiveQuery::default()
-            };
-            let asked = rooms
-                .handle
-                .query_room_archive(&room_jid(room), query)
-                .await?;
-            let page = loop {
-                match rooms.events.recv().await.context("XMPP session ended")? {
-                    XmppEvent::ArchivedMessage { query_id, message }
-                        if query_id == asked && message.nick == NICK =>
-                    {
-                        // A malformed event is the collector's to count; here it is skipped.
-                        if let Some(Ok(event)) = Event::find_in(&message.payloads) {
-                            posted.push(event);
-                        }
-                    }
-                    XmppEvent::ArchiveQueryDone { query_id, result } if query_id == asked => {
-                        break result.with_context(|| format!("reading the archive of {room}"))?;
-                    }
-                    _ => {}
-                }
-            };
-            if page.complete || page.last_id.is_none() {
-                break;
-            }
-            after_id = page.last_id;
-        }
+        posted.extend(
+            posted_events(
+                &rooms.handle,
+                &mut rooms.events,
+                room_for(kind),
+                Some(vigie_model::event::format_time(since)),
+            )
+            .await?,
+        );
     }
     Ok(still_open(posted))
+}
+
+/// The events the gateway posted to `room`, read back from its archive (XEP-0313) in the order
+/// posted, from `start` (an XEP-0082 time) or from the beginning. Other messages are skipped;
+/// a malformed event is an error. Reads `events` until the archive is read, dropping what else
+/// arrives meanwhile.
+pub async fn posted_events(
+    handle: &Handle,
+    events: &mut mpsc::Receiver<XmppEvent>,
+    room: &str,
+    start: Option<String>,
+) -> anyhow::Result<Vec<Event>> {
+    let mut posted = Vec::new();
+    let mut after_id = None;
+    loop {
+        let query = ArchiveQuery {
+            after_id,
+            start: start.clone(),
+            max: Some(ARCHIVE_PAGE),
+            ..ArchiveQuery::default()
+        };
+        let asked = handle.query_room_archive(&room_jid(room), query).await?;
+        let page = loop {
+            match events.recv().await.context("XMPP session ended")? {
+                XmppEvent::ArchivedMessage { query_id, message }
+                    if query_id == asked && message.nick == NICK =>
+                {
+                    if let Some(event) = Event::find_in(&message.payloads) {
+                        posted.push(event.with_context(|| format!("an event in {room}"))?);
+                    }
+                }
+                XmppEvent::ArchiveQueryDone { query_id, result } if query_id == asked => {
+                    break result.with_context(|| format!("reading the archive of {room}"))?;
+                }
+                _ => {}
+            }
+        };
+        if page.complete || page.last_id.is_none() {
+            return Ok(posted);
+        }
+        after_id = page.last_id;
+    }
 }
 
 /// Posts queued events to their rooms, in order. A task of its own: posting waits for the XMPP
@@ -321,14 +338,22 @@ pub async fn run(
     };
     let mut detector = Detector::new(city, Thresholds::default(), IdSource::from_entropy());
     if let Some(joined) = rooms.as_mut() {
-        let open = left_open(joined, now_ms()).await?;
-        for incident in &open {
-            detector.adopt(incident);
+        // Detecting matters more than tidying up after a previous run: never refuse to start.
+        match left_open(joined, now_ms()).await {
+            Ok(open) => {
+                for incident in &open {
+                    detector.adopt(incident);
+                }
+                tracing::info!(
+                    incidents = open.len(),
+                    "took over the incidents a previous run left open"
+                );
+            }
+            Err(error) => tracing::warn!(
+                %error,
+                "cannot read back the incidents a previous run left open; they stay open"
+            ),
         }
-        tracing::info!(
-            incidents = open.len(),
-            "took over the incidents a previous run left open"
-        );
     }
     let mut admission = Admission::default();
     let mut outbox = Outbox::default();

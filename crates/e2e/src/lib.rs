@@ -18,7 +18,7 @@ use vigie_pipeline::session::XmppArgs;
 use vigie_pipeline::simulator::{CrashSpec, SimulatorArgs};
 use vigie_stack::{Mosquitto, Mysql, Prosody, StateDir};
 use vigie_xmpp::driver_tokio::{connect, Handle};
-use vigie_xmpp::{ArchiveQuery, ClientConfig, Event as XmppEvent, History};
+use vigie_xmpp::{ClientConfig, Event as XmppEvent, History};
 
 /// The gateway account's password in every test stack (tests and benchmarks post as it).
 pub const GATEWAY_PASSWORD: &str = "gateway-secret";
@@ -175,35 +175,9 @@ impl Stack {
             connect(&self.prosody.ws_url(), ClientConfig::anonymous(ANON_DOMAIN)).await?;
         let mut archived = Vec::new();
         for room in EVENT_ROOMS {
-            let mut after_id = None;
-            loop {
-                let query = ArchiveQuery {
-                    after_id,
-                    max: Some(250),
-                    ..ArchiveQuery::default()
-                };
-                let asked = handle.query_room_archive(&room_jid(room), query).await?;
-                let page = loop {
-                    match events.recv().await.context("session ended")? {
-                        XmppEvent::ArchivedMessage { query_id, message }
-                            if query_id == asked
-                                && message.nick == vigie_pipeline::gateway::NICK =>
-                        {
-                            if let Some(event) = Event::find_in(&message.payloads) {
-                                archived.push(event?);
-                            }
-                        }
-                        XmppEvent::ArchiveQueryDone { query_id, result } if query_id == asked => {
-                            break result?;
-                        }
-                        _ => {}
-                    }
-                };
-                if page.complete || page.last_id.is_none() {
-                    break;
-                }
-                after_id = page.last_id;
-            }
+            archived.extend(
+                vigie_pipeline::gateway::posted_events(&handle, &mut events, room, None).await?,
+            );
         }
         handle.close().await;
         Ok(archived)
