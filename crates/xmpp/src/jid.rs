@@ -96,12 +96,19 @@ impl std::str::FromStr for Jid {
 
 /// The bare part of a JID string (everything before the first `/`).
 pub fn bare(jid: &str) -> &str {
-    jid.split_once('/').map_or(jid, |(bare, _)| bare)
+    split_resource(jid).map_or(jid, |(bare, _)| bare)
 }
 
 /// The resource of a JID string, if any (everything after the first `/`).
 pub fn resource(jid: &str) -> Option<&str> {
-    jid.split_once('/').map(|(_, resource)| resource)
+    split_resource(jid).map(|(_, resource)| resource)
+}
+
+/// `jid` cut at its first `/`. A byte search: `str::split_once` goes through the general
+/// character searcher, a measurable cost for every room message received.
+fn split_resource(jid: &str) -> Option<(&str, &str)> {
+    let slash = jid.bytes().position(|byte| byte == b'/')?;
+    Some((&jid[..slash], &jid[slash + 1..]))
 }
 
 #[cfg(test)]

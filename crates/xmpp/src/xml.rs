@@ -12,6 +12,7 @@ use std::ops::Range;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::QName;
 use quick_xml::{Reader, XmlVersion};
 
 /// The namespace permanently bound to the `xml` prefix (`xml:lang`).
@@ -416,19 +417,27 @@ impl<'l> Parser<'l> {
         let mark = self.bindings.len();
         self.scratch.clear();
         let mut prefixed = false;
-        // Room for the names and values of the tag, and for a namespace it inherits.
-        let mut strings = String::with_capacity(start.len() + INHERITED_NS_ROOM);
-        // Duplicates are checked below without quick-xml's per-element allocation.
-        for (index, attribute) in start.attributes().with_checks(false).enumerate() {
-            if index >= self.limits.max_attributes {
+        // The tag's attribute text is copied once; keys and plain values stay where they are
+        // in it, addressed by spans. Room is left for the local name and an inherited
+        // namespace.
+        let raw = start.attributes_raw();
+        let mut strings =
+            String::with_capacity(raw.len() + qualified_name.len() + INHERITED_NS_ROOM);
+        strings.push_str(raw);
+        let mut scanner = AttributeScanner {
+            text: raw.as_bytes(),
+            at: 0,
+        };
+        let mut count = 0;
+        while let Some(found) = scanner.next_attribute()? {
+            count += 1;
+            if count > self.limits.max_attributes {
                 return Err(XmlError::TooManyAttributes {
                     element: qualified_name.to_owned(),
                     limit: self.limits.max_attributes,
                 });
             }
-            let attribute = attribute.map_err(|e| XmlError::Malformed(e.to_string()))?;
-            let key = attribute.key.0;
-            let value = attribute_value(&attribute)?;
+            let key = &raw[found.key.range()];
             let binding = if key == "xmlns" {
                 Some("")
             } else {
@@ -436,6 +445,7 @@ impl<'l> Parser<'l> {
             };
             let duplicate = match binding {
                 Some(prefix) => {
+                    let value = found.value(raw)?;
                     // `xmlns=''` undeclares the default namespace; a prefix cannot be.
                     if !prefix.is_empty() {
                         check_prefix_binding(prefix, &value)?;
@@ -452,15 +462,15 @@ impl<'l> Parser<'l> {
                     duplicate
                 }
                 None => {
-                    let duplicate = self
-                        .scratch
-                        .iter()
-                        .any(|&(name, _)| same(&strings, name, key));
-                    prefixed |= key.as_bytes().contains(&b':');
+                    let duplicate = self.scratch.iter().any(|&(name, _)| same(raw, name, key));
+                    prefixed |= found.prefixed;
                     if !duplicate {
-                        let key = append(&mut strings, key);
-                        let value = append(&mut strings, &value);
-                        self.scratch.push((key, value));
+                        let value = if found.plain {
+                            found.value
+                        } else {
+                            append(&mut strings, &found.value(raw)?)
+                        };
+                        self.scratch.push((found.key, value));
                     }
                     duplicate
                 }
@@ -552,29 +562,180 @@ impl<'l> Parser<'l> {
     }
 }
 
-/// An attribute's value, normalised (XML 1.0 §3.3.3) and checked. Most values need neither
-/// entity decoding nor whitespace normalisation, and hold only allowed characters: one byte
-/// scan settles that and spares quick-xml's normalisation pass.
-fn attribute_value<'a>(attribute: &Attribute<'a>) -> Result<Cow<'a, str>, XmlError> {
-    let plain = |byte: u8| byte >= 0x20 && !matches!(byte, b'&' | b'<' | 0xEF);
-    if attribute.value.bytes().all(plain) {
-        return Ok(attribute.value.clone());
+/// One attribute found in a start tag's attribute text, as spans of that text.
+struct RawAttribute {
+    key: Span,
+    value: Span,
+    /// The key has a prefix (`p:name`).
+    prefixed: bool,
+    /// No entity reference, `<`, control character or 0xEF byte (which could start U+FFFE or
+    /// U+FFFF): the value is taken as written, with no normalisation or character check.
+    plain: bool,
+}
+
+impl RawAttribute {
+    /// The value, normalised (XML 1.0 §3.3.3) and checked.
+    fn value<'a>(&self, text: &'a str) -> Result<Cow<'a, str>, XmlError> {
+        let written = &text[self.value.range()];
+        if self.plain {
+            return Ok(Cow::Borrowed(written));
+        }
+        if written.contains('<') {
+            return Err(XmlError::Malformed("`<` in an attribute value".to_owned()));
+        }
+        let attribute = Attribute {
+            key: QName(&text[self.key.range()]),
+            value: Cow::Borrowed(written),
+        };
+        let value = attribute.normalized_value(XmlVersion::Implicit1_0)?;
+        check_chars(&value)?;
+        Ok(value)
     }
-    let value = attribute.normalized_value(XmlVersion::Implicit1_0)?;
-    check_chars(&value)?;
-    Ok(value)
+}
+
+/// Byte classes for [`AttributeScanner`], one table lookup per byte.
+const SPACE: u8 = 1;
+/// Ends an attribute name: whitespace, `=`, or a byte no name may hold.
+const NAME_END: u8 = 2;
+/// Ends the plain run of a value: a quote, or a byte that makes the value not plain.
+const VALUE_STOP: u8 = 4;
+const COLON: u8 = 8;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = NAME_END | VALUE_STOP;
+        byte += 1;
+    }
+    // Tab, line feed and carriage return are normalised to spaces in values.
+    table[b'\t' as usize] |= SPACE;
+    table[b'\n' as usize] |= SPACE;
+    table[b'\r' as usize] |= SPACE;
+    table[b' ' as usize] = SPACE | NAME_END;
+    let mut index = 0;
+    let not_in_names = *b"'\"<>&/=";
+    while index < not_in_names.len() {
+        table[not_in_names[index] as usize] = NAME_END;
+        index += 1;
+    }
+    index = 0;
+    let not_plain = *b"'\"&<";
+    while index < not_plain.len() {
+        table[not_plain[index] as usize] |= VALUE_STOP;
+        index += 1;
+    }
+    table[0xEF] = VALUE_STOP;
+    table[b':' as usize] = COLON;
+    table
+};
+
+fn class(byte: u8) -> u8 {
+    BYTE_CLASS[usize::from(byte)]
+}
+
+/// Reads `name='value'` pairs (XML 1.0 §3.1: `S Name Eq AttValue`) from the text after a
+/// start tag's name in one pass that also classifies each value as plain or not: quick-xml's
+/// attribute iterator scans the text once more and its values again for the check.
+struct AttributeScanner<'a> {
+    text: &'a [u8],
+    at: usize,
+}
+
+impl AttributeScanner<'_> {
+    fn next_attribute(&mut self) -> Result<Option<RawAttribute>, XmlError> {
+        let separated = self.skip_whitespace();
+        if self.at == self.text.len() {
+            return Ok(None);
+        }
+        if !separated {
+            return Err(self.malformed("no whitespace before an attribute"));
+        }
+        let key_start = self.at;
+        let mut seen = 0;
+        let key_end = self.find(key_start, |byte| {
+            let class = class(byte);
+            seen |= class;
+            class & NAME_END != 0
+        });
+        let ends_name = |byte: u8| byte == b'=' || class(byte) & SPACE != 0;
+        if key_end == key_start || self.text.get(key_end).is_some_and(|&b| !ends_name(b)) {
+            return Err(self.malformed("invalid attribute name"));
+        }
+        self.at = key_end;
+        self.skip_whitespace();
+        if self.text.get(self.at) != Some(&b'=') {
+            return Err(self.malformed("attribute without `=`"));
+        }
+        self.at += 1;
+        self.skip_whitespace();
+        let quote = match self.text.get(self.at) {
+            Some(&quote @ (b'\'' | b'"')) => quote,
+            _ => return Err(self.malformed("attribute value not quoted")),
+        };
+        let value_start = self.at + 1;
+        // The plain run ends at the closing quote for nearly every value.
+        let stop = self.find(value_start, |byte| class(byte) & VALUE_STOP != 0);
+        let plain = self.text.get(stop) == Some(&quote);
+        let value_end = if plain {
+            stop
+        } else {
+            self.find(stop, |byte| byte == quote)
+        };
+        if value_end == self.text.len() {
+            return Err(self.malformed("attribute value not closed"));
+        }
+        self.at = value_end + 1;
+        Ok(Some(RawAttribute {
+            key: Span {
+                start: key_start,
+                end: key_end,
+            },
+            value: Span {
+                start: value_start,
+                end: value_end,
+            },
+            prefixed: seen & COLON != 0,
+            plain,
+        }))
+    }
+
+    /// The index of the first byte from `from` on that `stop` accepts, or the text's length.
+    fn find(&self, from: usize, mut stop: impl FnMut(u8) -> bool) -> usize {
+        self.text[from..]
+            .iter()
+            .position(|&byte| stop(byte))
+            .map_or(self.text.len(), |offset| from + offset)
+    }
+
+    /// Skips XML whitespace; whether there was any.
+    fn skip_whitespace(&mut self) -> bool {
+        let start = self.at;
+        self.at = self.find(start, |byte| class(byte) & SPACE == 0);
+        self.at > start
+    }
+
+    fn malformed(&self, why: &str) -> XmlError {
+        XmlError::Malformed(format!(
+            "{why} at byte {} of a start tag's attributes",
+            self.at
+        ))
+    }
 }
 
 fn split_qualified_name(name: &str) -> Result<(Option<&str>, &str), XmlError> {
     let malformed = || XmlError::Malformed(format!("invalid qualified name `{name}`"));
-    match name.split_once(':') {
+    // A byte search: `split_once` goes through the general character searcher.
+    match name.bytes().position(|byte| byte == b':') {
         None if !name.is_empty() => Ok((None, name)),
-        Some((prefix, local))
-            if !prefix.is_empty() && !local.is_empty() && !local.contains(':') =>
-        {
+        Some(colon) => {
+            let (prefix, local) = (&name[..colon], &name[colon + 1..]);
+            if prefix.is_empty() || local.is_empty() || local.as_bytes().contains(&b':') {
+                return Err(malformed());
+            }
             Ok((Some(prefix), local))
         }
-        _ => Err(malformed()),
+        None => Err(malformed()),
     }
 }
 
@@ -677,6 +838,7 @@ fn escape_into(out: &mut String, text: &str, in_attribute: bool) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     const STREAM_NS: &str = "http://etherx.jabber.org/streams";
 
@@ -824,6 +986,28 @@ mod tests {
     }
 
     #[test]
+    fn refuses_malformed_attribute_syntax() {
+        for xml in [
+            "<a x/>",
+            "<a x=1/>",
+            "<a x='1'y='2'/>",
+            "<a ='1'/>",
+            "<a x='1/>",
+            "<a x=\"1'/>",
+            "<a x='a<b'/>",
+            "<a x&='1'/>",
+            "<a x\u{1}='1'/>",
+            "<a x = = '1'/>",
+        ] {
+            assert!(
+                matches!(parse(xml), Err(XmlError::Malformed(_))),
+                "{xml}: {:?}",
+                parse(xml)
+            );
+        }
+    }
+
+    #[test]
     fn edits_after_parsing() {
         let mut element = parse("<a xmlns='urn:a' id='1' k='v'>x<b/></a>").unwrap();
         element.set_attr("id", "2");
@@ -916,6 +1100,28 @@ mod tests {
         #[test]
         fn round_trips(element in arbitrary_element()) {
             prop_assert_eq!(parse(&element.to_xml()).unwrap(), element);
+        }
+
+        #[test]
+        fn reads_attributes_however_they_are_spaced_and_quoted(
+            attributes in prop::collection::btree_map("[a-z][a-z0-9.:_-]{0,6}", "[^<&'\"\u{0}-\u{1f}\u{fffe}\u{ffff}]{0,8}", 0..6),
+            spacing in prop::collection::vec(("[ \t\r\n]{1,2}", "[ \t\r\n]{0,2}", "[ \t\r\n]{0,2}", any::<bool>()), 6),
+        ) {
+            let mut xml = String::from("<a xmlns:p='urn:p' xmlns:x0='urn:x'");
+            for ((key, value), (before, around, after, double)) in attributes.iter().zip(&spacing) {
+                let quote = if *double { '"' } else { '\'' };
+                xml.push_str(&format!("{before}{key}{around}={after}{quote}{value}{quote}"));
+            }
+            xml.push_str(" />");
+            match parse(&xml) {
+                Ok(element) => {
+                    let read: BTreeMap<&str, &str> = element.attrs().filter(|(key, _)| !key.starts_with("xmlns:")).collect();
+                    let written: BTreeMap<&str, &str> = attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    prop_assert_eq!(read, written);
+                }
+                // Prefixes other than the two declared ones are unbound; other names are fine.
+                Err(error) => prop_assert!(matches!(error, XmlError::UnboundPrefix(_) | XmlError::Malformed(_)) && attributes.keys().any(|key| key.contains(':')), "{xml}: {error}"),
+            }
         }
 
         #[test]
