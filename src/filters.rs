@@ -69,7 +69,13 @@ impl HistoryFilter {
                     }
                     valid
                 }
-                "status" => set_parsed(&mut filter.status, &value),
+                "status" => {
+                    // An incident is open or cleared; `update` is an event's status.
+                    let incident_status = value
+                        .parse()
+                        .is_ok_and(|status| Status::OF_INCIDENTS.contains(&status));
+                    incident_status && set_parsed(&mut filter.status, &value)
+                }
                 "severity" => set_parsed(&mut filter.severity, &value),
                 "vehicle" => is_name(&value) && set_once(&mut filter.vehicle, &value),
                 "text" => {
@@ -295,6 +301,13 @@ mod tests {
                 "“to” is before “from”: “to” ignored",
             ]
         );
+    }
+
+    #[test]
+    fn an_event_status_is_not_an_incident_filter() {
+        let (filter, notes) = HistoryFilter::from_query("status=update");
+        assert_eq!(filter.status, None);
+        assert_eq!(notes, ["status=update ignored"]);
     }
 
     #[test]

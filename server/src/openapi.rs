@@ -77,7 +77,7 @@ wire_names! {
     /// An incident kind.
     KindName = EventKind::ALL;
     /// An incident status.
-    StatusName = Status::ALL;
+    StatusName = Status::OF_INCIDENTS;
     /// An incident severity.
     SeverityName = Severity::ALL;
     /// A statistics bucket.
@@ -93,7 +93,9 @@ pub struct FilterParams {
     /// Kinds of incident (several allowed).
     #[param(inline)]
     kind: Option<Vec<KindName>>,
-    /// Current statuses (several allowed).
+    /// Current statuses (several allowed): an accident or a jam is `open` until it is
+    /// `cleared`, a zone crossing is `cleared` as soon as it happens; so `open` lists the
+    /// accidents and jams in progress.
     #[param(inline)]
     status: Option<Vec<StatusName>>,
     /// Current severities (several allowed).

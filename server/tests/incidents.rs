@@ -75,7 +75,7 @@ async fn each_filter_and_combinations_match_the_reference(pool: MySqlPool) {
         "kind=accident,zone_enter".into(),
         "kind=accident&kind=zone_exit".into(),
         "status=cleared".into(),
-        "status=open,update".into(),
+        "status=open,cleared".into(),
         "severity=major".into(),
         "zone=east".into(),
         "zone=centre&zone=north".into(),
@@ -235,6 +235,8 @@ async fn bad_input_is_a_400_naming_the_parameter_and_harms_nothing(pool: MySqlPo
         ("kind=".into(), "kind"),
         ("kind=JAM".into(), "kind"),
         ("status=closed".into(), "status"),
+        // An event's status, not an incident's.
+        ("status=update".into(), "status"),
         ("severity=1".into(), "severity"),
         ("zone=".into(), "zone"),
         (format!("zone={long}"), "zone"),

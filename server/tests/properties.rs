@@ -33,7 +33,7 @@ fn incident() -> impl Strategy<Value = Incident> {
     (
         (
             select(EventKind::ALL.to_vec()),
-            select(Status::ALL.to_vec()),
+            select(Status::OF_INCIDENTS.to_vec()),
             select(Severity::ALL.to_vec()),
             proptest::option::of(select(ZONES.to_vec())),
             subsequence(VEHICLES.to_vec(), 0..3),
@@ -85,7 +85,7 @@ fn filter() -> impl Strategy<Value = IncidentFilter> {
     (
         (
             some_of(EventKind::ALL.to_vec()),
-            some_of(Status::ALL.to_vec()),
+            some_of(Status::OF_INCIDENTS.to_vec()),
             some_of(Severity::ALL.to_vec()),
             some_of(zones),
             proptest::option::weighted(0.3, select(VEHICLES.to_vec())),

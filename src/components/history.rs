@@ -14,7 +14,7 @@ use vigie_model::event::format_time;
 use vigie_model::Incident;
 use web_time::Instant;
 
-use crate::api;
+use crate::api::{self, zone_name};
 use crate::clock::stamp;
 use crate::components::live::kind_label;
 use crate::components::{message, rows};
@@ -300,7 +300,7 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
             <td>{kind_label(incident.kind)}</td>
             <td>{incident.status.as_str()}</td>
             <td class=format!("severity {}", incident.severity.as_str())>{incident.severity.as_str()}</td>
-            <td>{incident.zone.unwrap_or_default()}</td>
+            <td>{incident.zone.as_deref().map(zone_name).unwrap_or_default().to_owned()}</td>
             <td>{incident.vehicles.join(", ")}</td>
         </tr>
     }

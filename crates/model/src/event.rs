@@ -79,9 +79,27 @@ impl EventKind {
     pub fn has_lifecycle(self) -> bool {
         matches!(self, EventKind::Accident | EventKind::Jam)
     }
+
+    /// The status an incident of this kind takes from an event with `status`: one of
+    /// [`Status::OF_INCIDENTS`]. An accident or a jam is `open` from its opening through its
+    /// updates until it is `cleared`; a zone crossing is over as soon as it happens, `cleared`
+    /// at once. So the open incidents (the history's `status=open`) are the accidents and jams
+    /// in progress.
+    pub fn incident_status(self, status: Status) -> Status {
+        match (self.has_lifecycle(), status) {
+            (true, Status::Open | Status::Update) => Status::Open,
+            _ => Status::Cleared,
+        }
+    }
 }
 
 wire_names!(Status { Open = "open", Update = "update", Cleared = "cleared" });
+
+impl Status {
+    /// What an incident can be ([`EventKind::incident_status`]); `update` is an event's
+    /// status only.
+    pub const OF_INCIDENTS: [Status; 2] = [Status::Open, Status::Cleared];
+}
 wire_names!(Severity { Minor = "minor", Moderate = "moderate", Major = "major" });
 
 /// One road event. `id` is unique per message (a ULID); `incident` names the incident it belongs

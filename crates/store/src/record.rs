@@ -174,11 +174,12 @@ async fn record_chunk(conn: &mut MySqlConnection, events: &[&Event]) -> Result<V
     let mut query = sqlx::query(&sql);
     for event in &new {
         let occurred_at = to_db_time(event.occurred_at);
-        let cleared_at = (event.status == Status::Cleared).then_some(occurred_at);
+        let status = event.kind.incident_status(event.status);
+        let cleared_at = (status == Status::Cleared).then_some(occurred_at);
         query = query
             .bind(&event.incident)
             .bind(event.kind.as_str())
-            .bind(event.status.as_str())
+            .bind(status.as_str())
             .bind(event.severity.as_str())
             .bind(&event.zone)
             .bind(&event.road)

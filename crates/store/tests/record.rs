@@ -6,8 +6,8 @@ use time::Duration;
 use vigie_model::{EventKind, Severity, Status};
 use vigie_store::fixtures::{follow, open};
 use vigie_store::{
-    get_incident, load_archive_cursor, record_event, record_events, record_events_and_cursor,
-    save_archive_cursor, Recorded,
+    get_incident, list_incidents, load_archive_cursor, record_event, record_events,
+    record_events_and_cursor, save_archive_cursor, IncidentFilter, Recorded,
 };
 
 const T0: time::OffsetDateTime = datetime!(2026-11-22 01:00:00.123456 UTC);
@@ -17,6 +17,26 @@ async fn count(pool: &MySqlPool, table: &str) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap()
+}
+
+async fn incident(pool: &MySqlPool, id: &str) -> vigie_model::Incident {
+    get_incident(pool, id).await.unwrap().unwrap().incident
+}
+
+/// The ids the history lists for `status=open`.
+async fn open_incidents(pool: &MySqlPool) -> Vec<String> {
+    let filter = IncidentFilter {
+        statuses: vec![Status::Open],
+        ..IncidentFilter::default()
+    };
+    let page = list_incidents(pool, &filter, 100, None).await.unwrap();
+    page.incidents.into_iter().map(|i| i.id).collect()
+}
+
+/// Runs SQL: a migration's text (a file in migrations/, applied again as the migrator would)
+/// or a statement putting the incidents back as an earlier collector stored them.
+async fn run_sql(pool: &MySqlPool, sql: &'static str) {
+    sqlx::raw_sql(sql).execute(pool).await.unwrap();
 }
 
 #[sqlx::test(migrator = "vigie_store::MIGRATOR")]
@@ -71,6 +91,97 @@ async fn lifecycle_open_update_cleared(pool: MySqlPool) {
     assert_eq!(ids, [&opened.id, &update.id, &cleared.id]);
     assert_eq!(detail.updates[1].severity, Severity::Major);
     assert_eq!(count(&pool, "incident_vehicles").await, 2);
+}
+
+#[sqlx::test(migrator = "vigie_store::MIGRATOR")]
+async fn a_zone_crossing_is_over_at_once_and_not_an_open_incident(pool: MySqlPool) {
+    let accident = open(EventKind::Accident, T0);
+    let entry = open(EventKind::ZoneEnter, T0 + Duration::seconds(1));
+    record_events(&pool, &[accident.clone(), entry.clone()])
+        .await
+        .unwrap();
+    let detail = get_incident(&pool, &entry.incident).await.unwrap().unwrap();
+    assert_eq!(detail.incident.status, Status::Cleared);
+    assert_eq!(detail.incident.cleared_at, Some(entry.occurred_at));
+    // Its one event keeps the status it was published with.
+    assert_eq!(detail.updates[0].status, Status::Open);
+    assert_eq!(open_incidents(&pool).await, [accident.incident.as_str()]);
+}
+
+#[sqlx::test(migrator = "vigie_store::MIGRATOR")]
+async fn an_updated_incident_is_still_open_until_cleared(pool: MySqlPool) {
+    let jam = open(EventKind::Jam, T0);
+    let update = follow(&jam, Status::Update, T0 + Duration::seconds(30));
+    record_events(&pool, &[jam.clone(), update.clone()])
+        .await
+        .unwrap();
+    let detail = get_incident(&pool, &jam.incident).await.unwrap().unwrap();
+    assert_eq!(detail.incident.status, Status::Open);
+    assert_eq!(detail.updates[1].status, Status::Update);
+    assert_eq!(open_incidents(&pool).await, [jam.incident.as_str()]);
+
+    // Earlier collectors stored such an incident as `update`: the migration opens it.
+    run_sql(&pool, "UPDATE incidents SET status = 'update'").await;
+    run_sql(
+        &pool,
+        include_str!("../migrations/20261205000003_updated_incidents_are_open.sql"),
+    )
+    .await;
+    assert_eq!(incident(&pool, &jam.incident).await.status, Status::Open);
+}
+
+#[sqlx::test(migrator = "vigie_store::MIGRATOR")]
+async fn the_migration_clears_zone_crossings_stored_open_by_earlier_collectors(pool: MySqlPool) {
+    let accident = open(EventKind::Accident, T0);
+    let exit = open(EventKind::ZoneExit, T0 + Duration::seconds(1));
+    record_events(&pool, &[accident.clone(), exit.clone()])
+        .await
+        .unwrap();
+    run_sql(
+        &pool,
+        "UPDATE incidents SET status = 'open', cleared_at = NULL",
+    )
+    .await;
+    run_sql(
+        &pool,
+        include_str!("../migrations/20261205000001_zone_crossings_are_over.sql"),
+    )
+    .await;
+    let accident = incident(&pool, &accident.incident).await;
+    assert_eq!((accident.status, accident.cleared_at), (Status::Open, None));
+    let exit_incident = incident(&pool, &exit.incident).await;
+    assert_eq!(
+        (exit_incident.status, exit_incident.cleared_at),
+        (Status::Cleared, Some(exit.occurred_at))
+    );
+}
+
+#[sqlx::test(migrator = "vigie_store::MIGRATOR")]
+async fn the_migration_restores_the_severity_earlier_gateways_cleared_as_minor(pool: MySqlPool) {
+    let opened = vigie_model::Event {
+        severity: Severity::Major,
+        ..open(EventKind::Accident, T0)
+    };
+    let cleared = vigie_model::Event {
+        severity: Severity::Minor,
+        ..follow(&opened, Status::Cleared, T0 + Duration::seconds(60))
+    };
+    let still_open = open(EventKind::Jam, T0);
+    record_events(&pool, &[opened.clone(), cleared, still_open.clone()])
+        .await
+        .unwrap();
+    let severity = |id| incident(&pool, id);
+    assert_eq!(severity(&opened.incident).await.severity, Severity::Minor);
+    run_sql(
+        &pool,
+        include_str!("../migrations/20261205000002_clearing_keeps_severity.sql"),
+    )
+    .await;
+    assert_eq!(severity(&opened.incident).await.severity, Severity::Major);
+    assert_eq!(
+        severity(&still_open.incident).await.severity,
+        Severity::Minor
+    );
 }
 
 #[sqlx::test(migrator = "vigie_store::MIGRATOR")]

@@ -374,12 +374,13 @@ impl History {
             })
             .collect();
         let last = updates.last().expect("the opening at least");
+        let status = kind.incident_status(last.status);
         IncidentDetail {
             incident: Incident {
                 // The incident is named after its opening event, as the pipeline does.
                 id: updates[0].id.clone(),
                 kind,
-                status: last.status,
+                status,
                 severity: last.severity,
                 zone: place.zone,
                 road: place.road,
@@ -388,7 +389,7 @@ impl History {
                 lon: place.lon,
                 opened_at,
                 updated_at: last.occurred_at,
-                cleared_at: (last.status == Status::Cleared).then_some(last.occurred_at),
+                cleared_at: (status == Status::Cleared).then_some(last.occurred_at),
                 detail: last.detail.clone(),
             },
             updates,

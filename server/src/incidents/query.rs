@@ -87,7 +87,8 @@ impl IncidentQuery {
             match name {
                 "kind" => push_values(name, &value, &mut filter.kinds, wire_name(&EventKind::ALL))?,
                 "status" => {
-                    push_values(name, &value, &mut filter.statuses, wire_name(&Status::ALL))?
+                    let statuses = wire_name(&Status::OF_INCIDENTS);
+                    push_values(name, &value, &mut filter.statuses, statuses)?
                 }
                 "severity" => push_values(
                     name,
@@ -212,16 +213,24 @@ fn push_values<T: PartialEq>(
 }
 
 /// Parses one of a type's wire names; the error lists them all.
-fn wire_name<T: FromStr + fmt::Display>(all: &'static [T]) -> impl Fn(&str) -> Result<T, String> {
+/// A value of `all` by its wire name (a wire name outside `all`, such as the event status
+/// `update` for an incident, is unknown too).
+fn wire_name<T: FromStr + fmt::Display + PartialEq>(
+    all: &'static [T],
+) -> impl Fn(&str) -> Result<T, String> {
     move |value| {
-        value.parse().map_err(|_| {
-            let expected: Vec<String> = all.iter().map(ToString::to_string).collect();
-            format!(
-                "has an unknown value {:?} (expected one of {})",
-                truncate(value),
-                expected.join(", ")
-            )
-        })
+        value
+            .parse()
+            .ok()
+            .filter(|v| all.contains(v))
+            .ok_or_else(|| {
+                let expected: Vec<String> = all.iter().map(ToString::to_string).collect();
+                format!(
+                    "has an unknown value {:?} (expected one of {})",
+                    truncate(value),
+                    expected.join(", ")
+                )
+            })
     }
 }
 

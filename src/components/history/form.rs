@@ -51,9 +51,9 @@ pub fn FilterForm(
     let zone_order: Vec<String> = city.zones.iter().map(|zone| zone.id.clone()).collect();
     let zones = city
         .zones
-        .into_iter()
+        .iter()
         .map(|zone| {
-            let id = zone.id;
+            let id = zone.id.clone();
             let order = zone_order.clone();
             let checked = {
                 let id = id.clone();
@@ -66,7 +66,7 @@ pub fn FilterForm(
             view! {
                 <label class="check">
                     <input type="checkbox" name="zone" value=id prop:checked=checked on:change=toggle />
-                    {zone.name}
+                    {zone.name.as_str()}
                 </label>
             }
         })
@@ -81,7 +81,7 @@ pub fn FilterForm(
                 <legend>"Zone"</legend>
                 {zones}
             </fieldset>
-            {single_choice(draft, "Status", "status", Status::ALL.map(Status::as_str).to_vec(),
+            {single_choice(draft, "Status", "status", Status::OF_INCIDENTS.map(Status::as_str).to_vec(),
                 |f| f.status.map(Status::as_str), |f, value| f.status = value.parse().ok())}
             {single_choice(draft, "Severity", "severity", Severity::ALL.map(Severity::as_str).to_vec(),
                 |f| f.severity.map(Severity::as_str), |f, value| f.severity = value.parse().ok())}
