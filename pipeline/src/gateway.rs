@@ -192,10 +192,11 @@ async fn join(args: &GatewayArgs) -> anyhow::Result<Rooms> {
 }
 
 /// How far back, at start, the gateway reads the archive of each kind's room for incidents a
-/// previous run left open: an accident times out 15 minutes after it opened; a jam lasts as
-/// long as its traffic.
+/// previous run left open. A jam lasts as long as its traffic. An accident times out 15 minutes
+/// after it opened, but only while a gateway runs: one left open by a gateway that was down
+/// longer than that is taken over like the others and times out at the first tick.
 const ADOPTION_WINDOWS: [(EventKind, Duration); 2] = [
-    (EventKind::Accident, Duration::from_secs(20 * 60)),
+    (EventKind::Accident, Duration::from_secs(24 * 3600)),
     (EventKind::Jam, Duration::from_secs(24 * 3600)),
 ];
 
@@ -337,15 +338,15 @@ pub async fn run(
         None => None,
     };
     let mut detector = Detector::new(city, Thresholds::default(), IdSource::from_entropy());
+    let mut superseded = Vec::new();
     if let Some(joined) = rooms.as_mut() {
         // Detecting matters more than tidying up after a previous run: never refuse to start.
         match left_open(joined, now_ms()).await {
             Ok(open) => {
-                for incident in &open {
-                    detector.adopt(incident);
-                }
+                superseded.extend(open.iter().filter_map(|incident| detector.adopt(incident)));
                 tracing::info!(
                     incidents = open.len(),
+                    superseded = superseded.len(),
                     "took over the incidents a previous run left open"
                 );
             }
@@ -358,6 +359,9 @@ pub async fn run(
     let mut admission = Admission::default();
     let mut outbox = Outbox::default();
     let mut stats = Stats::default();
+    let superseded = outbox.push_unprompted(superseded);
+    stats.events(&superseded);
+    send_all(rooms.as_ref(), &superseded);
     let mut latest_ms = 0;
     let mut tick = tokio::time::interval(TICK);
     let mut reconnect_attempt = 0;

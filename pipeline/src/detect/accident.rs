@@ -51,13 +51,28 @@ enum Phase {
         since_ms: i64,
         deceleration_mps2: f64,
     },
-    /// An accident is open; `incident` is known once the event got its id.
+    /// An accident is open; `incident` is known once the event got its id. Its clearing
+    /// keeps its `severity`: a cleared major accident is still a major one in the history.
     Open {
         opened_ms: i64,
         incident: Option<String>,
+        severity: Severity,
         lat: f64,
         lon: f64,
     },
+}
+
+impl Phase {
+    /// The accident just opened at `fix`.
+    fn opened_at(fix: &Telemetry, severity: Severity) -> Phase {
+        Phase::Open {
+            opened_ms: fix.ts,
+            incident: None,
+            severity,
+            lat: fix.lat,
+            lon: fix.lon,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -87,12 +102,7 @@ impl AccidentDetector {
         };
         let Some(state) = self.vehicles.get_mut(vehicle) else {
             let phase = if fix.has_flag(FLAG_CRASH) {
-                Phase::Open {
-                    opened_ms: fix.ts,
-                    incident: None,
-                    lat: fix.lat,
-                    lon: fix.lon,
-                }
+                Phase::opened_at(fix, Severity::Major)
             } else {
                 Phase::Driving
             };
@@ -113,19 +123,17 @@ impl AccidentDetector {
         state.last = now;
         let mut findings = Vec::new();
         state.phase = match std::mem::replace(&mut state.phase, Phase::Driving) {
-            Phase::Open { incident, .. } if fix.speed_kmh > t.moving_on_kmh => {
-                findings.push(cleared(vehicle, incident, fix, "vehicle moved on"));
+            Phase::Open {
+                incident, severity, ..
+            } if fix.speed_kmh > t.moving_on_kmh => {
+                let (place, detail) = ((fix.lat, fix.lon), "vehicle moved on");
+                findings.push(clearing(vehicle, incident, severity, place, fix.ts, detail));
                 Phase::Driving
             }
             open @ Phase::Open { .. } => open,
             _ if fix.has_flag(FLAG_CRASH) => {
                 findings.push(opened(vehicle, fix, Severity::Major, "crash sensor"));
-                Phase::Open {
-                    opened_ms: fix.ts,
-                    incident: None,
-                    lat: fix.lat,
-                    lon: fix.lon,
-                }
+                Phase::opened_at(fix, Severity::Major)
             }
             Phase::Suspect {
                 since_ms,
@@ -140,12 +148,7 @@ impl AccidentDetector {
                     let detail =
                         format!("braked at {deceleration_mps2:.1} m/s² and stayed stopped");
                     findings.push(opened(vehicle, fix, severity, &detail));
-                    Phase::Open {
-                        opened_ms: fix.ts,
-                        incident: None,
-                        lat: fix.lat,
-                        lon: fix.lon,
-                    }
+                    Phase::opened_at(fix, severity)
                 } else {
                     Phase::Suspect {
                         since_ms,
@@ -163,23 +166,51 @@ impl AccidentDetector {
     }
 
     /// Takes over an accident a previous run opened and never cleared: it clears under the same
-    /// incident when the vehicle moves on, or at the timeout counted from `opened_ms`. A vehicle
-    /// this run has already seen keeps its own state.
-    pub fn adopt(&mut self, vehicle: &str, incident: &str, opened_ms: i64, lat: f64, lon: f64) {
-        self.vehicles
-            .entry(vehicle.to_owned())
-            .or_insert_with(|| VehicleState {
-                last: Fix {
-                    at_ms: opened_ms,
-                    speed_kmh: 0.0,
-                },
-                phase: Phase::Open {
+    /// incident when the vehicle moves on, or at the timeout counted from `opened_ms`. Called
+    /// before any telemetry, in the order the incidents opened: a vehicle is in one accident at
+    /// a time, so of two left open (by runs stopped one after the other) the later is taken
+    /// over and the earlier returned, cleared.
+    pub fn adopt(
+        &mut self,
+        vehicle: &str,
+        incident: &str,
+        opened_ms: i64,
+        severity: Severity,
+        (lat, lon): (f64, f64),
+    ) -> Option<Finding> {
+        let adopted = VehicleState {
+            last: Fix {
+                at_ms: opened_ms,
+                speed_kmh: 0.0,
+            },
+            phase: Phase::Open {
+                opened_ms,
+                incident: Some(incident.to_owned()),
+                severity,
+                lat,
+                lon,
+            },
+        };
+        match self.vehicles.insert(vehicle.to_owned(), adopted)?.phase {
+            Phase::Open {
+                incident: Some(earlier),
+                severity,
+                lat,
+                lon,
+                ..
+            } => {
+                let (earlier, detail) = (Some(earlier), "superseded by a later accident");
+                Some(clearing(
+                    vehicle,
+                    earlier,
+                    severity,
+                    (lat, lon),
                     opened_ms,
-                    incident: Some(incident.to_owned()),
-                    lat,
-                    lon,
-                },
-            });
+                    detail,
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// Records the incident id given to the accident a vehicle just opened.
@@ -201,24 +232,17 @@ impl AccidentDetector {
             if let Phase::Open {
                 opened_ms,
                 incident,
+                severity,
                 lat,
                 lon,
             } = &state.phase
             {
                 if now_ms - opened_ms >= timeout {
-                    findings.push(Finding {
-                        kind: EventKind::Accident,
-                        status: Status::Cleared,
-                        severity: Severity::Minor,
-                        incident: incident.clone(),
-                        vehicles: vec![vehicle.clone()],
-                        zone: None,
-                        road: None,
-                        lat: *lat,
-                        lon: *lon,
-                        at_ms: now_ms,
-                        detail: "timed out".into(),
-                    });
+                    let (incident, place) = (incident.clone(), (*lat, *lon));
+                    let detail = "timed out";
+                    findings.push(clearing(
+                        vehicle, incident, *severity, place, now_ms, detail,
+                    ));
                     state.phase = Phase::Driving;
                 }
             }
@@ -230,25 +254,33 @@ impl AccidentDetector {
 
 fn opened(vehicle: &str, fix: &Telemetry, severity: Severity, detail: &str) -> Finding {
     Finding {
-        kind: EventKind::Accident,
         status: Status::Open,
-        severity,
-        incident: None,
-        vehicles: vec![vehicle.to_owned()],
-        zone: None,
-        road: None,
-        lat: fix.lat,
-        lon: fix.lon,
-        at_ms: fix.ts,
-        detail: detail.to_owned(),
+        ..clearing(vehicle, None, severity, (fix.lat, fix.lon), fix.ts, detail)
     }
 }
 
-fn cleared(vehicle: &str, incident: Option<String>, fix: &Telemetry, detail: &str) -> Finding {
+/// The clearing of the vehicle's accident `incident` (of `severity`) at `at_ms`, at
+/// `(lat, lon)`.
+fn clearing(
+    vehicle: &str,
+    incident: Option<String>,
+    severity: Severity,
+    (lat, lon): (f64, f64),
+    at_ms: i64,
+    detail: &str,
+) -> Finding {
     Finding {
+        kind: EventKind::Accident,
         status: Status::Cleared,
+        severity,
         incident,
-        ..opened(vehicle, fix, Severity::Minor, detail)
+        vehicles: vec![vehicle.to_owned()],
+        zone: None,
+        road: None,
+        lat,
+        lon,
+        at_ms,
+        detail: detail.into(),
     }
 }
 
@@ -292,7 +324,7 @@ mod tests {
             run(&trace),
             [
                 (Status::Open, Severity::Major),
-                (Status::Cleared, Severity::Minor)
+                (Status::Cleared, Severity::Major)
             ]
         );
     }

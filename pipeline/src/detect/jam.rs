@@ -299,23 +299,20 @@ impl JamDetector {
 
     /// Takes over a jam a previous run opened and never cleared: the road's traffic updates or
     /// clears it under the same incident (a road nobody drives on clears after `end_ms`).
-    /// `latest` is the incident's latest event (its road, class and queue).
-    pub fn adopt(&mut self, latest: &Event) {
-        let Some(road) = self
+    /// `latest` is the incident's latest event (its road, class and queue), `opened_ms` its
+    /// opening. Called before any telemetry, in the order the incidents opened: a road has one
+    /// jam at a time, so of two left open (by runs stopped one after the other) the later is
+    /// taken over and the earlier returned, cleared.
+    pub fn adopt(&mut self, latest: &Event, opened_ms: i64) -> Option<Finding> {
+        let road = self
             .roads
             .iter_mut()
-            .find(|r| latest.road.as_deref() == Some(r.id.as_str()))
-        else {
-            return;
-        };
-        if !matches!(road.phase, Phase::Clear { jammed_since: None }) {
-            return;
-        }
+            .find(|r| latest.road.as_deref() == Some(r.id.as_str()))?;
         let class = match latest.severity {
             Severity::Major => Class::Stationary,
             Severity::Moderate | Severity::Minor => Class::Queuing,
         };
-        road.phase = Phase::Open {
+        let adopted = Phase::Open {
             incident: Some(latest.incident.clone()),
             class,
             pending: None,
@@ -326,6 +323,27 @@ impl JamDetector {
                 lon: latest.lon,
             },
         };
+        match std::mem::replace(&mut road.phase, adopted) {
+            Phase::Open {
+                incident: Some(earlier),
+                class,
+                last,
+                ..
+            } => Some(Finding {
+                kind: EventKind::Jam,
+                status: Status::Cleared,
+                severity: class.severity(),
+                incident: Some(earlier),
+                vehicles: last.vehicles,
+                zone: None,
+                road: Some(road.id.clone()),
+                lat: last.lat,
+                lon: last.lon,
+                at_ms: opened_ms,
+                detail: "superseded by a later jam on the road".into(),
+            }),
+            _ => None,
+        }
     }
 
     /// Records the incident id given to the jam a road just opened.
@@ -484,7 +502,9 @@ impl JamDetector {
                 // Once its vehicles are gone, the jam is placed where it was last seen.
                 let at = snapshot.unwrap_or(last);
                 if now - since >= t.end_ms {
-                    findings.push(finding(Status::Cleared, Severity::Minor, incident, &at));
+                    // The clearing keeps the jam's class: a cleared stationary jam is still
+                    // a major one in the history.
+                    findings.push(finding(Status::Cleared, class.severity(), incident, &at));
                     Phase::Clear { jammed_since: None }
                 } else {
                     Phase::Open {
@@ -681,7 +701,7 @@ mod tests {
             run.statuses(),
             [
                 (Status::Open, Severity::Major, "J1"),
-                (Status::Cleared, Severity::Minor, "J1")
+                (Status::Cleared, Severity::Major, "J1")
             ]
         );
         let cleared = run.seen[1].0;
@@ -704,7 +724,7 @@ mod tests {
             run.statuses(),
             [
                 (Status::Open, Severity::Major, "J1"),
-                (Status::Cleared, Severity::Minor, "J1"),
+                (Status::Cleared, Severity::Major, "J1"),
                 (Status::Open, Severity::Major, "J2"),
             ]
         );
@@ -802,7 +822,7 @@ mod tests {
             run.statuses(),
             [
                 (Status::Open, Severity::Major, "J1"),
-                (Status::Cleared, Severity::Minor, "J1")
+                (Status::Cleared, Severity::Major, "J1")
             ]
         );
         assert!(run.seen[1].0 >= 100 + 30);

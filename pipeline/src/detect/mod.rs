@@ -104,23 +104,24 @@ impl Detector {
 
     /// Takes over an incident a previous run left open (`latest`: its latest event, see
     /// [`still_open`]), so that what this run sees next continues it instead of forgetting it
-    /// (an accident nobody would ever clear) or opening a second one.
-    pub fn adopt(&mut self, latest: &Event) {
-        match (latest.kind, latest.vehicles.first()) {
+    /// (an accident nobody would ever clear) or opening a second one. Call it before any
+    /// telemetry, for each of [`still_open`] in its order (the order the incidents opened).
+    /// Returns the clearing of an incident the adopted one supersedes (the vehicle's or the
+    /// road's earlier one, left open by an earlier run), to be posted.
+    pub fn adopt(&mut self, latest: &Event) -> Option<Event> {
+        let opened =
+            millis(vigie_model::event::id_time(&latest.incident).unwrap_or(latest.occurred_at));
+        let superseded = match (latest.kind, latest.vehicles.first()) {
             (EventKind::Accident, Some(vehicle)) => {
-                let opened =
-                    vigie_model::event::id_time(&latest.incident).unwrap_or(latest.occurred_at);
-                self.accidents.adopt(
-                    vehicle,
-                    &latest.incident,
-                    millis(opened),
-                    latest.lat,
-                    latest.lon,
-                );
+                let place = (latest.lat, latest.lon);
+                let (incident, severity) = (&latest.incident, latest.severity);
+                self.accidents
+                    .adopt(vehicle, incident, opened, severity, place)
             }
-            (EventKind::Jam, _) => self.jams.adopt(latest),
-            _ => {}
-        }
+            (EventKind::Jam, _) => self.jams.adopt(latest, opened),
+            _ => None,
+        };
+        superseded.map(|finding| self.event_of(finding))
     }
 
     fn event_of(&mut self, finding: Finding) -> Event {
@@ -242,7 +243,7 @@ mod tests {
     fn an_adopted_accident_clears_under_its_incident_and_never_opens_twice() {
         let open = still_open(previous_run());
         let mut after = detector();
-        after.adopt(&open[0]);
+        assert_eq!(after.adopt(&open[0]), None);
         // The crash fix comes again (it was never acknowledged to the broker): no second open.
         assert_eq!(after.observe("v1", &fix(1, 0.0, true)), []);
         assert_eq!(after.observe("v1", &fix(5, 0.0, true)), []);
@@ -256,13 +257,77 @@ mod tests {
     fn an_adopted_accident_still_times_out_from_its_opening() {
         let open = still_open(previous_run());
         let mut after = detector();
-        after.adopt(&open[0]);
+        assert_eq!(after.adopt(&open[0]), None);
         let timeout = accident::Thresholds::default().timeout_ms;
         assert_eq!(after.expire(T0 + timeout - 1), []);
         let expired = after.expire(T0 + 1000 + timeout);
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].incident, open[0].incident);
         assert_eq!(expired[0].detail, "timed out");
+    }
+
+    #[test]
+    fn of_two_accidents_a_vehicle_was_left_in_the_later_is_taken_over_and_the_earlier_cleared() {
+        // Two runs, each stopped with the vehicle's accident open.
+        let mut first_run = detector();
+        let earlier = first_run.observe("v1", &fix(1, 0.0, true));
+        let mut second_run = detector();
+        let later = second_run.observe("v1", &fix(600, 0.0, true));
+        let open = still_open(earlier.iter().chain(&later).cloned());
+        assert_eq!(open.len(), 2);
+
+        let mut after = detector();
+        assert_eq!(after.adopt(&open[0]), None);
+        let cleared = after.adopt(&open[1]).expect("the earlier accident cleared");
+        assert_eq!(
+            (cleared.kind, cleared.status, cleared.incident.as_str()),
+            (
+                EventKind::Accident,
+                Status::Cleared,
+                earlier[0].incident.as_str()
+            )
+        );
+        assert_eq!(cleared.occurred_at, later[0].occurred_at);
+        let moved_on = after.observe("v1", &fix(700, 40.0, false));
+        assert_eq!(moved_on.len(), 1);
+        assert_eq!(moved_on[0].incident, later[0].incident);
+    }
+
+    #[test]
+    fn of_two_jams_a_road_was_left_with_the_later_is_taken_over_and_the_earlier_cleared() {
+        let road = City::builtin().roads[0].id.clone();
+        let jam = |incident: &str| Event {
+            id: incident.into(),
+            incident: incident.into(),
+            kind: EventKind::Jam,
+            road: Some(road.clone()),
+            severity: Severity::Major,
+            ..previous_run()[0].clone()
+        };
+        let (earlier, later) = (
+            jam("01JD0000000000000000000000"),
+            jam("01JD1000000000000000000000"),
+        );
+        let mut after = detector();
+        assert_eq!(after.adopt(&earlier), None);
+        let cleared = after.adopt(&later).expect("the earlier jam cleared");
+        assert_eq!(
+            (
+                cleared.status,
+                cleared.incident.as_str(),
+                cleared.road.as_deref()
+            ),
+            (
+                Status::Cleared,
+                earlier.incident.as_str(),
+                Some(road.as_str())
+            )
+        );
+        let end = jam::Thresholds::default().end_ms;
+        let mut expired = after.expire(T0);
+        expired.extend(after.expire(T0 + end + 1000));
+        let incidents: Vec<&str> = expired.iter().map(|e| e.incident.as_str()).collect();
+        assert_eq!(incidents, [later.incident.as_str()]);
     }
 
     #[test]
@@ -276,7 +341,7 @@ mod tests {
             ..previous_run()[0].clone()
         };
         let mut after = detector();
-        after.adopt(&jam);
+        assert_eq!(after.adopt(&jam), None);
         let end = jam::Thresholds::default().end_ms;
         let mut cleared = after.expire(T0);
         cleared.extend(after.expire(T0 + end + 1000));
