@@ -19,6 +19,7 @@ fn main() {
             lasting_ms: 60_000,
             speed_fraction: 0.05,
         }],
+        repeat_every_ms: None,
     };
     let mut fleet = Fleet::new(&city, 10_000, 1, scenario, START_MS);
     let fixes: Vec<_> = (0..=60).flat_map(|s| fleet.tick(s * 1000)).collect();

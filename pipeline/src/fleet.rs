@@ -42,6 +42,20 @@ impl Jam {
 pub struct Scenario {
     pub crashes: Vec<Crash>,
     pub jams: Vec<Jam>,
+    /// The crashes and jams happen again every this many milliseconds (`None`: once), so a
+    /// stack left running keeps showing every kind of incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_every_ms: Option<i64>,
+}
+
+impl Scenario {
+    /// Where `elapsed_ms` after the start falls in the scripted timeline.
+    fn timeline_ms(&self, elapsed_ms: i64) -> i64 {
+        match self.repeat_every_ms {
+            Some(period) if period > 0 => elapsed_ms % period,
+            _ => elapsed_ms,
+        }
+    }
 }
 
 /// Largest acceleration or braking of a driving vehicle (m/s²), well short of the accident
@@ -194,11 +208,12 @@ impl Fleet {
         let dt_s = (elapsed_ms - self.last_elapsed_ms).max(0) as f64 / 1000.0;
         self.last_elapsed_ms = elapsed_ms;
         let scale_lon = METRES_PER_DEGREE * self.origin[1].to_radians().cos();
+        let scripted_ms = self.scenario.timeline_ms(elapsed_ms);
         let mut fixes = Vec::with_capacity(self.vehicles.len());
         for (index, vehicle) in self.vehicles.iter_mut().enumerate() {
             let track = &self.tracks[vehicle.track];
             let crashed = self.scenario.crashes.iter().any(|c| {
-                c.vehicle == index && (c.at_ms..c.at_ms + c.stopped_for_ms).contains(&elapsed_ms)
+                c.vehicle == index && (c.at_ms..c.at_ms + c.stopped_for_ms).contains(&scripted_ms)
             });
             vehicle.speed_kmh = if crashed {
                 0.0
@@ -208,7 +223,7 @@ impl Fleet {
                     .scenario
                     .jams
                     .iter()
-                    .find(|jam| jam.road == track.road && jam.active(elapsed_ms));
+                    .find(|jam| jam.road == track.road && jam.active(scripted_ms));
                 let wanted = match jam {
                     Some(jam) => track.free_flow_kmh * jam.speed_fraction * (1.0 + 2.0 * noise),
                     None => track.free_flow_kmh * (vehicle.pace + noise),
@@ -296,6 +311,7 @@ mod tests {
             Scenario {
                 crashes: vec![crash],
                 jams: vec![],
+                repeat_every_ms: None,
             },
             0,
         );
@@ -314,6 +330,26 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_scenario_crashes_again_every_period() {
+        let city = City::builtin();
+        let crash = Crash {
+            vehicle: 1,
+            at_ms: 3000,
+            stopped_for_ms: 2000,
+        };
+        let scenario = Scenario {
+            crashes: vec![crash],
+            jams: vec![],
+            repeat_every_ms: Some(10_000),
+        };
+        let mut fleet = Fleet::new(&city, 3, 1, scenario, 0);
+        let crashed: Vec<i64> = (1..=30)
+            .filter(|s| fleet.tick(s * 1000)[1].1.has_flag(FLAG_CRASH))
+            .collect();
+        assert_eq!(crashed, [3, 4, 13, 14, 23, 24]);
+    }
+
+    #[test]
     fn a_scripted_jam_slows_the_road_gently_then_releases_it() {
         let city = City::builtin();
         let jam = Jam {
@@ -329,6 +365,7 @@ mod tests {
             Scenario {
                 crashes: vec![],
                 jams: vec![jam],
+                repeat_every_ms: None,
             },
             0,
         );

@@ -42,6 +42,10 @@ pub struct SimulatorArgs {
     /// (default 0.15, DATEX II queuing; below 0.10 is stationary).
     #[arg(long = "jam", env = "SIM_JAMS", value_delimiter = ',')]
     pub jams: Vec<JamSpec>,
+    /// Repeats the scripted crashes and jams every this many seconds (0: once); each must end
+    /// within the period.
+    #[arg(long, env = "SIM_REPEAT_EVERY", default_value_t = 0.0)]
+    pub repeat_every: f64,
     /// Writes what was injected (JSON) to this file at the end.
     #[arg(long, env = "SIM_GROUND_TRUTH")]
     pub ground_truth: Option<std::path::PathBuf>,
@@ -171,6 +175,21 @@ pub fn check_scenario(city: &City, vehicles: usize, scenario: &Scenario) -> anyh
             crash.vehicle
         );
     }
+    if let Some(period) = scenario.repeat_every_ms {
+        let ends = scenario
+            .crashes
+            .iter()
+            .map(|c| c.at_ms + c.stopped_for_ms)
+            .chain(scenario.jams.iter().map(|j| j.at_ms + j.lasting_ms));
+        if let Some(last) = ends.max().filter(|&end| end > period) {
+            bail!(
+                "the scripted incidents last until {} s, past --repeat-every {} s (make it {} or more)",
+                last as f64 / 1000.0,
+                period as f64 / 1000.0,
+                (last as f64 / 1000.0).ceil()
+            );
+        }
+    }
     for jam in &scenario.jams {
         let Some(index) = city.roads.iter().position(|road| road.id == jam.road) else {
             let roads: Vec<&str> = city.roads.iter().map(|road| road.id.as_str()).collect();
@@ -201,9 +220,13 @@ pub async fn run(
         bail!("--vehicles must be at least 1 and --rate within (0, 100]");
     }
     let city = City::builtin();
+    if !(args.repeat_every >= 0.0 && args.repeat_every.is_finite()) {
+        bail!("--repeat-every must be a number of seconds, 0 for once");
+    }
     let scenario = Scenario {
         crashes: args.crashes.iter().map(|c| c.0).collect(),
         jams: args.jams.iter().map(|j| j.0.clone()).collect(),
+        repeat_every_ms: (args.repeat_every > 0.0).then_some((args.repeat_every * 1000.0) as i64),
     };
     check_scenario(&city, args.vehicles, &scenario)?;
     let client_id = format!("vigie-simulator-{}", std::process::id());
@@ -365,6 +388,7 @@ mod tests {
         let with = |jams: Vec<Jam>| Scenario {
             crashes: vec![],
             jams,
+            repeat_every_ms: None,
         };
         assert!(check_scenario(&city, 15, &with(vec![jam("rue-centrale"), jam("quay")])).is_ok());
         // rue-centrale is the 5th road: vehicles 4 and 9 only, out of 12.
@@ -387,7 +411,17 @@ mod tests {
                 stopped_for_ms: 1,
             }],
             jams: vec![],
+            repeat_every_ms: None,
         };
         assert!(check_scenario(&city, 15, &crash).is_err());
+        let longer_than_its_period = Scenario {
+            jams: vec![jam("quay")],
+            repeat_every_ms: Some(30_000),
+            ..Scenario::default()
+        };
+        let error = check_scenario(&city, 15, &longer_than_its_period)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--repeat-every 30 s"), "{error}");
     }
 }

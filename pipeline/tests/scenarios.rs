@@ -109,6 +109,7 @@ fn every_injected_incident_is_found_and_nothing_else() {
                 speed_fraction: 0.05,
             },
         ],
+        repeat_every_ms: None,
     };
     let t = jam::Thresholds::default();
     for (seed, rate) in [(42, 1), (7, 2), (2026, 4)] {
@@ -213,6 +214,7 @@ fn the_same_seed_reports_the_same_events() {
             lasting_ms: 60_000,
             speed_fraction: 0.1,
         }],
+        repeat_every_ms: None,
     };
     let first = detect(15, 5, &scenario, 150, 1);
     assert!(first.iter().any(|e| e.kind == EventKind::Jam));

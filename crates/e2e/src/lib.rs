@@ -193,6 +193,7 @@ impl Stack {
             duration: seconds,
             crashes: Vec::new(),
             jams: Vec::new(),
+            repeat_every: 0.0,
             ground_truth: None,
         }
     }

@@ -35,6 +35,16 @@ const PROGRAMS: [&str; 4] = [
     "vigie-gateway",
     "vigie-simulator",
 ];
+/// What the development stack's simulator plays, again every 10 minutes so that a dashboard
+/// left open keeps showing every kind of incident: an accident at 0:05 (vehicle 1, stopped a
+/// minute), a queuing jam on the quay from 1:30 for 3 minutes, a stationary one on the east
+/// boulevard from 5:00 for 2 minutes, an accident at 7:00 (vehicle 6, stopped 45 s); zone
+/// crossings all the time. Each is overridden by the same variable in `up`'s environment.
+const DEV_SCENARIO: [(&str, &str); 3] = [
+    ("SIM_CRASHES", "1:5:60,6:420:45"),
+    ("SIM_JAMS", "quay:90:180,boulevard-east:300:120:0.05"),
+    ("SIM_REPEAT_EVERY", "600"),
+];
 /// Default ports of the development stack (DESIGN.md); a free port when one is taken.
 const MYSQL_PORT: u16 = 3306;
 const MQTT_PORT: u16 = 1883;
@@ -202,6 +212,11 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
             "vigie-collector" => command
                 .env("XMPP_JID", &collector_jid)
                 .env("XMPP_PASSWORD", &secrets["COLLECTOR_PASSWORD"]),
+            "vigie-simulator" => command.envs(
+                DEV_SCENARIO
+                    .into_iter()
+                    .filter(|(name, _)| std::env::var_os(name).is_none()),
+            ),
             _ => &mut command,
         };
         let daemon = Daemon::spawn(
