@@ -127,11 +127,32 @@ pub fn export_url(extension: &str, query: &str) -> String {
     }
 }
 
-/// The city the map and the zone filter draw (`vigie_model::city::CITY_JSON`).
-pub fn city() -> City {
-    json::parse(vigie_model::city::CITY_JSON)
-        .and_then(|city| read_city(&city))
-        .expect("data/city.json is valid (checked by tests)")
+/// The city the map, the zone filter and the places' names come from
+/// (`vigie_model::city::CITY_JSON`), read once.
+pub fn city() -> &'static City {
+    static CITY: std::sync::OnceLock<City> = std::sync::OnceLock::new();
+    CITY.get_or_init(|| {
+        json::parse(vigie_model::city::CITY_JSON)
+            .and_then(|city| read_city(&city))
+            .expect("data/city.json is valid (checked by tests)")
+    })
+}
+
+/// The name of the zone `id` ("Riverside" for `riverside`); the id when the city has none.
+pub fn zone_name(id: &str) -> &str {
+    name_of(city().zones.iter().map(|zone| (&zone.id, &zone.name)), id)
+}
+
+/// The name of the road `id` ("River quay" for `quay`); the id when the city has none.
+pub fn road_name(id: &str) -> &str {
+    name_of(city().roads.iter().map(|road| (&road.id, &road.name)), id)
+}
+
+fn name_of(places: impl IntoIterator<Item = (&'static String, &'static String)>, id: &str) -> &str {
+    places
+        .into_iter()
+        .find(|(place, _)| *place == id)
+        .map_or(id, |(_, name)| name.as_str())
 }
 
 pub fn read_config(config: &Value) -> Result<ClientConfig, String> {
@@ -276,7 +297,7 @@ mod tests {
             &ClientConfig::new("ws://h/xmpp-websocket".into(), "/http-bind".into()),
             read_config,
         );
-        assert_eq!(city(), City::builtin());
+        assert_eq!(*city(), City::builtin());
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use vigie_model::{Event, EventKind, Severity, Status};
 
+use crate::api::{road_name, zone_name};
+
 /// One card of the feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Card {
@@ -212,13 +214,23 @@ pub fn duration_label(minutes: i64) -> String {
     }
 }
 
-/// The line under a card's title: its vehicles, zone, road and detail, the empty ones left out.
+/// Where an open incident is, by name: a jam's road, else its zone.
+pub fn place_name(event: &Event) -> &str {
+    match (&event.road, &event.zone) {
+        (Some(road), _) => road_name(road),
+        (None, Some(zone)) => zone_name(zone),
+        (None, None) => "",
+    }
+}
+
+/// The line under a card's title: its vehicles, zone, road and detail (places by name), the
+/// empty ones left out.
 pub fn card_line(event: &Event) -> String {
     let vehicles = vehicles_label(&event.vehicles);
     [
         vehicles.as_str(),
-        event.zone.as_deref().unwrap_or_default(),
-        event.road.as_deref().unwrap_or_default(),
+        event.zone.as_deref().map(zone_name).unwrap_or_default(),
+        event.road.as_deref().map(road_name).unwrap_or_default(),
         event.detail.as_str(),
     ]
     .into_iter()
@@ -453,8 +465,8 @@ mod tests {
     }
 
     #[test]
-    fn card_lines_leave_out_what_is_empty_and_count_long_vehicle_lists() {
-        assert_eq!(card_line(&event("A")), "veh-0001 · centre");
+    fn card_lines_name_places_leave_out_what_is_empty_and_count_long_vehicle_lists() {
+        assert_eq!(card_line(&event("A")), "veh-0001 · Centre");
         let jam = Event {
             kind: EventKind::Jam,
             zone: None,
@@ -465,8 +477,16 @@ mod tests {
         };
         assert_eq!(
             card_line(&jam),
-            "v1, v2, v3 +4 more · quay · speed 12% of free flow"
+            "v1, v2, v3 +4 more · River quay · speed 12% of free flow"
         );
+        assert_eq!(place_name(&jam), "River quay");
+        // A place the city does not know keeps its id.
+        let elsewhere = Event {
+            zone: Some("harbour".into()),
+            ..event("E")
+        };
+        assert_eq!(card_line(&elsewhere), "veh-0001 · harbour");
+        assert_eq!(place_name(&elsewhere), "harbour");
         let bare = Event {
             vehicles: Vec::new(),
             zone: None,

@@ -9,7 +9,7 @@ use vigie_model::event::format_time;
 use vigie_model::{IncidentDetail, IncidentUpdate};
 use wasm_bindgen::JsCast;
 
-use crate::api;
+use crate::api::{self, road_name, zone_name};
 use crate::clock::stamp;
 use crate::components::live::kind_label;
 use crate::components::message;
@@ -70,11 +70,14 @@ pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {
 
 fn details(detail: IncidentDetail) -> impl IntoView {
     let incident = detail.incident;
-    let place = [incident.zone.clone(), incident.road.clone()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let place = [
+        incident.zone.as_deref().map(zone_name),
+        incident.road.as_deref().map(road_name),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
     let fields = [
         ("Kind", kind_label(incident.kind).to_owned()),
         ("Status", incident.status.as_str().to_owned()),

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::live::kind_label;
 use crate::components::rows;
-use crate::feed::{duration_label, vehicles_label, OpenIncident};
+use crate::feed::{duration_label, place_name, vehicles_label, OpenIncident};
 
 /// Open accidents and active jams, with how long they have lasted; one row per incident, so an
 /// event rewrites only its incident's row.
@@ -45,7 +45,7 @@ fn row(open: OpenIncident, minutes: i64) -> impl IntoView {
     view! {
         <li class=class data-incident-id=event.incident.clone()>
             <span class="kind">{kind_label(event.kind)}</span>
-            <span class="where">{event.road.clone().or_else(|| event.zone.clone()).unwrap_or_default()}</span>
+            <span class="where">{place_name(&event).to_owned()}</span>
             <span class="vehicle">{vehicles_label(&event.vehicles)}</span>
             <span class="duration">{duration_label(minutes)}</span>
         </li>
