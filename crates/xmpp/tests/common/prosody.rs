@@ -59,8 +59,9 @@ impl Prosody {
                 config_text(&dir, c2s_port, s2s_port, http_port, extra_global_options),
             )
             .expect("write Prosody config");
+            let log_start = read_log(&dir).len();
             let mut process = spawn(&config);
-            match wait_listening(&mut process, &dir, c2s_port, http_port) {
+            match wait_listening(&mut process, &dir, log_start, c2s_port, http_port) {
                 Listening::Yes => {
                     return Prosody {
                         process,
@@ -85,8 +86,15 @@ impl Prosody {
     pub fn restart(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+        let log_start = read_log(&self.dir).len();
         self.process = spawn(&self.config);
-        let listening = wait_listening(&mut self.process, &self.dir, self.c2s_port, self.http_port);
+        let listening = wait_listening(
+            &mut self.process,
+            &self.dir,
+            log_start,
+            self.c2s_port,
+            self.http_port,
+        );
         if let Listening::PortTaken = listening {
             panic!(
                 "prosody could not take its ports again on restart; log:\n{}",
@@ -153,10 +161,16 @@ pub fn endpoint(port: u16, transport: Transport) -> String {
     }
 }
 
-/// Waits until the log (from its current end) shows both listeners up. Only the log tells
+/// Waits until the log, from `log_start` (its length before the process was spawned: a fast
+/// start may log before this is called), shows both listeners up. Only the log tells
 /// Prosody's listener from someone else's on a port that was free when chosen.
-fn wait_listening(process: &mut Child, dir: &Path, c2s_port: u16, http_port: u16) -> Listening {
-    let log_start = read_log(dir).len();
+fn wait_listening(
+    process: &mut Child,
+    dir: &Path,
+    log_start: usize,
+    c2s_port: u16,
+    http_port: u16,
+) -> Listening {
     let c2s = format!("Activated service 'c2s' on [127.0.0.1]:{c2s_port}");
     let http = format!("Activated service 'http' on [127.0.0.1]:{http_port}");
     let deadline = Instant::now() + Duration::from_secs(15);
