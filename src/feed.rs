@@ -205,6 +205,12 @@ pub fn vehicles_label(vehicles: &[String]) -> String {
     label
 }
 
+/// The severity worth showing: an accident's or a jam's. A zone crossing carries one on the
+/// wire (the contract's field is required) but it grades nothing.
+pub fn shown_severity(kind: EventKind, severity: Severity) -> Option<&'static str> {
+    kind.has_lifecycle().then(|| severity.as_str())
+}
+
 /// How long an incident has been open, from whole minutes: "45 min", "2 h 05".
 pub fn duration_label(minutes: i64) -> String {
     if minutes < 60 {
@@ -456,6 +462,20 @@ mod tests {
         let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
         let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!(order, ["live", "j7", "z6", "a5", "z4", "a3", "z2", "a1"]);
+    }
+
+    #[test]
+    fn only_incidents_with_a_lifecycle_show_their_severity() {
+        assert_eq!(
+            shown_severity(EventKind::Accident, Severity::Major),
+            Some("major")
+        );
+        assert_eq!(
+            shown_severity(EventKind::Jam, Severity::Minor),
+            Some("minor")
+        );
+        assert_eq!(shown_severity(EventKind::ZoneEnter, Severity::Minor), None);
+        assert_eq!(shown_severity(EventKind::ZoneExit, Severity::Minor), None);
     }
 
     #[test]

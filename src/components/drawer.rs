@@ -6,13 +6,14 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vigie_model::event::format_time;
-use vigie_model::{IncidentDetail, IncidentUpdate};
+use vigie_model::{EventKind, IncidentDetail, IncidentUpdate};
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, road_name, zone_name};
 use crate::clock::stamp;
 use crate::components::live::kind_label;
 use crate::components::message;
+use crate::feed::shown_severity;
 use vigie_model::number::fixed;
 
 #[component]
@@ -81,7 +82,12 @@ fn details(detail: IncidentDetail) -> impl IntoView {
     let fields = [
         ("Kind", kind_label(incident.kind).to_owned()),
         ("Status", incident.status.as_str().to_owned()),
-        ("Severity", incident.severity.as_str().to_owned()),
+        (
+            "Severity",
+            shown_severity(incident.kind, incident.severity)
+                .unwrap_or("—")
+                .to_owned(),
+        ),
         ("Where", place),
         (
             "Position",
@@ -103,7 +109,12 @@ fn details(detail: IncidentDetail) -> impl IntoView {
     .into_iter()
     .map(|(name, value)| view! { <dt>{name}</dt><dd>{value}</dd> })
     .collect_view();
-    let steps = detail.updates.into_iter().map(step).collect_view();
+    let kind = incident.kind;
+    let steps = detail
+        .updates
+        .into_iter()
+        .map(|update| step(kind, update))
+        .collect_view();
     view! {
         <dl class="facts">{fields}</dl>
         <h3>"Lifecycle"</h3>
@@ -111,12 +122,14 @@ fn details(detail: IncidentDetail) -> impl IntoView {
     }
 }
 
-fn step(update: IncidentUpdate) -> impl IntoView {
+fn step(kind: EventKind, update: IncidentUpdate) -> impl IntoView {
     view! {
         <li class=format!("step {}", update.status.as_str()) data-event-id=update.id data-status=update.status.as_str()>
             <time datetime=format_time(update.occurred_at)>{stamp(update.occurred_at)}</time>
             <span class="status">{update.status.as_str()}</span>
-            <span class=format!("severity {}", update.severity.as_str())>{update.severity.as_str()}</span>
+            <span class=format!("severity {}", update.severity.as_str())>
+                {shown_severity(kind, update.severity)}
+            </span>
             <span class="vehicle">{update.vehicles.join(", ")}</span>
             <span class="detail">{update.detail}</span>
         </li>

@@ -18,6 +18,7 @@ use crate::api::{self, zone_name};
 use crate::clock::stamp;
 use crate::components::live::kind_label;
 use crate::components::{message, rows};
+use crate::feed::shown_severity;
 use crate::filters::HistoryFilter;
 use form::FilterForm;
 use histogram::{Bucket, Histogram, HistogramChart};
@@ -299,7 +300,9 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
             </button></td>
             <td>{kind_label(incident.kind)}</td>
             <td>{incident.status.as_str()}</td>
-            <td class=format!("severity {}", incident.severity.as_str())>{incident.severity.as_str()}</td>
+            <td class=format!("severity {}", incident.severity.as_str())>
+                {shown_severity(incident.kind, incident.severity).unwrap_or("—")}
+            </td>
             <td>{incident.zone.as_deref().map(zone_name).unwrap_or_default().to_owned()}</td>
             <td>{incident.vehicles.join(", ")}</td>
         </tr>

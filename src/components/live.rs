@@ -6,7 +6,7 @@ use vigie_model::{EventKind, Severity};
 
 use crate::clock::{clock, now};
 use crate::components::{message, rows};
-use crate::feed::{card_line, Card, Feed, LiveFilter};
+use crate::feed::{card_line, shown_severity, Card, Feed, LiveFilter};
 
 /// Cards in the page at first, and added by each "show more": the rest of the feed stays in
 /// memory only, so hours of events don't grow the DOM.
@@ -74,17 +74,19 @@ fn event_card(card: Arc<Card>) -> impl IntoView {
     let event = &card.event;
     let class = format!("card {} {}", event.kind.as_str(), event.severity.as_str());
     let origin = if card.live { "live" } else { "history" };
-    // A zone crossing has no lifecycle, so no status worth reading.
+    // A zone crossing has no lifecycle, so no status or severity worth reading.
     let status = event
         .kind
         .has_lifecycle()
         .then(|| view! { <span class="status">{event.status.as_str()}</span> });
+    let severity = shown_severity(event.kind, event.severity)
+        .map(|severity| view! { <span class="severity">{severity}</span> });
     view! {
         <li class=class data-kind=event.kind.as_str() data-event-id=event.id.clone() data-origin=origin title=event.body()>
             <div class="card-head">
                 <b class="kind">{kind_label(event.kind)}</b>
                 {status}
-                <span class="severity">{event.severity.as_str()}</span>
+                {severity}
                 <time datetime=format_time(event.occurred_at)>{clock(event.occurred_at, now())}</time>
             </div>
             <div class="card-body">{card_line(event)}</div>

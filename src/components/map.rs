@@ -6,7 +6,7 @@ use vigie_model::{Event, Incident};
 use crate::components::history::HistoryState;
 use crate::components::live::kind_label;
 use crate::components::rows;
-use crate::feed::OpenIncident;
+use crate::feed::{shown_severity, OpenIncident};
 use vigie_model::number::fixed;
 
 /// Width of the map's SVG coordinate space; the height keeps the city's aspect.
@@ -147,11 +147,13 @@ fn history_marker(
         incident.severity.as_str()
     );
     let id = incident.id.clone();
+    let severity = shown_severity(incident.kind, incident.severity)
+        .map(|severity| format!(", {severity}"))
+        .unwrap_or_default();
     let title = format!(
-        "{} ({}), {}, opened {}",
+        "{} ({}){severity}, opened {}",
         kind_label(incident.kind),
         incident.status.as_str(),
-        incident.severity.as_str(),
         format_time(incident.opened_at)
     );
     view! {
