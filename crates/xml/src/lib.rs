@@ -287,8 +287,9 @@ impl Element {
         Parser::new(limits).parse(xml)
     }
 
-    /// Moves this element and its descendants from namespace `from` to `to`.
-    pub(crate) fn rename_ns(&mut self, from: &str, to: &str) {
+    /// Moves this element and its descendants from namespace `from` to `to` (BOSH's
+    /// `<body/>` children arrive in its namespace and are stanzas of `jabber:client`).
+    pub fn rename_ns(&mut self, from: &str, to: &str) {
         if self.ns() == from {
             self.ns = append(&mut self.strings, to);
         }

@@ -96,7 +96,9 @@ pub mod timer;
 pub mod vcard;
 pub mod version;
 mod wire;
-pub mod xml;
+/// XML 1.0 with namespaces as RFC 6120 §11 restricts it (the `vigie-xml` crate, built apart so
+/// the parser can be optimised for speed while the rest of the core is optimised for size).
+pub use vigie_xml as xml;
 
 pub use chatstates::ChatState;
 pub use client::{Backoff, Client, ClientConfig, Event, Transport};
