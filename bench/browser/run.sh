@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the wasm core as the dashboard ships it (release profile: opt-level z, LTO; then
-# wasm-opt -Os, as Trunk does), installs Strophe.js and playwright-core from npm, and runs the
-# side-by-side benchmark in headless Chromium. Usage: bench/browser/run.sh [stanzas] [rounds]
+# Builds the wasm core as the dashboard ships it (release profile: opt-level z but 3 for the
+# XML parser, LTO; then wasm-opt -Os, as Trunk does), installs Strophe.js and playwright-core
+# from npm, and runs the side-by-side benchmark in headless Chromium.
+# Usage: bench/browser/run.sh [stanzas] [rounds]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/lib.sh

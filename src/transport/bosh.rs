@@ -10,6 +10,7 @@ use vigie_xmpp::bosh;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::AbortController;
 
+use super::text::utf8;
 use super::{Deliver, Input};
 
 /// One BOSH session's requests. Requests still running when it is dropped finish on their
@@ -78,8 +79,9 @@ async fn exchange(url: &str, body: String, timeout: Option<Duration>) -> Answer 
         Err(_) => return Answer::Lost,
     };
     match response.status() {
-        200 => match response.text().await {
-            Ok(body) => Answer::Body(body),
+        // The body's bytes are copied at once; `text()` would copy its characters one by one.
+        200 => match response.binary().await {
+            Ok(body) => Answer::Body(utf8(body)),
             Err(_) => Answer::Lost,
         },
         500..=599 => Answer::Lost,

@@ -6,6 +6,7 @@
 
 mod bosh;
 mod fallback;
+mod text;
 mod websocket;
 
 use std::cell::{Cell, RefCell};

@@ -1,10 +1,12 @@
 //! RFC 7395 over the browser's WebSocket: one text frame per element, both ways.
 
 use gloo_timers::callback::Timeout;
+use js_sys::JsString;
 use vigie_xmpp::framing::SUBPROTOCOL;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
+use super::text::TextReader;
 use super::{Deliver, Input};
 
 type Callback = Closure<dyn FnMut(JsValue)>;
@@ -43,12 +45,15 @@ impl Socket {
             })
         };
         let opened = handler(deliver.clone(), |_| Some(Input::Opened));
-        let message = handler(deliver.clone(), |message| {
-            message
-                .dyn_ref::<MessageEvent>()
-                .and_then(|m| m.data().as_string())
-                .map(Input::Frame)
-        });
+        let message = {
+            let (deliver, text) = (deliver.clone(), TextReader::new());
+            Callback::new(move |message: JsValue| {
+                let data = message.dyn_ref::<MessageEvent>().map(MessageEvent::data);
+                if let Some(frame) = data.as_ref().and_then(JsValue::dyn_ref::<JsString>) {
+                    deliver.send(Input::Frame(text.read(frame)));
+                }
+            })
+        };
         // An `error` event is always followed by `close`: that one is enough.
         let closed = handler(deliver, |_| Some(Input::Closed));
         socket.set_onopen(Some(opened.as_ref().unchecked_ref()));

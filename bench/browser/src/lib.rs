@@ -1,12 +1,17 @@
-//! Vigie's XMPP core compiled to wasm as the dashboard ships it (opt-level z, `wasm-opt -Os`),
-//! exported to JavaScript so `run.mjs` can time it beside Strophe.js in one Chromium page on the
-//! same event stanzas. Each frame crosses from JavaScript as the WebSocket driver hands it over.
+//! Vigie's XMPP core compiled to wasm as the dashboard ships it (the workspace release profile,
+//! `wasm-opt -Os`), exported to JavaScript so `run.mjs` can time it beside Strophe.js in one
+//! Chromium page on the same event stanzas. Each frame crosses from JavaScript as the WebSocket
+//! driver hands it over: a JavaScript string, copied by the driver's own `TextReader`.
 
 use wasm_bindgen::prelude::*;
 
 // The scripted joined viewer and the event stanza of the native benchmark and the fuzz target.
 #[path = "../../../crates/xmpp/benches/support/mod.rs"]
 mod support;
+
+// The WebSocket driver's copy of a frame into wasm memory (public: the BOSH half is unused here).
+#[path = "../../../src/transport/text.rs"]
+pub mod text;
 
 use vigie_xmpp::{Event, Instant, Transport};
 
@@ -15,6 +20,7 @@ use vigie_xmpp::{Event, Instant, Transport};
 pub struct Viewer {
     client: vigie_xmpp::Client,
     now: Instant,
+    text: text::TextReader,
 }
 
 #[wasm_bindgen]
@@ -25,14 +31,16 @@ impl Viewer {
             client: support::joined_client(Transport::WebSocket),
             // The core never reads the clock; a fixed instant is all parsing needs.
             now: Instant::now(),
+            text: text::TextReader::new(),
         }
     }
 
     /// Parses and dispatches one WebSocket frame; returns the total length of the event
     /// payload fields read (so the work cannot be optimised away, and both sides can be
     /// checked to have read the same text).
-    pub fn handle_frame(&mut self, frame: &str) -> usize {
-        self.client.handle_frame(frame, self.now);
+    pub fn handle_frame(&mut self, frame: &js_sys::JsString) -> usize {
+        let frame = self.text.read(frame);
+        self.client.handle_frame(&frame, self.now);
         let mut read = 0;
         while let Some(event) = self.client.poll_event() {
             if let Event::GroupchatMessage(message) = event {
