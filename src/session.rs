@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use vigie_dashboard::transport::{self, Connection, Endpoint, Fallback, Kind, Retry};
 use vigie_model::contract::CONFIG_ELEMENT_ID;
 use vigie_model::Event;
-use vigie_xmpp::{ClientConfig, Event as XmppEvent, History};
+use vigie_xmpp::{Backoff, ClientConfig, Event as XmppEvent, History};
 use web_time::Instant;
 
 use crate::api;
@@ -265,10 +265,11 @@ impl Session {
 
 /// 1 s doubling to 30 s, with jitter so viewers don't come back all at once.
 fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_secs(1)
-        .saturating_mul(1 << attempt.min(5))
-        .min(Duration::from_secs(30));
-    base.mul_f64(0.5 + random_unit() / 2.0)
+    let steps = Backoff {
+        initial: Duration::from_secs(1),
+        max: Duration::from_secs(30),
+    };
+    steps.delay(attempt, u32::from_le_bytes(transport::random_bytes()))
 }
 
 fn random_unit() -> f64 {

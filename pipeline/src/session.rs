@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tokio::sync::mpsc;
 use vigie_xmpp::driver_tokio::{connect, Handle};
-use vigie_xmpp::{ClientConfig, Event, History};
+use vigie_xmpp::{Backoff, ClientConfig, Event, History};
 
 /// Where and as whom a program logs in.
 #[derive(Debug, Clone, clap::Args)]
@@ -69,7 +69,9 @@ pub async fn join_rooms(
 
 /// Exponential backoff with jitter for reconnecting: 0.5 s doubling up to 30 s.
 pub fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(500).saturating_mul(1 << attempt.min(6));
-    let capped = base.min(Duration::from_secs(30));
-    capped.mul_f64(rand::random_range(0.5..1.0))
+    let steps = Backoff {
+        initial: Duration::from_millis(500),
+        max: Duration::from_secs(30),
+    };
+    steps.delay(attempt, rand::random())
 }

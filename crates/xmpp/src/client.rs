@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::mem;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use web_time::Instant;
 
 use crate::bosh::{self, Incoming};
@@ -1884,13 +1885,25 @@ impl Client {
             self.sm.reset();
             self.forget_session(&error);
         }
-        let reconnect_at = now + backoff.delay(self.failed_attempts);
+        let reconnect_at = now + backoff.delay(self.failed_attempts, self.reconnect_draw());
         self.failed_attempts = self.failed_attempts.saturating_add(1);
         self.timers.set(Timer::Reconnect, reconnect_at);
         self.events.push_back(Event::ConnectionLost {
             error,
             reconnect_at,
         });
+    }
+
+    /// A number for the reconnection's jitter, uniform over `u32`: drawn from the caller's
+    /// random nonce (clients differ) and the attempt (attempts differ), as the core has no
+    /// random source of its own.
+    fn reconnect_draw(&self) -> u32 {
+        let digest = Sha256::new()
+            .chain_update(self.nonce.as_bytes())
+            .chain_update(self.connections.to_le_bytes())
+            .chain_update(self.failed_attempts.to_le_bytes())
+            .finalize();
+        u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]])
     }
 
     /// The server forgot our session: we are in no room, pending requests fail with `error`.

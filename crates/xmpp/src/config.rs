@@ -72,7 +72,9 @@ impl Transport {
     }
 }
 
-/// Exponential reconnection delays: `initial`, doubled after each failed attempt, up to `max`.
+/// Exponential reconnection delays with jitter: the step is `initial`, doubled after each
+/// failed attempt, up to `max`; each delay is drawn in the upper half of its step, so clients
+/// that lost the same server at the same moment do not all come back at the same moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     pub initial: Duration,
@@ -80,9 +82,15 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub(crate) fn delay(&self, failed_attempts: u32) -> Duration {
+    /// The delay after `failed_attempts` failures in a row; `draw` is uniform over `u32` (the
+    /// core draws no random numbers: the client derives it from the caller's nonce, drivers
+    /// that reconnect on their own pass one from their random source).
+    pub fn delay(&self, failed_attempts: u32, draw: u32) -> Duration {
         let factor = 1u32 << failed_attempts.min(16);
-        self.initial.saturating_mul(factor).min(self.max)
+        let step = self.initial.saturating_mul(factor).min(self.max);
+        let half = step / 2;
+        let jitter = (half.as_nanos() * u128::from(draw)) >> 32;
+        half + Duration::from_nanos(u64::try_from(jitter).unwrap_or(u64::MAX))
     }
 }
 
@@ -137,5 +145,33 @@ impl ClientConfig {
     /// The same configuration over another transport.
     pub fn with_transport(self, transport: Transport) -> ClientConfig {
         ClientConfig { transport, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_fall_in_the_upper_half_of_each_doubling_step() {
+        let backoff = Backoff {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(30),
+        };
+        let steps = [2, 4, 8, 16, 30, 30];
+        for (failed, step) in (0..).zip(steps) {
+            let step = Duration::from_secs(step);
+            assert_eq!(backoff.delay(failed, 0), step / 2);
+            assert_eq!(backoff.delay(failed, u32::MAX / 2 + 1), step * 3 / 4);
+            let longest = backoff.delay(failed, u32::MAX);
+            assert!(longest < step && step - longest < Duration::from_micros(1));
+        }
+        // Never beyond the largest step, however many failures.
+        assert!(backoff.delay(u32::MAX, u32::MAX) <= Duration::from_secs(30));
+        let unbounded = Backoff {
+            initial: Duration::MAX,
+            max: Duration::MAX,
+        };
+        assert!(unbounded.delay(3, u32::MAX) > Duration::MAX / 2);
     }
 }

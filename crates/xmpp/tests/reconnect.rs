@@ -4,12 +4,13 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{
     final_error, groupchat_ids, reconnecting_config, user_config, FakeRoom, FakeServer, Pair,
 };
-use vigie_xmpp::{ClientConfig, Element, Error, Event, History, Refusal};
+use vigie_xmpp::{Client, ClientConfig, Element, Error, Event, History, Instant, Refusal};
 
 const ROOM: &str = "ops@rooms.localhost";
 
@@ -47,19 +48,27 @@ fn lost_connection_reconnects_after_backoff_and_rejoins_without_history() {
     pair.server.silent = false;
     let events = lose_transport(&mut pair);
     let lost = Error::Transport("connection closed".into());
+    let [answer, Event::ConnectionLost {
+        error,
+        reconnect_at,
+    }] = &events[..]
+    else {
+        panic!("{events:?}");
+    };
     assert_eq!(
-        events,
-        [
-            Event::IqResult {
-                id: query,
-                from: None,
-                result: Err(lost.clone())
-            },
-            Event::ConnectionLost {
-                error: lost,
-                reconnect_at: lost_at + Duration::from_secs(1)
-            },
-        ]
+        *answer,
+        Event::IqResult {
+            id: query,
+            from: None,
+            result: Err(lost.clone())
+        }
+    );
+    assert_eq!(*error, lost);
+    // The first step, 1 s, with jitter.
+    let delay = *reconnect_at - lost_at;
+    assert!(
+        (Duration::from_millis(500)..=Duration::from_secs(1)).contains(&delay),
+        "{delay:?}"
     );
     assert!(!pair.client.wants_transport());
     assert!(matches!(
@@ -97,8 +106,18 @@ fn failed_attempts_back_off_exponentially_up_to_the_maximum() {
             other => panic!("{other:?}"),
         }
     }
-    let seconds: Vec<u64> = delays.iter().map(Duration::as_secs).collect();
-    assert_eq!(seconds, [2, 4, 8, 16, 30, 30, 30]);
+    // Each delay is drawn in the upper half of its doubling step.
+    let steps = [2, 4, 8, 16, 30, 30, 30].map(Duration::from_secs);
+    for (delay, step) in delays.iter().zip(steps) {
+        assert!((step / 2..=step).contains(delay), "{delay:?} for {step:?}");
+    }
+    assert!(
+        delays
+            .iter()
+            .zip(steps)
+            .any(|(delay, step)| *delay * 4 != step * 3),
+        "every draw the same: {delays:?}"
+    );
     // A successful login resets the backoff.
     pair.advance(Duration::from_secs(60));
     pair.connect();
@@ -106,8 +125,33 @@ fn failed_attempts_back_off_exponentially_up_to_the_maximum() {
     let lost_at = pair.now;
     assert!(matches!(
         &lose_transport(&mut pair)[..],
-        [Event::ConnectionLost { reconnect_at, .. }] if *reconnect_at == lost_at + Duration::from_secs(1)
+        [Event::ConnectionLost { reconnect_at, .. }]
+            if (lost_at + Duration::from_millis(500)..=lost_at + Duration::from_secs(1)).contains(reconnect_at)
     ));
+}
+
+#[test]
+fn clients_that_lose_their_server_together_come_back_at_different_moments() {
+    let lost_at = Instant::now();
+    let reconnect_at = |nonce: String| {
+        let mut server = FakeServer::new();
+        server.mechanisms = vec!["PLAIN"];
+        let mut pair = Pair::new(reconnecting_config(), server);
+        // Each client has its own random nonce from its caller.
+        pair.client = Client::new(reconnecting_config(), nonce);
+        pair.now = lost_at;
+        pair.connect();
+        match &lose_transport(&mut pair)[..] {
+            [.., Event::ConnectionLost { reconnect_at, .. }] => *reconnect_at,
+            other => panic!("{other:?}"),
+        }
+    };
+    let moments: BTreeSet<Instant> = (0..8)
+        .map(|client| reconnect_at(format!("random-nonce-of-client-{client}")))
+        .collect();
+    assert_eq!(moments.len(), 8, "{moments:?}");
+    let first_step = lost_at + Duration::from_millis(500)..=lost_at + Duration::from_secs(1);
+    assert!(moments.iter().all(|moment| first_step.contains(moment)));
 }
 
 #[test]
