@@ -12,6 +12,7 @@ mod config;
 mod dashboard;
 mod error;
 mod health;
+mod host_meta;
 mod incidents;
 mod metrics;
 mod openapi;
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(incidents::router())
         .merge(client_config::router())
+        .merge(host_meta::router())
         .merge(zones::router())
         .route("/api", any(error::api_not_found))
         .route("/api/{*rest}", any(error::api_not_found))

@@ -1,5 +1,5 @@
-//! The XMPP proxy against stand-in upstreams (the real Prosody is exercised by the stack's
-//! integration tests): WebSocket frames and subprotocol both ways, BOSH requests forwarded.
+//! The XMPP proxy against stand-in upstreams and a real Prosody: WebSocket frames and
+//! subprotocol both ways, BOSH requests forwarded, and XEP-0156 discovery of both endpoints.
 
 mod common;
 
@@ -19,6 +19,9 @@ use tokio_tungstenite::tungstenite::handshake::server::{
 };
 use tokio_tungstenite::tungstenite::Message;
 use vigie_server::Config;
+use vigie_xmpp::discovery::{parse_host_meta, parse_host_meta_json, Endpoints};
+use vigie_xmpp::driver_tokio::{connect, discover};
+use vigie_xmpp::{ClientConfig, Event as XmppEvent, Limits, Transport};
 
 /// The server under test, proxying to `upstream`; no database is needed for the proxy.
 async fn start_server(upstream: SocketAddr) -> (SocketAddr, Router) {
@@ -248,4 +251,61 @@ async fn anonymous_login_through_the_proxy_with_real_prosody() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert!(reply.text().contains("sid="), "{}", reply.text());
     assert!(reply.text().contains("ANONYMOUS"), "{}", reply.text());
+}
+
+#[tokio::test]
+async fn clients_discover_the_endpoints_and_log_in_through_the_server() {
+    let prosody = tokio::task::spawn_blocking(vigie_stack::Prosody::start_for_test)
+        .await
+        .unwrap()
+        .expect("a private Prosody starts");
+    let upstream: SocketAddr = ([127, 0, 0, 1], prosody.http_port()).into();
+    let (server, app) = start_server(upstream).await;
+
+    // XEP-0156: both documents name this server's own proxied endpoints, for any origin.
+    let endpoints = discover(&format!("http://{server}"), &Limits::default())
+        .await
+        .expect("host-meta is published");
+    assert_eq!(
+        endpoints,
+        Endpoints {
+            websocket: vec![format!("ws://{server}/xmpp-websocket")],
+            bosh: vec![format!("http://{server}/http-bind")],
+        }
+    );
+    for path in ["/.well-known/host-meta", "/.well-known/host-meta.json"] {
+        let request = Request::get(path)
+            .header("host", server.to_string())
+            .body(Body::empty())
+            .unwrap();
+        let reply = send(&app, request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            reply.headers.get("access-control-allow-origin").unwrap(),
+            "*"
+        );
+        let read = if path.ends_with(".json") {
+            parse_host_meta_json(&reply.text())
+        } else {
+            parse_host_meta(&reply.text(), &Limits::default())
+        };
+        assert_eq!(read.unwrap(), endpoints, "{path}");
+    }
+
+    // The core's own drivers log in over each discovered endpoint, through the proxy.
+    let logins = [
+        (&endpoints.websocket[0], Transport::WebSocket),
+        (&endpoints.bosh[0], Transport::bosh(1000)),
+    ];
+    for (url, transport) in logins {
+        let config = ClientConfig::anonymous("anon.localhost").with_transport(transport);
+        let (handle, mut events) = connect(url, config)
+            .await
+            .unwrap_or_else(|error| panic!("login over {url}: {error:?}"));
+        assert!(
+            matches!(events.recv().await, Some(XmppEvent::Online { .. })),
+            "{url}"
+        );
+        handle.close().await;
+    }
 }

@@ -87,6 +87,23 @@ pub fn parse_host_meta(xml: &str, limits: &Limits) -> Result<Endpoints, Error> {
     Ok(endpoints)
 }
 
+/// The XRD host-meta announcing `endpoints` (XEP-0156 §3.1), for a server to publish:
+/// what [`parse_host_meta`] reads.
+pub fn host_meta(endpoints: &Endpoints) -> Element {
+    let links = endpoints
+        .websocket
+        .iter()
+        .map(|href| (WEBSOCKET_REL, href))
+        .chain(endpoints.bosh.iter().map(|href| (BOSH_REL, href)));
+    links.fold(Element::new("XRD", XRD_NS), |xrd, (rel, href)| {
+        xrd.with_child(
+            Element::new("Link", XRD_NS)
+                .with_attr("rel", rel)
+                .with_attr("href", href.clone()),
+        )
+    })
+}
+
 /// Reads a JSON host-meta document (RFC 6415 appendix A): `{"links": [{"rel", "href"}…]}`.
 pub fn parse_host_meta_json(json: &str) -> Result<Endpoints, Error> {
     let document = json::parse(json, MAX_JSON_DEPTH)
@@ -311,6 +328,23 @@ mod json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_published_host_meta_reads_back_as_the_same_endpoints() {
+        let endpoints = Endpoints {
+            websocket: vec!["wss://vigie.example/xmpp-websocket?a=1&b=2".into()],
+            bosh: vec![
+                "https://vigie.example/http-bind".into(),
+                "http://127.0.0.1:8080/http-bind".into(),
+            ],
+        };
+        let xml = host_meta(&endpoints).to_xml();
+        assert!(xml.contains("a=1&amp;b=2"), "{xml}");
+        assert_eq!(
+            parse_host_meta(&xml, &Limits::default()).unwrap(),
+            endpoints
+        );
+    }
 
     /// XEP-0156 §3.3 example 3.
     const XRD: &str = "<?xml version='1.0' encoding='utf-8'?>

@@ -12,7 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 use web_time::Instant;
 
 mod bosh;
+mod discovery;
 mod websocket;
+
+pub use discovery::discover;
 
 use crate::client::{Client, ClientConfig, Event, Transport};
 use crate::error::Error;
