@@ -1,5 +1,5 @@
-//! The private servers, for real: Prosody (WebSocket and TCP logins, provisioned rooms and
-//! who may speak in them), Mosquitto (publish/subscribe), MySQL (fresh databases).
+//! The private servers, for real: Prosody (WebSocket logins with the XMPP core, TCP streams,
+//! provisioned rooms and who may speak in them), Mosquitto (publish/subscribe), MySQL (fresh databases).
 //! Every test has its own servers, state folders and ports, so they run in parallel.
 
 mod common;
@@ -7,14 +7,17 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{item_attribute, RawXmpp, WAIT};
+use common::WAIT;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::Receiver;
 use vigie_model::contract::{
     room_jid, telemetry_topic, ANON_DOMAIN, COLLECTOR_USER, EVENT_ROOMS, GATEWAY_USER, OPS_ROOM,
     XMPP_DOMAIN,
 };
 use vigie_stack::{Mosquitto, Mysql, MysqlUrl, Prosody, StateDir};
+use vigie_xmpp::driver_tokio::{connect, Handle};
+use vigie_xmpp::{Affiliation, ClientConfig, Event as XmppEvent, History, Role};
 
 fn provisioned_prosody() -> Prosody {
     let prosody = Prosody::start_for_test().expect("start Prosody");
@@ -34,65 +37,113 @@ fn provisioned_prosody() -> Prosody {
     prosody
 }
 
+/// Logs in over WebSocket with the XMPP core's native driver.
+async fn online(prosody: &Prosody, config: ClientConfig) -> (Handle, Receiver<XmppEvent>) {
+    connect(&prosody.ws_url(), config).await.expect("login")
+}
+
+/// The next event `wanted` accepts, skipping others.
+async fn next_event<T>(
+    events: &mut Receiver<XmppEvent>,
+    mut wanted: impl FnMut(XmppEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let event = events.recv().await.expect("session open");
+            if let Some(found) = wanted(event) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+/// Joins `room` as `nick`: our role and affiliation there, or the room's refusal.
+async fn join(
+    (handle, events): &mut (Handle, Receiver<XmppEvent>),
+    room: &str,
+    nick: &str,
+) -> Result<(Role, Affiliation), String> {
+    handle
+        .join_room(room, nick, History::MaxStanzas(0))
+        .await
+        .unwrap();
+    next_event(events, |event| match event {
+        XmppEvent::RoomJoined {
+            room: joined,
+            role,
+            affiliation,
+            ..
+        } if joined == room => Some(Ok((role, affiliation))),
+        XmppEvent::RoomJoinFailed {
+            room: failed,
+            error,
+        } if failed == room => Some(Err(error.condition)),
+        _ => None,
+    })
+    .await
+}
+
 #[tokio::test]
 async fn anonymous_viewers_are_visitors_and_the_gateway_owns_the_event_rooms() {
     let prosody = provisioned_prosody();
-
-    let mut gateway = RawXmpp::login(
-        &prosody.ws_url(),
-        XMPP_DOMAIN,
-        Some((GATEWAY_USER, "gateway-secret")),
-    )
-    .await;
-    let mut collector = RawXmpp::login(
-        &prosody.ws_url(),
-        XMPP_DOMAIN,
-        Some((COLLECTOR_USER, "collector-secret")),
-    )
-    .await;
-    let mut viewer = RawXmpp::login(&prosody.ws_url(), ANON_DOMAIN, None).await;
-    assert!(viewer.jid.ends_with(&format!("@{ANON_DOMAIN}/")) || viewer.jid.contains(ANON_DOMAIN));
+    let account = |user: &str, password: &str| {
+        ClientConfig::login(&format!("{user}@{XMPP_DOMAIN}"), password).unwrap()
+    };
+    let mut gateway = online(&prosody, account(GATEWAY_USER, "gateway-secret")).await;
+    let mut collector = online(&prosody, account(COLLECTOR_USER, "collector-secret")).await;
+    let mut viewer = online(&prosody, ClientConfig::anonymous(ANON_DOMAIN)).await;
 
     for room in EVENT_ROOMS {
         let jid = room_jid(room);
-        let own = gateway.join(&jid, "gateway").await;
-        assert_eq!(item_attribute(&own, "role"), Some("moderator"), "{own}");
-        assert_eq!(item_attribute(&own, "affiliation"), Some("owner"), "{own}");
-
-        let own = collector.join(&jid, "collector").await;
-        assert_eq!(item_attribute(&own, "affiliation"), Some("member"), "{own}");
-
-        let own = viewer.join(&jid, "viewer").await;
-        assert_eq!(item_attribute(&own, "role"), Some("visitor"), "{own}");
-        assert_eq!(item_attribute(&own, "affiliation"), Some("none"), "{own}");
+        let (role, affiliation) = join(&mut gateway, &jid, "gateway").await.unwrap();
+        assert_eq!((role, affiliation), (Role::Moderator, Affiliation::Owner));
+        let (_, affiliation) = join(&mut collector, &jid, "collector").await.unwrap();
+        assert_eq!(affiliation, Affiliation::Member);
+        let (role, affiliation) = join(&mut viewer, &jid, "viewer").await.unwrap();
+        assert_eq!((role, affiliation), (Role::Visitor, Affiliation::None));
     }
 
     // The operators' room is not moderated: a viewer may speak there.
-    let own = viewer.join(&room_jid(OPS_ROOM), "viewer").await;
-    assert_eq!(item_attribute(&own, "role"), Some("participant"), "{own}");
+    let (role, _) = join(&mut viewer, &room_jid(OPS_ROOM), "viewer")
+        .await
+        .unwrap();
+    assert_eq!(role, Role::Participant);
 
     // Anonymous viewers cannot create rooms.
-    let refused = viewer.join(&room_jid("graffiti"), "viewer").await;
-    assert!(refused.contains("type='error'"), "{refused}");
+    assert!(join(&mut viewer, &room_jid("graffiti"), "viewer")
+        .await
+        .is_err());
 
     // A visitor's message is refused; the gateway's reaches the viewer.
     let accidents = room_jid(EVENT_ROOMS[0]);
-    viewer
-        .send(&format!(
-            "<message xmlns='jabber:client' to='{accidents}' type='groupchat' id='v1'><body>hello</body></message>"
-        ))
-        .await;
-    let refusal = viewer.until(|f| f.contains("id='v1'")).await;
-    assert!(refusal.contains("type='error'"), "{refusal}");
+    let refused = viewer
+        .0
+        .send_groupchat(&accidents, "hello", None)
+        .await
+        .unwrap();
+    let error = next_event(&mut viewer.1, |event| match event {
+        XmppEvent::MessageError { id, error, .. } if id.as_deref() == Some(refused.as_str()) => {
+            Some(error)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(error.condition, "forbidden", "{error:?}");
     gateway
-        .send(&format!(
-            "<message xmlns='jabber:client' to='{accidents}' type='groupchat' id='g1'><body>crash</body></message>"
-        ))
-        .await;
-    let seen = viewer
-        .until(|f| f.contains("id='g1'") && f.contains("<body>crash</body>"))
-        .await;
-    assert!(seen.contains("type='groupchat'"), "{seen}");
+        .0
+        .send_groupchat(&accidents, "crash", None)
+        .await
+        .unwrap();
+    let seen = next_event(&mut viewer.1, |event| match event {
+        XmppEvent::GroupchatMessage(message) if message.body.as_deref() == Some("crash") => {
+            Some(message)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!((seen.room, seen.nick), (accidents, "gateway".to_owned()));
 }
 
 #[tokio::test]
