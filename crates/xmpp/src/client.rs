@@ -15,7 +15,7 @@ use crate::chatstates::{self, ChatState};
 pub use crate::config::{Backoff, ClientConfig, Transport};
 use crate::error::{Error, Refusal};
 pub use crate::event::Event;
-use crate::framing::{self, Frame, STREAM_NS};
+use crate::framing::{self, Frame, STREAM_ERRORS_NS, STREAM_NS};
 use crate::jid::{self, Jid};
 use crate::mam::{self, ArchiveQuery};
 use crate::muc::{self, Affiliation, History, LeaveReason, Role, RoomMessage, RoomPresence};
@@ -267,7 +267,13 @@ impl Client {
                 Ok(())
             }
             Ok(Frame::Element(element)) => self.handle_element(element, now),
-            Err(error) => Err(Error::Peer(error.to_string())),
+            Err(error) => {
+                // Tell the server why its stream ends, then close it.
+                if self.connected && !self.close_sent {
+                    self.wire.send(&framing::refusal(&error));
+                }
+                Err(Error::Peer(error.to_string()))
+            }
         };
         if let Err(error) = result {
             self.fail(error);
@@ -1972,12 +1978,11 @@ fn expect_features(element: &Element) -> Result<(), Error> {
 }
 
 fn stream_error_refusal(error: &Element) -> Refusal {
-    const STREAMS_NS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
     let condition = error
         .children()
-        .find(|child| child.ns() == STREAMS_NS && child.name() != "text")
+        .find(|child| child.ns() == STREAM_ERRORS_NS && child.name() != "text")
         .map_or("undefined-condition", Element::name)
         .to_owned();
-    let text = error.get_child("text", STREAMS_NS).map(Element::text);
+    let text = error.get_child("text", STREAM_ERRORS_NS).map(Element::text);
     Refusal::Stream { condition, text }
 }

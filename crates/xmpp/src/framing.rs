@@ -5,6 +5,8 @@ use crate::xml::{Element, Limits, XmlError};
 
 pub const FRAMING_NS: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 pub const STREAM_NS: &str = "http://etherx.jabber.org/streams";
+/// RFC 6120 §4.9.2: the namespace of stream error conditions.
+pub const STREAM_ERRORS_NS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
 /// The WebSocket subprotocol a client must request (RFC 7395 §3.2).
 pub const SUBPROTOCOL: &str = "xmpp";
 
@@ -59,6 +61,23 @@ pub fn parse(frame: &str, limits: &Limits) -> Result<Frame, XmlError> {
     } else {
         Frame::Element(element)
     })
+}
+
+/// The `<stream:error/>` (RFC 6120 §4.9, sent before `<close/>` per RFC 7395 §3.6) that
+/// answers a frame refused with `error`: input past our limits is a `policy-violation`, a
+/// DTD, comment or processing instruction `restricted-xml`, anything else `not-well-formed`.
+pub fn refusal(error: &XmlError) -> Element {
+    let condition = match error {
+        XmlError::TooLarge { .. }
+        | XmlError::TooDeep { .. }
+        | XmlError::TooManyAttributes { .. } => "policy-violation",
+        XmlError::Restricted(_) => "restricted-xml",
+        XmlError::Malformed(_)
+        | XmlError::UnboundPrefix(_)
+        | XmlError::UnknownEntity(_)
+        | XmlError::NotOneRoot => "not-well-formed",
+    };
+    Element::new("error", STREAM_NS).with_child(Element::new(condition, STREAM_ERRORS_NS))
 }
 
 #[cfg(test)]

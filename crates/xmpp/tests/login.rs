@@ -126,7 +126,45 @@ fn malformed_frame_is_the_peers_fault() {
         final_error(pair.take_events()),
         Some(Error::Peer(_))
     ));
-    assert_eq!(pair.server.received.last().unwrap().name(), "close");
+    // RFC 6120 §4.9 / RFC 7395 §3.6: the stream error, then the close.
+    let [.., error, close] = &pair.server.received[..] else {
+        panic!("{:?}", pair.server.received);
+    };
+    assert_eq!(
+        *error,
+        parse(
+            "<stream:error xmlns:stream='http://etherx.jabber.org/streams'>\
+             <not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+        )
+    );
+    assert_eq!(close.name(), "close");
+}
+
+#[test]
+fn input_past_the_limits_ends_the_stream_with_a_policy_violation() {
+    let mut pair = Pair::online(FakeServer::new());
+    let deep = "<x>".repeat(40) + &"</x>".repeat(40);
+    pair.server
+        .send_raw(&format!("<message xmlns='jabber:client'>{deep}</message>"));
+    pair.drive();
+    assert!(matches!(
+        final_error(pair.take_events()),
+        Some(Error::Peer(why)) if why.contains("deeper")
+    ));
+    let [.., error, close] = &pair.server.received[..] else {
+        panic!("{:?}", pair.server.received);
+    };
+    assert!(
+        error.is("error", "http://etherx.jabber.org/streams"),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .get_child("policy-violation", "urn:ietf:params:xml:ns:xmpp-streams")
+            .is_some(),
+        "{error:?}"
+    );
+    assert_eq!(close.name(), "close");
 }
 
 #[test]

@@ -176,6 +176,8 @@ impl FakeServer {
         match (element.ns(), element.name()) {
             (FRAMING_NS, "open") => self.open_stream(),
             (FRAMING_NS, "close") => self.send(Element::new("close", FRAMING_NS)),
+            // The client's stream error: its close follows.
+            (STREAM_NS, "error") => {}
             (SASL_NS, _) => self.authenticate(&element),
             (SM_NS, _) => self.stream_management(&element),
             _ => match Stanza::from_element(&element).expect("client stanzas are valid") {
