@@ -1,7 +1,8 @@
 //! Instant messaging between two accounts of a real Prosody 0.12, through the native driver:
 //! roster and subscriptions (RFC 6121), presence, chat messages of every type with XEP-0085
 //! chat states, offline messages with their XEP-0203 delay, XEP-0054 vCards, and XEP-0030 /
-//! XEP-0092 queries answered by the other client. The chat test runs one side over BOSH.
+//! XEP-0092 queries answered by the other client. The roster, subscription, presence and chat
+//! tests run alice over BOSH too (bob stays on WebSocket), so both transports carry them.
 
 #![cfg(feature = "tokio")]
 
@@ -177,10 +178,9 @@ async fn subscribe_to(alice: &mut Peer, bob: &mut Peer) {
     .await;
 }
 
-#[tokio::test]
-async fn roster_and_subscriptions_between_two_accounts() {
+async fn roster_and_subscriptions_between_two_accounts(alice_transport: Transport) {
     let prosody = Prosody::start();
-    let (mut alice, mut bob) = alice_and_bob_online(&prosody, Transport::WebSocket).await;
+    let (mut alice, mut bob) = alice_and_bob_online(&prosody, alice_transport).await;
     assert_eq!(alice.roster(None).await.items, Some(vec![]));
 
     // Filing bob under a name and a group, before any subscription.
@@ -275,9 +275,114 @@ async fn roster_and_subscriptions_between_two_accounts() {
 }
 
 #[tokio::test]
-async fn presence_show_status_and_unavailable_reach_the_contact() {
+async fn roster_and_subscriptions_between_two_accounts_over_websocket() {
+    roster_and_subscriptions_between_two_accounts(Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn roster_and_subscriptions_between_two_accounts_over_bosh() {
+    roster_and_subscriptions_between_two_accounts(bosh()).await;
+}
+
+/// Mutual subscriptions ended one direction at a time (RFC 6121 §3.3 unsubscribe, §3.2.2
+/// cancel), then a new request refused (§3.2.1): each reaches the contact as such, and both
+/// rosters follow, as Prosody 0.12 pushes them.
+async fn unsubscribe_cancel_and_refusal_between_two_accounts(alice_transport: Transport) {
     let prosody = Prosody::start();
-    let (mut alice, mut bob) = alice_and_bob_online(&prosody, Transport::WebSocket).await;
+    let (mut alice, mut bob) = alice_and_bob_online(&prosody, alice_transport).await;
+    subscribe_to(&mut alice, &mut bob).await;
+    subscribe_to(&mut bob, &mut alice).await;
+
+    // Alice stops seeing bob's presence; bob still sees hers.
+    alice
+        .subscribe(&bob.bare, SubscriptionAction::Unsubscribe)
+        .await;
+    alice
+        .expect_push(&bob.bare, |item| item.subscription == Subscription::From)
+        .await;
+    bob.expect_subscription(&alice.bare, SubscriptionAction::Unsubscribe)
+        .await;
+    bob.expect_push(&alice.bare, |item| item.subscription == Subscription::To)
+        .await;
+
+    // Alice revokes bob's view of her presence: nothing is left either way, and bob, who
+    // saw her online, is told she is gone.
+    alice
+        .subscribe(&bob.bare, SubscriptionAction::Unsubscribed)
+        .await;
+    alice
+        .expect_push(&bob.bare, |item| item.subscription == Subscription::None)
+        .await;
+    bob.expect_subscription(&alice.bare, SubscriptionAction::Unsubscribed)
+        .await;
+    bob.expect_push(&alice.bare, |item| item.subscription == Subscription::None)
+        .await;
+    let alice_jid = alice.jid.clone();
+    bob.expect("alice unavailable after the cancel", |event| {
+        matches!(&event, Event::Presence(p)
+            if p.kind == PresenceType::Unavailable && p.from.as_deref() == Some(&alice_jid))
+        .then_some(())
+    })
+    .await;
+    let (alice_bare, bob_bare) = (alice.bare.clone(), bob.bare.clone());
+    for (peer, contact) in [(&mut alice, bob_bare), (&mut bob, alice_bare)] {
+        let items = peer.roster(None).await.items;
+        let unsubscribed = RosterItem::new(contact);
+        assert_eq!(items, Some(vec![unsubscribed]), "{}'s roster", peer.bare);
+    }
+
+    // Her next presence no longer reaches bob. Prosody delivers alice's stanzas to bob in
+    // the order she sent them, so a message sent after it arriving first proves it.
+    let away = Presence::new(PresenceType::Available).with_show(Show::Away);
+    alice.run(move |client| client.send_presence(away)).await;
+    let to_bob = bob.bare.clone();
+    alice
+        .run(move |client| client.send_chat(&to_bob, "after the cancel", None))
+        .await;
+    let first = bob
+        .expect("alice's presence or message", |event| {
+            let from_alice = match &event {
+                Event::Presence(p) => p.from.as_deref() == Some(&alice_jid),
+                Event::Message(m) => m.body.is_some(),
+                _ => false,
+            };
+            from_alice.then_some(event)
+        })
+        .await;
+    assert!(
+        matches!(&first, Event::Message(m) if m.body.as_deref() == Some("after the cancel")),
+        "{first:?}"
+    );
+
+    // Bob asks again; alice refuses: his pending request is cleared, still no subscription.
+    bob.subscribe(&alice.bare, SubscriptionAction::Subscribe)
+        .await;
+    bob.expect_push(&alice.bare, |item| item.ask).await;
+    alice
+        .expect_subscription(&bob.bare, SubscriptionAction::Subscribe)
+        .await;
+    alice
+        .subscribe(&bob.bare, SubscriptionAction::Unsubscribed)
+        .await;
+    bob.expect_subscription(&alice.bare, SubscriptionAction::Unsubscribed)
+        .await;
+    let refused = bob.expect_push(&alice.bare, |item| !item.ask).await;
+    assert_eq!(refused.subscription, Subscription::None);
+}
+
+#[tokio::test]
+async fn unsubscribe_cancel_and_refusal_between_two_accounts_over_websocket() {
+    unsubscribe_cancel_and_refusal_between_two_accounts(Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn unsubscribe_cancel_and_refusal_between_two_accounts_over_bosh() {
+    unsubscribe_cancel_and_refusal_between_two_accounts(bosh()).await;
+}
+
+async fn presence_show_status_and_unavailable_reach_the_contact(alice_transport: Transport) {
+    let prosody = Prosody::start();
+    let (mut alice, mut bob) = alice_and_bob_online(&prosody, alice_transport).await;
     subscribe_to(&mut bob, &mut alice).await;
 
     let away = Presence::new(PresenceType::Available)
@@ -322,6 +427,16 @@ async fn presence_show_status_and_unavailable_reach_the_contact() {
         .await;
     assert_eq!(offline.from.as_deref(), Some(alice.jid.as_str()));
     assert_eq!(offline.status.as_deref(), Some("off duty"));
+}
+
+#[tokio::test]
+async fn presence_show_status_and_unavailable_reach_the_contact_over_websocket() {
+    presence_show_status_and_unavailable_reach_the_contact(Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn presence_show_status_and_unavailable_reach_the_contact_over_bosh() {
+    presence_show_status_and_unavailable_reach_the_contact(bosh()).await;
 }
 
 #[tokio::test]

@@ -436,16 +436,15 @@ async fn read_archive(
     }
 }
 
-#[tokio::test]
-async fn archive_paging_in_a_room_and_in_the_personal_archive() {
+async fn archive_paging_in_a_room_and_in_the_personal_archive(transport: Transport) {
     let prosody = Prosody::start();
     let room = format!("log@{MUC_DOMAIN}");
-    let (owner, mut owner_events) = login(&prosody, "owner", Transport::WebSocket).await;
+    let (owner, mut owner_events) = login(&prosody, "owner", transport).await;
     create_room(&owner, &mut owner_events, &room, "owner", &[]).await;
     let posted = post(&owner, &mut owner_events, &room, "entry", 7).await;
 
     // Someone who was never in the room pages through its archive three at a time.
-    let (reader, mut reader_events) = login(&prosody, "reader", Transport::WebSocket).await;
+    let (reader, mut reader_events) = login(&prosody, "reader", transport).await;
     let three_at_a_time = ArchiveQuery {
         max: Some(3),
         ..ArchiveQuery::default()
@@ -455,8 +454,8 @@ async fn archive_paging_in_a_room_and_in_the_personal_archive() {
     assert_eq!(pages.concat(), posted);
 
     // The personal archive: what alice said to bob, two at a time.
-    let (alice, mut alice_events) = login(&prosody, "alice", Transport::WebSocket).await;
-    let (_bob, mut bob_events) = login(&prosody, "bob", Transport::WebSocket).await;
+    let (alice, mut alice_events) = login(&prosody, "alice", transport).await;
+    let (_bob, mut bob_events) = login(&prosody, "bob", transport).await;
     let notes: Vec<String> = (0..5).map(|n| format!("note {n} <&>")).collect();
     for note in &notes {
         alice
@@ -499,6 +498,16 @@ async fn archive_paging_in_a_room_and_in_the_personal_archive() {
     };
     let pages = read_archive(&alice, &mut alice_events, None, since_then).await;
     assert_eq!(pages.concat(), notes);
+}
+
+#[tokio::test]
+async fn archive_paging_in_a_room_and_in_the_personal_archive_over_websocket() {
+    archive_paging_in_a_room_and_in_the_personal_archive(Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn archive_paging_in_a_room_and_in_the_personal_archive_over_bosh() {
+    archive_paging_in_a_room_and_in_the_personal_archive(bosh()).await;
 }
 
 /// How the reader loses its session.
