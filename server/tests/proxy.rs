@@ -195,65 +195,6 @@ async fn bosh_requests_are_forwarded() {
 }
 
 #[tokio::test]
-async fn anonymous_login_through_the_proxy_with_real_prosody() {
-    // A private Prosody from the stack (with its anonymous host anon.localhost).
-    let prosody = tokio::task::spawn_blocking(vigie_stack::Prosody::start_for_test)
-        .await
-        .unwrap()
-        .expect("a private Prosody starts");
-    let upstream: SocketAddr = ([127, 0, 0, 1], prosody.http_port()).into();
-    let (server, app) = start_server(upstream).await;
-
-    // WebSocket (RFC 7395): open the stream, then SASL ANONYMOUS.
-    let mut request = format!("ws://{server}/xmpp-websocket")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "xmpp".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
-        .send(Message::text(
-            "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='anon.localhost' version='1.0'/>",
-        ))
-        .await
-        .unwrap();
-    let mut received = String::new();
-    while !received.contains("</stream:features>") {
-        if let Message::Text(text) = socket.next().await.unwrap().unwrap() {
-            received.push_str(text.as_str());
-        }
-    }
-    assert!(received.contains("<open"), "{received}");
-    assert!(received.contains("ANONYMOUS"), "{received}");
-    socket
-        .send(Message::text(
-            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>",
-        ))
-        .await
-        .unwrap();
-    let reply = loop {
-        if let Message::Text(text) = socket.next().await.unwrap().unwrap() {
-            break text.as_str().to_owned();
-        }
-    };
-    assert!(reply.starts_with("<success"), "{reply}");
-    socket.close(None).await.unwrap();
-
-    // BOSH (XEP-0206): a session request gets a session id and the stream features.
-    let session = "<body rid='1' to='anon.localhost' xml:lang='en' wait='5' hold='1' ver='1.6' \
-        xmpp:version='1.0' xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh'/>";
-    let request = Request::post("/http-bind")
-        .header("content-type", "text/xml; charset=utf-8")
-        .body(Body::from(session))
-        .unwrap();
-    let reply = send(&app, request).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    assert!(reply.text().contains("sid="), "{}", reply.text());
-    assert!(reply.text().contains("ANONYMOUS"), "{}", reply.text());
-}
-
-#[tokio::test]
 async fn clients_discover_the_endpoints_and_log_in_through_the_server() {
     let prosody = tokio::task::spawn_blocking(vigie_stack::Prosody::start_for_test)
         .await
@@ -292,7 +233,8 @@ async fn clients_discover_the_endpoints_and_log_in_through_the_server() {
         assert_eq!(read.unwrap(), endpoints, "{path}");
     }
 
-    // The core's own drivers log in over each discovered endpoint, through the proxy.
+    // The core's own drivers log in (SASL ANONYMOUS, bind) over each discovered endpoint,
+    // through the proxy to the real Prosody.
     let logins = [
         (&endpoints.websocket[0], Transport::WebSocket),
         (&endpoints.bosh[0], Transport::bosh(1000)),
