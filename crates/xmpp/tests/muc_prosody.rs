@@ -537,10 +537,11 @@ async fn gap_filled(transport: Transport, outage: Outage) {
     prosody.register("reader", PASSWORD);
     let reader_config = ClientConfig {
         catch_up: true,
-        // Long enough for the posts below to happen while the reader is away.
+        // Long enough for the posts below to happen while the reader is away: 4 to 8 s
+        // (jitter draws in the upper half of the step).
         reconnect: Some(Backoff {
-            initial: Duration::from_secs(4),
-            max: Duration::from_secs(4),
+            initial: Duration::from_secs(8),
+            max: Duration::from_secs(8),
         }),
         ..account("reader", transport)
     };

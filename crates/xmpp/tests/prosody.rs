@@ -422,9 +422,11 @@ async fn an_expired_session_is_replaced_by_a_fresh_one_that_rejoins() {
     let prosody = Prosody::start_with("smacks_hibernation_time = 1");
     let proxy = CutProxy::start(prosody.http_port()).await;
     let room = format!("expired@{MUC_DOMAIN}");
+    // Back after 3 to 6 s (jitter draws in the upper half of the step): well after the
+    // session's 1 s of hibernation.
     let backoff = Backoff {
-        initial: Duration::from_secs(3),
-        max: Duration::from_secs(3),
+        initial: Duration::from_secs(6),
+        max: Duration::from_secs(6),
     };
     let (_gateway, mut events) = resumable_in_new_room(&prosody, &proxy, backoff, &room).await;
     proxy.cut();
