@@ -268,11 +268,8 @@ impl Client {
             }
             Ok(Frame::Element(element)) => self.handle_element(element, now),
             Err(error) => {
-                // Tell the server why its stream ends, then close it.
-                if self.connected && !self.close_sent {
-                    self.wire.send(&framing::refusal(&error));
-                }
-                Err(Error::Peer(error.to_string()))
+                let refusal = framing::refusal(&error);
+                return self.fail_with(Error::Peer(error.to_string()), Some(refusal));
             }
         };
         if let Err(error) = result {
@@ -1859,19 +1856,33 @@ impl Client {
 
     /// Ends the session because of `error`, closing the stream if it is still open.
     fn fail(&mut self, error: Error) {
+        self.fail_with(error, None);
+    }
+
+    /// [`fail`](Self::fail), telling the server why with `stream_error` (RFC 6120 §4.9) just
+    /// before the `<close/>` when the stream is closed.
+    fn fail_with(&mut self, error: Error, stream_error: Option<Element>) {
         if self.ended {
             return;
         }
+        let close = |client: &mut Client| {
+            if let Some(stream_error) = &stream_error {
+                if client.connected && !client.close_sent {
+                    client.wire.send(stream_error);
+                }
+            }
+            client.send_close();
+        };
         match self.config.reconnect {
             Some(backoff) if self.was_online && error.is_transient() => {
                 // Closing the stream would end a session we mean to resume.
                 if !self.sm.resumable() {
-                    self.send_close();
+                    close(self);
                 }
                 self.lose_connection(error, backoff)
             }
             _ => {
-                self.send_close();
+                close(self);
                 self.finish(Some(error))
             }
         }

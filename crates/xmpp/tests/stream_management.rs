@@ -245,3 +245,27 @@ fn a_resumption_the_server_never_answers_gives_way_to_a_fresh_session() {
     let resumes = pair.server.received_named("resume").len();
     assert_eq!(resumes, 1, "no second attempt at the dead session");
 }
+
+#[test]
+fn a_malformed_frame_on_a_resumable_session_sends_neither_stream_error_nor_close() {
+    let mut pair = joined_pair();
+    let sent_before = pair.server.received.len();
+    pair.server
+        .send_raw("<message xmlns='jabber:client'><body>unclosed</message>");
+    pair.drive();
+    assert!(matches!(
+        &pair.take_events()[..],
+        [Event::ConnectionLost {
+            error: vigie_xmpp::Error::Peer(_),
+            ..
+        }]
+    ));
+    // The session is kept for resumption: nothing may end the stream on the server's side.
+    assert!(
+        pair.server.received[sent_before..]
+            .iter()
+            .all(|sent| !matches!(sent.name(), "error" | "close")),
+        "{:?}",
+        &pair.server.received[sent_before..]
+    );
+}
