@@ -28,11 +28,17 @@ pub async fn discover(origin: &str, limits: &Limits) -> Result<Endpoints, Error>
             "the native driver discovers over plain http://, not `{origin}`"
         )));
     }
-    let json = fetch(&format!("{origin}/.well-known/host-meta.json"), limits).await;
+    let http: Http = HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let json = fetch(
+        &http,
+        &format!("{origin}/.well-known/host-meta.json"),
+        limits,
+    )
+    .await;
     match json.and_then(|json| parse_host_meta_json(&json)) {
         Ok(endpoints) => Ok(endpoints),
         Err(json_error) => {
-            let xrd = fetch(&format!("{origin}/.well-known/host-meta"), limits).await;
+            let xrd = fetch(&http, &format!("{origin}/.well-known/host-meta"), limits).await;
             xrd.and_then(|xrd| parse_host_meta(&xrd, limits))
                 .map_err(|xrd_error| match xrd_error {
                     Error::Peer(why) => Error::Peer(format!(
@@ -44,23 +50,29 @@ pub async fn discover(origin: &str, limits: &Limits) -> Result<Endpoints, Error>
     }
 }
 
-async fn fetch(url: &str, limits: &Limits) -> Result<String, Error> {
+type Http = HttpClient<HttpConnector, Empty<Bytes>>;
+
+/// The body of `url`, read in [`TIMEOUT`] at most, headers and body together.
+async fn fetch(http: &Http, url: &str, limits: &Limits) -> Result<String, Error> {
     let uri: Uri = url
         .parse()
         .map_err(|e| Error::Misuse(format!("host-meta URL `{url}`: {e}")))?;
-    let http: HttpClient<HttpConnector, Empty<Bytes>> =
-        HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
-    let response = tokio::time::timeout(TIMEOUT, http.get(uri))
+    let read = async {
+        let response = http
+            .get(uri)
+            .await
+            .map_err(|e| Error::Transport(format!("{url}: {e}")))?;
+        if response.status() != StatusCode::OK {
+            return Err(Error::Peer(format!("{url} answered {}", response.status())));
+        }
+        let body = Limited::new(response.into_body(), limits.max_bytes)
+            .collect()
+            .await
+            .map_err(|e| Error::Peer(format!("{url}: {e}")))?;
+        String::from_utf8(body.to_bytes().to_vec())
+            .map_err(|_| Error::Peer(format!("{url} is not UTF-8")))
+    };
+    tokio::time::timeout(TIMEOUT, read)
         .await
         .map_err(|_| Error::Transport(format!("{url} did not answer in {TIMEOUT:?}")))?
-        .map_err(|e| Error::Transport(format!("{url}: {e}")))?;
-    if response.status() != StatusCode::OK {
-        return Err(Error::Peer(format!("{url} answered {}", response.status())));
-    }
-    let body = Limited::new(response.into_body(), limits.max_bytes)
-        .collect()
-        .await
-        .map_err(|e| Error::Peer(format!("{url}: {e}")))?;
-    String::from_utf8(body.to_bytes().to_vec())
-        .map_err(|_| Error::Peer(format!("{url} is not UTF-8")))
 }
