@@ -8,14 +8,16 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use serde_json::json;
-use vigie_xmpp::discovery::{self, Endpoints, BOSH_REL, WEBSOCKET_REL};
+use vigie_xmpp::discovery::{
+    self, Endpoints, BOSH_REL, HOST_META_JSON_PATH, HOST_META_PATH, WEBSOCKET_REL,
+};
 
 use crate::{client_config, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/host-meta", get(xrd))
-        .route("/.well-known/host-meta.json", get(json))
+        .route(HOST_META_PATH, get(xrd))
+        .route(HOST_META_JSON_PATH, get(json))
 }
 
 /// XEP-0156 §3.1: the links as an XRD document.

@@ -19,7 +19,9 @@ use tokio_tungstenite::tungstenite::handshake::server::{
 };
 use tokio_tungstenite::tungstenite::Message;
 use vigie_server::Config;
-use vigie_xmpp::discovery::{parse_host_meta, parse_host_meta_json, Endpoints};
+use vigie_xmpp::discovery::{
+    parse_host_meta, parse_host_meta_json, Endpoints, HOST_META_JSON_PATH, HOST_META_PATH,
+};
 use vigie_xmpp::driver_tokio::{connect, discover};
 use vigie_xmpp::{ClientConfig, Event as XmppEvent, Limits, Transport};
 
@@ -214,7 +216,7 @@ async fn clients_discover_the_endpoints_and_log_in_through_the_server() {
             bosh: vec![format!("http://{server}/http-bind")],
         }
     );
-    for path in ["/.well-known/host-meta", "/.well-known/host-meta.json"] {
+    for path in [HOST_META_PATH, HOST_META_JSON_PATH] {
         let request = Request::get(path)
             .header("host", server.to_string())
             .body(Body::empty())

@@ -10,6 +10,10 @@ use crate::xml::{Element, Limits};
 pub const WEBSOCKET_REL: &str = "urn:xmpp:alt-connections:websocket";
 /// XEP-0156 §3: the link relation of XEP-0206 BOSH endpoints.
 pub const BOSH_REL: &str = "urn:xmpp:alt-connections:xbosh";
+/// RFC 6415 §2: where a host publishes its XRD host-meta.
+pub const HOST_META_PATH: &str = "/.well-known/host-meta";
+/// RFC 6415 appendix A: where a host publishes the same links as JSON.
+pub const HOST_META_JSON_PATH: &str = "/.well-known/host-meta.json";
 /// RFC 6415 §3: the XRD namespace of host-meta.
 pub const XRD_NS: &str = "http://docs.oasis-open.org/ns/xri/xrd-1.0";
 
@@ -43,16 +47,13 @@ impl Endpoints {
 /// The XRD host-meta of `domain` (XEP-0156 §3.1), e.g.
 /// `https://example.org/.well-known/host-meta`. XEP-0156 §4 requires HTTPS.
 pub fn host_meta_url(domain: &str) -> Result<String, Error> {
-    Ok(format!(
-        "https://{}/.well-known/host-meta",
-        check_domain(domain)?
-    ))
+    Ok(format!("https://{}{HOST_META_PATH}", check_domain(domain)?))
 }
 
 /// The JSON host-meta of `domain`: `https://example.org/.well-known/host-meta.json`.
 pub fn host_meta_json_url(domain: &str) -> Result<String, Error> {
     Ok(format!(
-        "https://{}/.well-known/host-meta.json",
+        "https://{}{HOST_META_JSON_PATH}",
         check_domain(domain)?
     ))
 }

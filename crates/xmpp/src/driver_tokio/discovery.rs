@@ -10,7 +10,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
 
-use crate::discovery::{parse_host_meta, parse_host_meta_json, Endpoints};
+use crate::discovery::{
+    parse_host_meta, parse_host_meta_json, Endpoints, HOST_META_JSON_PATH, HOST_META_PATH,
+};
 use crate::error::Error;
 use crate::xml::Limits;
 
@@ -29,16 +31,11 @@ pub async fn discover(origin: &str, limits: &Limits) -> Result<Endpoints, Error>
         )));
     }
     let http: Http = HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
-    let json = fetch(
-        &http,
-        &format!("{origin}/.well-known/host-meta.json"),
-        limits,
-    )
-    .await;
+    let json = fetch(&http, &format!("{origin}{HOST_META_JSON_PATH}"), limits).await;
     match json.and_then(|json| parse_host_meta_json(&json)) {
         Ok(endpoints) => Ok(endpoints),
         Err(json_error) => {
-            let xrd = fetch(&http, &format!("{origin}/.well-known/host-meta"), limits).await;
+            let xrd = fetch(&http, &format!("{origin}{HOST_META_PATH}"), limits).await;
             xrd.and_then(|xrd| parse_host_meta(&xrd, limits))
                 .map_err(|xrd_error| match xrd_error {
                     Error::Peer(why) => Error::Peer(format!(
