@@ -35,7 +35,8 @@ pub struct LiveFilter {
 impl LiveFilter {
     pub fn shows(&self, event: &Event) -> bool {
         (self.kinds.is_empty() || self.kinds.contains(&event.kind))
-            && (self.severities.is_empty() || self.severities.contains(&event.severity))
+            && (self.severities.is_empty()
+                || (event.kind.has_lifecycle() && self.severities.contains(&event.severity)))
     }
 
     /// Adds the kind to the filter, or removes it if present.
@@ -365,7 +366,12 @@ mod tests {
         filter.toggle_severity(Severity::Minor);
         assert!(!filter.shows(&accident), "a major accident is not minor");
         filter.toggle_kind(EventKind::Accident);
+        assert!(
+            !filter.shows(&minor_zone),
+            "a zone crossing grades nothing, so no severity chip selects it"
+        );
         filter.toggle_severity(Severity::Minor);
+        assert!(filter.shows(&minor_zone));
         assert_eq!(filter, LiveFilter::default());
     }
 

@@ -289,6 +289,7 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
         select.set(Some(id.clone()));
     };
     let opened = stamp(incident.opened_at);
+    let severity = shown_severity(incident.kind, incident.severity);
     let label = format!(
         "Details of the {} opened {opened}",
         kind_label(incident.kind)
@@ -300,9 +301,7 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
             </button></td>
             <td>{kind_label(incident.kind)}</td>
             <td>{incident.status.as_str()}</td>
-            <td class=format!("severity {}", incident.severity.as_str())>
-                {shown_severity(incident.kind, incident.severity).unwrap_or("—")}
-            </td>
+            <td class=format!("severity {}", severity.unwrap_or_default())>{severity.unwrap_or("—")}</td>
             <td>{incident.zone.as_deref().map(zone_name).unwrap_or_default().to_owned()}</td>
             <td>{incident.vehicles.join(", ")}</td>
         </tr>

@@ -72,15 +72,19 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
 
 fn event_card(card: Arc<Card>) -> impl IntoView {
     let event = &card.event;
-    let class = format!("card {} {}", event.kind.as_str(), event.severity.as_str());
+    let severity = shown_severity(event.kind, event.severity);
+    let class = format!(
+        "card {} {}",
+        event.kind.as_str(),
+        severity.unwrap_or_default()
+    );
     let origin = if card.live { "live" } else { "history" };
     // A zone crossing has no lifecycle, so no status or severity worth reading.
     let status = event
         .kind
         .has_lifecycle()
         .then(|| view! { <span class="status">{event.status.as_str()}</span> });
-    let severity = shown_severity(event.kind, event.severity)
-        .map(|severity| view! { <span class="severity">{severity}</span> });
+    let severity = severity.map(|severity| view! { <span class="severity">{severity}</span> });
     view! {
         <li class=class data-kind=event.kind.as_str() data-event-id=event.id.clone() data-origin=origin title=event.body()>
             <div class="card-head">

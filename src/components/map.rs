@@ -141,13 +141,14 @@ fn history_marker(
     select: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let (x, y) = projection.point([incident.lon, incident.lat]);
+    let severity = shown_severity(incident.kind, incident.severity);
     let class = format!(
         "marker history {} {}",
         incident.kind.as_str(),
-        incident.severity.as_str()
+        severity.unwrap_or_default()
     );
     let id = incident.id.clone();
-    let severity = shown_severity(incident.kind, incident.severity)
+    let severity = severity
         .map(|severity| format!(", {severity}"))
         .unwrap_or_default();
     let title = format!(
