@@ -8,9 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use serde_json::json;
-use vigie_xmpp::discovery::{
-    self, Endpoints, BOSH_REL, HOST_META_JSON_PATH, HOST_META_PATH, WEBSOCKET_REL,
-};
+use vigie_xmpp::discovery::{self, Endpoints, HOST_META_JSON_PATH, HOST_META_PATH};
 
 use crate::{client_config, AppState};
 
@@ -30,15 +28,8 @@ async fn xrd(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResp
 async fn json(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let endpoints = endpoints(&state, &headers);
     let links: Vec<_> = endpoints
-        .websocket
-        .iter()
-        .map(|href| json!({ "rel": WEBSOCKET_REL, "href": href }))
-        .chain(
-            endpoints
-                .bosh
-                .iter()
-                .map(|href| json!({ "rel": BOSH_REL, "href": href })),
-        )
+        .links()
+        .map(|(rel, href)| json!({ "rel": rel, "href": href }))
         .collect();
     let document = json!({ "links": links }).to_string();
     (published("application/json"), document)

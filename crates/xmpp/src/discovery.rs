@@ -30,6 +30,15 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// Each endpoint as a host-meta link: its relation and URL, WebSocket first.
+    pub fn links(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let websocket = self
+            .websocket
+            .iter()
+            .map(|href| (WEBSOCKET_REL, href.as_str()));
+        websocket.chain(self.bosh.iter().map(|href| (BOSH_REL, href.as_str())))
+    }
+
     fn add(&mut self, rel: &str, href: &str) {
         let (list, schemes) = match rel {
             WEBSOCKET_REL => (&mut self.websocket, ["wss://", "ws://"]),
@@ -91,18 +100,15 @@ pub fn parse_host_meta(xml: &str, limits: &Limits) -> Result<Endpoints, Error> {
 /// The XRD host-meta announcing `endpoints` (XEP-0156 §3.1), for a server to publish:
 /// what [`parse_host_meta`] reads.
 pub fn host_meta(endpoints: &Endpoints) -> Element {
-    let links = endpoints
-        .websocket
-        .iter()
-        .map(|href| (WEBSOCKET_REL, href))
-        .chain(endpoints.bosh.iter().map(|href| (BOSH_REL, href)));
-    links.fold(Element::new("XRD", XRD_NS), |xrd, (rel, href)| {
-        xrd.with_child(
-            Element::new("Link", XRD_NS)
-                .with_attr("rel", rel)
-                .with_attr("href", href.clone()),
-        )
-    })
+    endpoints
+        .links()
+        .fold(Element::new("XRD", XRD_NS), |xrd, (rel, href)| {
+            xrd.with_child(
+                Element::new("Link", XRD_NS)
+                    .with_attr("rel", rel)
+                    .with_attr("href", href),
+            )
+        })
 }
 
 /// Reads a JSON host-meta document (RFC 6415 appendix A): `{"links": [{"rel", "href"}…]}`.
