@@ -315,6 +315,8 @@ struct GatewayDrain {
     handled_rate: f64,
     acked_rate: f64,
     events: usize,
+    /// Most messages handled and not yet acknowledged at once (sampled every millisecond).
+    most_held: usize,
 }
 
 async fn gateway_drain(
@@ -337,8 +339,9 @@ async fn gateway_drain(
     let run = tokio::spawn(gateway::run(args, async {
         let _ = stopped.await;
     }));
-    let mut all_handled = None;
+    let (mut all_handled, mut most_held) = (None, 0);
     while tallies.acked.get() < total {
+        most_held = most_held.max(tallies.handled.get().saturating_sub(tallies.acked.get()));
         if tallies.handled.get() >= total {
             all_handled.get_or_insert_with(Instant::now);
         }
@@ -357,6 +360,7 @@ async fn gateway_drain(
         handled_rate: rate(all_handled.unwrap_or(all_acked)),
         acked_rate: rate(all_acked),
         events: tallies.events.get(),
+        most_held,
     })
 }
 
@@ -513,7 +517,8 @@ async fn ingest(
         let (bare_us, gateway_us) = (per_message(&bare_cpu), per_message(&gateway_cpu));
         eprintln!(
             "round {}/{rounds}: bare subscriber {bare:.0} msgs/s; gateway handled {:.0} msgs/s \
-             (ratio {:.2}), acknowledged {:.0} msgs/s (ratio {:.2}); {} events\n  \
+             (ratio {:.2}), acknowledged {:.0} msgs/s (ratio {:.2}); {} events; at most {} \
+             messages held unacknowledged\n  \
              CPU seconds during the bare drain: {}; during the gateway's: {}\n  \
              consumer CPU per message: bare {bare_us:.2} µs, gateway {gateway_us:.2} µs",
             round + 1,
@@ -522,6 +527,7 @@ async fn ingest(
             gateway.acked_rate,
             gateway.acked_rate / bare,
             gateway.events,
+            gateway.most_held,
             cpu_listed(&bare_cpu),
             cpu_listed(&gateway_cpu),
         );

@@ -5,6 +5,9 @@
 //! the order the messages arrived in (MQTT 3.1.1 §4.6). With a persistent session at QoS 1,
 //! a gateway that dies therefore loses nothing: the broker redelivers what was not confirmed.
 //! While the XMPP server is away, events wait in the outbox and are sent again on reconnect.
+//! The gateway holds at most [`MAX_HELD`] messages unacknowledged: past it, it stops reading,
+//! and a backlog (telemetry published while it was down, or faster than the rooms confirm)
+//! waits in the broker's persistent session rather than in the gateway's memory.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -86,6 +89,10 @@ impl Admission {
         }
     }
 }
+
+/// Most telemetry messages held unacknowledged (about 250 bytes each): enough to keep the
+/// rooms busy for a second at this machine's rate of confirmation.
+pub const MAX_HELD: usize = 20_000;
 
 /// The wall clock in Unix milliseconds.
 fn now_ms() -> i64 {
@@ -169,6 +176,11 @@ impl Outbox {
 
     fn depth(&self) -> usize {
         self.events.len()
+    }
+
+    /// Telemetry messages waiting for their events, or behind one that does.
+    fn held(&self) -> usize {
+        self.queue.len()
     }
 }
 
@@ -369,8 +381,9 @@ pub async fn run(
     tokio::pin!(shutdown);
 
     loop {
-        // Hold telemetry back while the rooms are away: the broker keeps it for us.
+        // Hold telemetry back while the rooms are away or behind: the broker keeps it for us.
         let connected = rooms.is_some();
+        let reading = connected && outbox.held() < MAX_HELD;
         if connected {
             // The rest of what the last poll read, as one batch, so that its acks leave in one
             // write rather than one per message.
@@ -393,7 +406,7 @@ pub async fn run(
         stats.acked(acked);
         tokio::select! {
             () = &mut shutdown => break,
-            polled = eventloop.poll(), if connected => match polled {
+            polled = eventloop.poll(), if reading => match polled {
                 Ok(rumqttc::Event::Incoming(Packet::Publish(publish))) => {
                     let mut handle = Handling { detector: &mut detector, admission: &mut admission, outbox: &mut outbox, stats: &mut stats, latest_ms: &mut latest_ms, acks: &mut acks };
                     handle.telemetry(publish, rooms.as_ref(), now_ms());
@@ -603,6 +616,11 @@ mod tests {
         outbox.push(publish(2), vec![]);
         outbox.push(publish(3), vec![event("C")]);
         assert_eq!(pkids(outbox.ready()), [] as [u16; 0]);
+        assert_eq!(
+            outbox.held(),
+            3,
+            "message 2 caused nothing but waits behind message 1"
+        );
         assert!(outbox.confirm("C"));
         assert!(outbox.confirm("A"));
         assert_eq!(
@@ -610,8 +628,10 @@ mod tests {
             [] as [u16; 0],
             "B still holds message 1 back"
         );
+        assert_eq!(outbox.held(), 3);
         assert!(outbox.confirm("B"));
         assert_eq!(pkids(outbox.ready()), [1, 2, 3]);
+        assert_eq!(outbox.held(), 0);
         assert!(!outbox.confirm("B"), "a second reflection confirms nothing");
         assert_eq!(outbox.depth(), 0);
     }
