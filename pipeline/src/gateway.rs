@@ -53,7 +53,8 @@ pub struct GatewayArgs {
 /// Nick the gateway uses unless told otherwise; its messages are the only events viewers trust.
 pub const NICK: &str = contract::GATEWAY_USER;
 
-/// Largest MQTT packet accepted; keep the broker's `message_size_limit` at or below it.
+/// Largest MQTT packet accepted; the broker's `max_packet_size` (deploy/mosquitto.conf) stays
+/// below it.
 const MAX_PACKET_BYTES: usize = 8 * 1024 * 1024;
 
 /// How often timed-out incidents are looked for and counters logged.
@@ -94,6 +95,10 @@ impl Admission {
 /// rooms busy for a second at this machine's rate of confirmation.
 pub const MAX_HELD: usize = 20_000;
 
+/// How many times an event is sent before a room's refusal is taken as final: one try and
+/// four more at [`TICK`]s, 20 s in all, for a rate limit to pass or a rejoin to happen.
+const MAX_REFUSALS: u32 = 5;
+
 /// The wall clock in Unix milliseconds.
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -116,6 +121,21 @@ struct Outbox {
     events: HashMap<String, (Event, Option<u64>)>,
     /// Sequence number of `queue[0]`.
     first_seq: u64,
+    /// Event id → how many times a room refused it.
+    refusals: HashMap<String, u32>,
+    /// Refused events to send again at the next tick.
+    to_retry: Vec<String>,
+}
+
+/// What becomes of an event a room refused.
+#[derive(Debug, PartialEq)]
+enum Refusal {
+    /// Sent again at the next tick: the refusal may pass (a rate limit, a rejoin under way).
+    Retry,
+    /// Refused [`MAX_REFUSALS`] times: released, so that it holds no telemetry back.
+    GivenUp(Event),
+    /// Not an event waiting for confirmation.
+    Unknown,
 }
 
 impl Outbox {
@@ -146,12 +166,37 @@ impl Outbox {
         let Some((_, seq)) = self.events.remove(id) else {
             return false;
         };
+        self.refusals.remove(id);
         if let Some(pending) =
             seq.and_then(|seq| self.queue.get_mut((seq - self.first_seq) as usize))
         {
             pending.unconfirmed -= 1;
         }
         true
+    }
+
+    /// A room refused event `id` (a stanza error in answer to it).
+    fn refuse(&mut self, id: &str) -> Refusal {
+        let Some((event, _)) = self.events.get(id) else {
+            return Refusal::Unknown;
+        };
+        let refusals = self.refusals.entry(id.to_owned()).or_default();
+        *refusals += 1;
+        if *refusals < MAX_REFUSALS {
+            self.to_retry.push(id.to_owned());
+            return Refusal::Retry;
+        }
+        let event = event.clone();
+        self.confirm(id);
+        Refusal::GivenUp(event)
+    }
+
+    /// The refused events to send again, still waiting for confirmation.
+    fn retries(&mut self) -> Vec<Event> {
+        let ids = std::mem::take(&mut self.to_retry);
+        ids.iter()
+            .filter_map(|id| self.events.get(id).map(|(event, _)| event.clone()))
+            .collect()
     }
 
     /// Messages whose events are all confirmed, in arrival order.
@@ -166,8 +211,10 @@ impl Outbox {
         })
     }
 
-    /// Every unconfirmed event, oldest first, to send again after a reconnect.
-    fn unconfirmed(&self) -> Vec<Event> {
+    /// Every unconfirmed event, oldest first, to send again after a reconnect (the refused
+    /// ones among them too, so none is due again at the next tick).
+    fn unconfirmed(&mut self) -> Vec<Event> {
+        self.to_retry.clear();
         let mut events: Vec<_> = self.events.values().cloned().collect();
         // ULIDs sort by the time the events occurred.
         events.sort_by(|a, b| a.0.id.cmp(&b.0.id));
@@ -436,7 +483,16 @@ pub async fn run(
                     }
                 }
                 Some(XmppEvent::MessageError { id, error, .. }) => {
-                    tracing::error!(?id, condition = %error.condition, "a room refused an event");
+                    let condition = error.condition;
+                    match outbox.refuse(id.as_deref().unwrap_or_default()) {
+                        Refusal::Retry => tracing::warn!(?id, %condition, "a room refused an event; sending it again"),
+                        Refusal::GivenUp(event) => {
+                            tracing::error!(?id, %condition, ?event, "a room refused an event {MAX_REFUSALS} times; given up");
+                            stats.refused();
+                            acks.extend(outbox.ready());
+                        }
+                        Refusal::Unknown => tracing::error!(?id, %condition, "a room refused a message"),
+                    }
                 }
                 Some(XmppEvent::Disconnected { error }) => {
                     tracing::warn!(?error, "XMPP session lost");
@@ -471,6 +527,10 @@ pub async fn run(
                     let events = outbox.push_unprompted(detector.expire(latest_ms));
                     stats.events(&events);
                     send_all(rooms.as_ref(), &events);
+                    stats.set_lag(now_ms() - latest_ms);
+                }
+                if rooms.is_some() {
+                    send_all(rooms.as_ref(), &outbox.retries());
                 }
                 stats.set_outbox_depth(outbox.depth());
                 stats.log();
@@ -605,6 +665,10 @@ mod tests {
         }
     }
 
+    fn ids(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|event| event.id.as_str()).collect()
+    }
+
     fn pkids(publishes: impl Iterator<Item = Publish>) -> Vec<u16> {
         publishes.map(|p| p.pkid).collect()
     }
@@ -634,6 +698,36 @@ mod tests {
         assert_eq!(outbox.held(), 0);
         assert!(!outbox.confirm("B"), "a second reflection confirms nothing");
         assert_eq!(outbox.depth(), 0);
+    }
+
+    #[test]
+    fn a_refused_event_is_sent_again_then_given_up_so_it_holds_nothing_back_for_ever() {
+        let mut outbox = Outbox::default();
+        outbox.push(publish(1), vec![event("A")]);
+        outbox.push(publish(2), vec![]);
+        assert_eq!(outbox.refuse("unknown"), Refusal::Unknown);
+        for _ in 1..MAX_REFUSALS {
+            assert_eq!(outbox.refuse("A"), Refusal::Retry);
+            assert_eq!(ids(&outbox.retries()), ["A"]);
+            assert!(outbox.retries().is_empty(), "due once per refusal");
+        }
+        assert_eq!(pkids(outbox.ready()), [] as [u16; 0]);
+        assert_eq!(outbox.refuse("A"), Refusal::GivenUp(event("A")));
+        assert_eq!(pkids(outbox.ready()), [1, 2]);
+        assert_eq!((outbox.depth(), outbox.held()), (0, 0));
+        assert!(!outbox.confirm("A"), "a late reflection confirms nothing");
+    }
+
+    #[test]
+    fn a_refusal_then_a_reconnect_sends_the_event_once_and_a_confirmation_clears_it() {
+        let mut outbox = Outbox::default();
+        outbox.push(publish(1), vec![event("A")]);
+        assert_eq!(outbox.refuse("A"), Refusal::Retry);
+        assert_eq!(ids(&outbox.unconfirmed()), ["A"]);
+        assert!(outbox.retries().is_empty(), "the reconnect sent it already");
+        assert!(outbox.confirm("A"));
+        assert_eq!(pkids(outbox.ready()), [1]);
+        assert_eq!(outbox.refuse("A"), Refusal::Unknown);
     }
 
     #[test]
