@@ -230,6 +230,10 @@ impl Collector<'_> {
             }
             None => vigie_store::record_events(self.pool, events).await?,
         };
+        if let Some(newest) = events.iter().map(|event| event.occurred_at).max() {
+            let lag = time::OffsetDateTime::now_utc() - newest;
+            self.stats.set_lag(lag.whole_milliseconds() as i64);
+        }
         for (event, outcome) in events.iter().zip(outcomes) {
             match outcome {
                 Recorded::Inserted => self.stats.events(std::slice::from_ref(event)),

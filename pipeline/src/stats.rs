@@ -53,6 +53,18 @@ impl Stats {
         }
     }
 
+    /// An event a room refused for good (`gateway::MAX_REFUSALS`): not posted, not stored.
+    pub fn refused(&mut self) {
+        metrics::counter!("vigie_events_refused_total").increment(1);
+    }
+
+    /// How far behind real time the program is, in milliseconds: `vigie_lag_seconds`. The
+    /// gateway's is the age of the newest fix it handled; the collector's, the age of the
+    /// newest event in what it last stored.
+    pub fn set_lag(&mut self, lag_ms: i64) {
+        metrics::gauge!("vigie_lag_seconds").set(lag_ms as f64 / 1e3);
+    }
+
     pub fn set_outbox_depth(&mut self, depth: usize) {
         metrics::gauge!("vigie_outbox_depth").set(depth as f64);
         self.outbox_depth = depth;

@@ -51,6 +51,9 @@ const MQTT_PORT: u16 = 1883;
 const C2S_PORT: u16 = 5222;
 const XMPP_HTTP_PORT: u16 = 5280;
 const SERVER_PORT: u16 = 8080;
+/// Where the gateway and the collector serve their Prometheus `/metrics`.
+const GATEWAY_METRICS_PORT: u16 = 9101;
+const COLLECTOR_METRICS_PORT: u16 = 9102;
 /// How long the server may take to migrate the database and listen.
 const SERVER_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -177,6 +180,8 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
         .unwrap_or_else(|_| format!("127.0.0.1:{}", preferred_port(SERVER_PORT)));
     let dashboard_url = format!("http://{listen}/");
     let dist = dist.display().to_string();
+    let gateway_metrics = format!("127.0.0.1:{}", preferred_port(GATEWAY_METRICS_PORT));
+    let collector_metrics = format!("127.0.0.1:{}", preferred_port(COLLECTOR_METRICS_PORT));
     let env: Vec<(&str, &str)> = vec![
         ("DATABASE_URL", &database_url),
         ("MQTT_URL", &mqtt_url),
@@ -191,6 +196,8 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
         ("VIGIE_LISTEN", &listen),
         ("DASHBOARD_URL", &dashboard_url),
         ("PROSODY_CONFIG", &prosody_config),
+        ("GATEWAY_METRICS_LISTEN", &gateway_metrics),
+        ("COLLECTOR_METRICS_LISTEN", &collector_metrics),
     ];
     let env_file = state.path().join("stack.env");
     write_env_file(&env_file, env.iter().copied())?;
@@ -242,6 +249,10 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
         );
     } else {
         println!("Vigie is up: open {dashboard_url}");
+        println!(
+            "Metrics: http://{listen}/metrics (server), http://{gateway_metrics}/metrics \
+             (gateway), http://{collector_metrics}/metrics (collector)"
+        );
     }
     println!("Press Ctrl-C to stop.");
     while !signals.received() {
