@@ -1,7 +1,9 @@
 //! The one error type of the handlers, answered as RFC 9457 `application/problem+json`.
 //! Client errors say what was wrong; internal errors are logged and never leak details.
 
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -20,6 +22,27 @@ pub enum AppError {
     BadGateway(#[source] anyhow::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// At most 64 characters of a client's text quoted back in an error.
+pub(crate) fn truncate(name: &str) -> String {
+    match name.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_owned(),
+    }
+}
+
+/// For the resources that take no parameters: the first one given is refused by name, as the
+/// incident resources refuse an unknown one.
+pub async fn no_parameters(request: Request, next: Next) -> Result<Response, AppError> {
+    let query = request.uri().query().unwrap_or_default();
+    match form_urlencoded::parse(query.as_bytes()).next() {
+        Some((name, _)) => Err(AppError::invalid(
+            truncate(&name),
+            "is not a known parameter (this resource takes none)",
+        )),
+        None => Ok(next.run(request).await),
+    }
 }
 
 impl AppError {

@@ -84,16 +84,19 @@ impl AppState {
 
 /// The whole HTTP surface: API, health, metrics, dashboard files, XMPP proxy.
 pub fn app(state: AppState) -> Router {
+    let parameterless = Router::new()
+        .merge(client_config::router())
+        .merge(zones::router())
+        .merge(openapi::router())
+        .route_layer(axum::middleware::from_fn(error::no_parameters));
     let api = Router::new()
         .merge(incidents::router())
-        .merge(client_config::router())
+        .merge(parameterless)
         .merge(host_meta::router())
-        .merge(zones::router())
         .route("/api", any(error::api_not_found))
         .route("/api/{*rest}", any(error::api_not_found))
         .merge(health::router())
-        .merge(metrics::router())
-        .merge(openapi::router());
+        .merge(metrics::router());
     let pages = match &state.dist {
         Some(dist) => api.merge(dashboard::router(dist)),
         None => api,

@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{database_url, get, router, router_with, send};
+use common::{assert_bad_parameter, database_url, get, router, router_with, send};
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::MySqlPool;
 use vigie_model::contract;
@@ -81,6 +81,23 @@ async fn zones_are_geojson(pool: MySqlPool) {
         .find(|f| f["properties"]["kind"] == "road")
         .unwrap();
     assert_eq!(road["geometry"]["type"], "LineString");
+}
+
+#[sqlx::test(migrator = "vigie_store::MIGRATOR")]
+async fn resources_without_parameters_refuse_any_by_name(pool: MySqlPool) {
+    let app = router(pool);
+    for path in ["/api/v1/config", "/api/v1/zones", "/api/openapi.json"] {
+        assert_eq!(get(&app, path).await.status, StatusCode::OK, "{path}");
+        assert_eq!(get(&app, &format!("{path}?")).await.status, StatusCode::OK);
+        assert_bad_parameter(
+            &get(&app, &format!("{path}?bbox=1,2,3,4")).await,
+            "bbox",
+            path,
+        );
+        let long = "p".repeat(100);
+        let reply = get(&app, &format!("{path}?{long}=1&x=2")).await;
+        assert_bad_parameter(&reply, &format!("{}…", &long[..64]), path);
+    }
 }
 
 #[sqlx::test(migrator = "vigie_store::MIGRATOR")]

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use vigie_model::{EventKind, Severity, Status};
 use vigie_store::{BoundingBox, Bucket, Cursor, IncidentFilter, MAX_LIMIT, MAX_TEXT_LEN};
 
+use crate::error::truncate;
 use crate::AppError;
 
 /// Page size when `limit` is not given.
@@ -184,13 +185,6 @@ pub fn is_ulid(s: &str) -> bool {
 }
 
 /// Echoing a parameter name back is useful; echoing a megabyte of it is not.
-fn truncate(name: &str) -> String {
-    match name.char_indices().nth(64) {
-        Some((end, _)) => format!("{}…", &name[..end]),
-        None => name.to_owned(),
-    }
-}
-
 fn push_values<T: PartialEq>(
     name: &str,
     value: &str,
