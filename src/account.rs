@@ -269,11 +269,17 @@ impl Account {
     /// Tells the conversation on screen (the peer, or the operators' room) whether we are
     /// typing (XEP-0085).
     pub fn chat_state(self, state: OwnChatState) {
+        self.chat_state_in(self.selected.get_untracked(), state);
+    }
+
+    /// Tells a conversation (a peer's JID, or `None` for the operators' room) whether we are
+    /// typing.
+    pub fn chat_state_in(self, conversation: Option<String>, state: OwnChatState) {
         let state = match state {
             OwnChatState::Composing => ChatState::Composing,
             OwnChatState::Paused => ChatState::Paused,
         };
-        match self.selected.get_untracked() {
+        match conversation {
             Some(peer) => self.command(|client| client.send_chat_state(&peer, state).map(drop)),
             None => {
                 if let Some(room) = self.room_jid() {

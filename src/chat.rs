@@ -236,6 +236,14 @@ impl OwnTyping {
     pub fn sent(&mut self) {
         *self = OwnTyping::default();
     }
+
+    /// We switched to another conversation: the one we leave hears we paused, if it last
+    /// heard us composing (else it would show us typing until its indicator fades).
+    pub fn left(&mut self) -> Option<OwnChatState> {
+        let composing = self.composing;
+        *self = OwnTyping::default();
+        composing.then_some(OwnChatState::Paused)
+    }
 }
 
 /// Availability as people see it, best first.
@@ -690,6 +698,20 @@ mod tests {
             own.keystroke(t0 + Duration::from_secs(99)),
             Some(OwnChatState::Composing)
         );
+    }
+
+    #[test]
+    fn leaving_a_conversation_while_composing_tells_it_we_paused_once() {
+        let t0 = Instant::now();
+        let mut own = OwnTyping::default();
+        assert_eq!(own.left(), None, "nothing typed, nothing to say");
+        own.keystroke(t0);
+        assert_eq!(own.left(), Some(OwnChatState::Paused));
+        assert_eq!(own.left(), None);
+        assert_eq!(own.tick(t0 + Duration::from_secs(60)), None, "said already");
+        own.keystroke(t0);
+        own.tick(t0 + Duration::from_secs(6));
+        assert_eq!(own.left(), None, "it heard we paused");
     }
 
     #[test]

@@ -46,10 +46,15 @@ fn Conversation(account: Account) -> impl IntoView {
     if let Ok(ticker) = set_interval_with_handle(tick, TICK) {
         on_cleanup(move || ticker.clear());
     }
-    // A draft does not follow us to another conversation.
-    Effect::new(move |_| {
-        account.selected.track();
-        own_typing.update_value(OwnTyping::sent);
+    // Our typing does not follow us to another conversation: the one we leave hears we paused.
+    Effect::new(move |previous: Option<Option<String>>| {
+        let selected = account.selected.get();
+        if let Some(left) = previous.filter(|left| *left != selected) {
+            if let Some(state) = own_typing.try_update_value(OwnTyping::left).flatten() {
+                account.chat_state_in(left, state);
+            }
+        }
+        selected
     });
     let tabs = move || {
         let selected = account.selected.get();
