@@ -174,6 +174,9 @@ impl Account {
 
     /// Ends the session politely; the page goes back to the anonymous viewer.
     pub fn log_out(self) {
+        // What the session said is for its operator, not for whoever sits down next.
+        self.notice.set(None);
+        self.error.set(None);
         self.command(|client| {
             client.close();
             Ok(())
@@ -296,6 +299,8 @@ impl Account {
                 .set(Some("Type the same new password twice.".into()));
             return;
         }
+        // A mismatch said before must not outlive the request that fixed it.
+        self.error.set(None);
         self.notice.set(None);
         self.command(|client| {
             let id = client.change_password(new_password)?;
