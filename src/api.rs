@@ -15,6 +15,9 @@ use crate::json::{self, Value};
 /// Incidents per page of the history table.
 pub const PAGE_SIZE: u32 = 50;
 
+/// Open incidents asked for at once: the API's largest page.
+pub const OPEN_LIMIT: u32 = 1000;
+
 /// One page of `GET /api/v1/incidents`, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentPage {
@@ -81,13 +84,24 @@ pub async fn incidents(query: &str, cursor: Option<&str>) -> Result<IncidentPage
         page.push_str(&encode(cursor));
     }
     let url = ["/api/v1/incidents?", &with_params(query, &page)].concat();
-    get_json(&url, |page| {
-        Ok(IncidentPage {
-            incidents: page.each("incidents", read_incident)?,
-            next_cursor: page.opt_str("next_cursor")?,
-        })
+    get_json(&url, read_page).await
+}
+
+/// The accidents and jams still open, newest first, as many as [`OPEN_LIMIT`].
+pub async fn open_incidents() -> Result<IncidentPage, String> {
+    let url = [
+        "/api/v1/incidents?status=open&limit=",
+        &OPEN_LIMIT.to_string(),
+    ]
+    .concat();
+    get_json(&url, read_page).await
+}
+
+fn read_page(page: &Value) -> Result<IncidentPage, String> {
+    Ok(IncidentPage {
+        incidents: page.each("incidents", read_incident)?,
+        next_cursor: page.opt_str("next_cursor")?,
     })
-    .await
 }
 
 /// Incidents matching `query` opened per `bucket` and kind.

@@ -11,10 +11,10 @@ use crate::components::history::{HistoryPanel, HistoryState};
 use crate::components::live::LiveFeed;
 use crate::components::login::StartPanel;
 use crate::components::map::CityMap;
-use crate::components::open_incidents::OpenIncidents;
+use crate::components::open_incidents::OpenIncidents as OpenIncidentsPanel;
 use crate::components::status::LinkIndicator;
 use crate::components::theme::ThemeToggle;
-use crate::feed::Feed;
+use crate::open::OpenIncidents;
 use crate::session::{Link, Session};
 
 /// See `panels` in [`App`].
@@ -25,8 +25,8 @@ pub fn App() -> impl IntoView {
     let session = Session::new();
     let account = Account::new();
     let history = HistoryState::new();
-    // Folded once per feed change, for both the open-incidents list and the map.
-    let open = Memo::new(move |_| session.feed.with(Feed::open_incidents));
+    // Sorted once per change, for both the open-incidents list and the map.
+    let open = Memo::new(move |_| session.open.with(OpenIncidents::newest_first));
     let configured = move |config: Result<api::ClientConfig, String>| match config {
         Ok(config) => {
             account.configure(config.clone());
@@ -65,7 +65,7 @@ pub fn App() -> impl IntoView {
                             <div class="side">
                                 <StartPanel account />
                                 <ChatPanel account />
-                                <OpenIncidents open />
+                                <OpenIncidentsPanel open />
                                 <CityMap open history />
                             </div>
                         }

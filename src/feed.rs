@@ -1,10 +1,11 @@
 //! The live feed's model: events from the rooms, newest first, each shown once, bounded so hours
-//! of traffic don't grow memory. Plain Rust, tested natively.
+//! of traffic don't grow memory (the open incidents are kept apart, in [`crate::open`]). Plain
+//! Rust, tested natively.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
-use vigie_model::{Event, EventKind, Severity, Status};
+use vigie_model::{Event, EventKind, Severity};
 
 use crate::api::{road_name, zone_name};
 
@@ -14,15 +15,6 @@ pub struct Card {
     pub event: Event,
     /// Arrived live, rather than replayed from the room's history.
     pub live: bool,
-}
-
-/// An incident still open, as the feed knows it (owned, so views can keep it in a memo).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpenIncident {
-    pub latest: Event,
-    /// When it opened: read from its id, else its earliest event in the feed (a room's history
-    /// may no longer hold the opening of a long jam).
-    pub since: time::OffsetDateTime,
 }
 
 /// Which cards the live feed shows; empty sets show everything.
@@ -106,39 +98,6 @@ impl Feed {
 
     pub fn is_empty(&self) -> bool {
         self.cards.is_empty()
-    }
-
-    /// Accidents and jams whose latest event in the feed is not `cleared`, newest first, with
-    /// the time they opened: the lifecycle folded per incident.
-    pub fn open_incidents(&self) -> Vec<OpenIncident> {
-        // (latest event, since) per incident; only the open ones are copied out.
-        let mut folded: Vec<(&Event, time::OffsetDateTime)> = Vec::new();
-        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for card in &self.cards {
-            let event = &card.event;
-            if !event.kind.has_lifecycle() {
-                continue;
-            }
-            match index.get(event.incident.as_str()) {
-                Some(&i) => {
-                    let since = &mut folded[i].1;
-                    *since = (*since).min(event.occurred_at);
-                }
-                None => {
-                    index.insert(event.incident.as_str(), folded.len());
-                    let opened = vigie_model::event::id_time(&event.incident);
-                    folded.push((event, opened.unwrap_or(event.occurred_at)));
-                }
-            }
-        }
-        folded
-            .into_iter()
-            .filter(|(latest, _)| latest.status != Status::Cleared)
-            .map(|(latest, since)| OpenIncident {
-                latest: latest.clone(),
-                since,
-            })
-            .collect()
     }
 }
 
@@ -249,6 +208,7 @@ pub fn card_line(event: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigie_model::Status;
 
     fn event(id: &str) -> Event {
         Event {
@@ -294,61 +254,6 @@ mod tests {
         let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!(order, ["E", "D", "C"]);
         assert_eq!(feed.shown.len(), 3, "dropped cards are forgotten too");
-    }
-
-    #[test]
-    fn open_incidents_follow_the_lifecycle() {
-        let mut feed = Feed::new(10);
-        let opened = event("A");
-        let cleared = Event {
-            id: "B".into(),
-            status: Status::Cleared,
-            ..opened.clone()
-        };
-        let other = event("C");
-        let zone = Event {
-            id: "D".into(),
-            incident: "D".into(),
-            kind: EventKind::ZoneEnter,
-            ..event("D")
-        };
-        for e in [opened, other, zone] {
-            feed.accept(e, true);
-        }
-        let open: Vec<String> = feed
-            .open_incidents()
-            .into_iter()
-            .map(|o| o.latest.incident)
-            .collect();
-        assert_eq!(open, ["C", "A"]);
-        feed.accept(cleared, true);
-        let open: Vec<String> = feed
-            .open_incidents()
-            .into_iter()
-            .map(|o| o.latest.incident)
-            .collect();
-        assert_eq!(open, ["C"]);
-    }
-
-    #[test]
-    fn an_open_incident_dates_from_its_opening_even_when_the_feed_missed_it() {
-        let opened = time::macros::datetime!(2026-11-22 07:00:00 UTC);
-        let millis = (opened.unix_timestamp_nanos() / 1_000_000) as u64;
-        let incident = ulid::Ulid::from_parts(millis, 7).to_string();
-        // Only a later update of the jam is in the room's history.
-        let update = Event {
-            kind: EventKind::Jam,
-            status: Status::Update,
-            incident,
-            occurred_at: opened + time::Duration::minutes(40),
-            ..event("U")
-        };
-        let mut feed = Feed::new(10);
-        feed.accept(update, false);
-        feed.accept(event("A"), true);
-        let since: Vec<_> = feed.open_incidents().iter().map(|o| o.since).collect();
-        // An id that is not a ULID falls back to the earliest event seen.
-        assert_eq!(since, [time::OffsetDateTime::UNIX_EPOCH, opened]);
     }
 
     #[test]

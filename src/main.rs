@@ -11,6 +11,7 @@ mod feed;
 mod filters;
 mod json;
 mod keyed;
+mod open;
 mod session;
 
 fn main() {

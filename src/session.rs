@@ -2,13 +2,16 @@
 //! and reconnection with backoff, over WebSocket or, where WebSockets are blocked, BOSH (see
 //! [`Fallback`]). Every attempt is a new client: each room's archive cursor is carried over,
 //! so the core fills the gap from the room's archive (XEP-0313) and the missed events come
-//! once, as live ones (the feed also drops any repeat).
+//! once, as live ones (the feed also drops any repeat). The open incidents are loaded from the
+//! REST API at start and after each reconnection, since the rooms' histories hold only their
+//! latest events.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use vigie_dashboard::transport::{self, Connection, Endpoint, Fallback, Kind, Retry};
 use vigie_model::contract::CONFIG_ELEMENT_ID;
 use vigie_model::Event;
@@ -18,6 +21,7 @@ use web_time::Instant;
 use crate::api;
 use crate::feed::{Batch, Feed};
 use crate::json;
+use crate::open::OpenIncidents;
 
 /// The client configuration the server inlined in the page (what `/api/v1/config` answers):
 /// with it, the session starts before the page is even built, with no request first. `None`
@@ -65,6 +69,8 @@ const HISTORIES_AT_THE_LATEST: Duration = Duration::from_secs(2);
 #[derive(Clone, Copy)]
 pub struct Session {
     pub feed: RwSignal<Feed>,
+    /// Apart from the feed, whose bounded buffer forgets an incident that is still open.
+    pub open: RwSignal<OpenIncidents>,
     pub link: RwSignal<Link>,
     /// Bumped on every new live event, so the history refreshes.
     pub live_events: RwSignal<u64>,
@@ -81,6 +87,7 @@ impl Session {
     pub fn new() -> Session {
         Session {
             feed: RwSignal::new(Feed::new(500)),
+            open: RwSignal::new(OpenIncidents::default()),
             link: RwSignal::new(Link::Connecting(Kind::WebSocket)),
             live_events: RwSignal::new(0),
             pending: StoredValue::new_local(Batch::default()),
@@ -92,6 +99,7 @@ impl Session {
 
     /// Connects with `config`, and again after every loss.
     pub fn start(self, config: api::ClientConfig) {
+        self.load_open_incidents();
         let kind = self.fallback.with_value(Fallback::preferred);
         self.connect(config, kind, 0);
     }
@@ -126,6 +134,11 @@ impl Session {
                         self.fallback.update_value(|fallback| fallback.online(kind));
                         self.link.set(Link::Joining(kind));
                         self.await_histories(rooms.len());
+                        // Back after a loss: whatever opened and got buried while away, or
+                        // cleared out of the archive's reach, is the API's to tell.
+                        if !cursors.is_empty() {
+                            self.load_open_incidents();
+                        }
                         for room in &rooms {
                             let _ = connection.with_client(|c| match cursors.get(room) {
                                 Some(cursor) => c
@@ -241,12 +254,34 @@ impl Session {
         }
     }
 
-    /// Applies the queued events in one feed update (one render) and one history nudge.
+    /// Folds the open incidents the API lists into [`Session::open`].
+    fn load_open_incidents(self) {
+        let requested = Instant::now();
+        spawn_local(async move {
+            match api::open_incidents().await {
+                Ok(page) => {
+                    let complete = page.next_cursor.is_none();
+                    self.open
+                        .try_update(|open| open.load(page.incidents, complete, requested));
+                }
+                Err(error) => leptos::logging::warn!("open incidents not loaded: {error}"),
+            }
+        });
+    }
+
+    /// Applies the queued events in one feed update (one render), one update of the open
+    /// incidents if they changed, and one history nudge.
     fn flush(self) {
         let events = self
             .pending
             .try_update_value(Batch::take)
             .unwrap_or_default();
+        let now = Instant::now();
+        self.open.maybe_update(|open| {
+            events.iter().fold(false, |changed, (event, _)| {
+                open.apply(event, now) || changed
+            })
+        });
         let new_live = self
             .feed
             .try_update(|feed| {

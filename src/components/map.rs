@@ -6,7 +6,8 @@ use vigie_model::{Event, Incident};
 use crate::components::history::HistoryState;
 use crate::components::live::kind_label;
 use crate::components::rows;
-use crate::feed::{shown_severity, OpenIncident};
+use crate::feed::shown_severity;
+use crate::open::OpenIncident;
 use vigie_model::number::fixed;
 
 /// Width of the map's SVG coordinate space; the height keeps the city's aspect.

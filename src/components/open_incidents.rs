@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use crate::components::live::kind_label;
 use crate::components::rows;
-use crate::feed::{duration_label, place_name, vehicles_label, OpenIncident};
+use crate::feed::{duration_label, place_name, vehicles_label};
+use crate::open::OpenIncident;
 
 /// Open accidents and active jams, with how long they have lasted; one row per incident, so an
 /// event rewrites only its incident's row.

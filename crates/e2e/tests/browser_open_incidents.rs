@@ -1,0 +1,147 @@
+//! The dashboard in headless Chromium: an accident opened an hour ago, then buried in its room
+//! under more events than a room's history holds, still shows among the open incidents and on
+//! the map of a page opened afterwards (loaded from the REST API), until an event clears it.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use fantoccini::{Client, Locator};
+use time::OffsetDateTime;
+use vigie_e2e::browser::{browser, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::{eventually, Program, Stack};
+use vigie_model::contract::{room_for, room_jid, GATEWAY_USER, XMPP_DOMAIN};
+use vigie_model::{Event, EventKind, Severity, Status};
+use vigie_pipeline::gateway::NICK;
+use vigie_pipeline::session::{join_rooms, XmppArgs};
+use vigie_store::fixtures::{follow, open};
+use vigie_xmpp::driver_tokio::Handle;
+use vigie_xmpp::History;
+
+/// Accidents opened and cleared after the old one: 2 events each, more than the 20 messages of
+/// room history a page asks for.
+const BURYING_ACCIDENTS: usize = 15;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_open_accident_buried_in_its_room_shows_on_a_fresh_page() -> anyhow::Result<()> {
+    within(SCENARIO_LIMIT, buried_accident_scenario()).await
+}
+
+async fn buried_accident_scenario() -> anyhow::Result<()> {
+    let mut stack = Stack::start(Some(dist()?)).await?;
+    // The test posts as the gateway (the collector stores only its events).
+    stack.kill(Program::Gateway).await;
+    let xmpp = XmppArgs {
+        xmpp_ws_url: stack.prosody.ws_url(),
+        xmpp_jid: format!("{GATEWAY_USER}@{XMPP_DOMAIN}"),
+        xmpp_password: vigie_e2e::GATEWAY_PASSWORD.to_owned(),
+    };
+    let room = room_jid(room_for(EventKind::Accident));
+    let (gateway, mut echoes, _) = join_rooms(&xmpp, &[room], NICK, History::None).await?;
+    tokio::spawn(async move { while echoes.recv().await.is_some() {} });
+
+    let now = OffsetDateTime::now_utc();
+    let old = Event {
+        severity: Severity::Major,
+        vehicles: vec!["veh-0042".into()],
+        ..open(EventKind::Accident, now - time::Duration::hours(1))
+    };
+    let mut posted = vec![old.clone()];
+    for n in 0..BURYING_ACCIDENTS {
+        let at = now - time::Duration::minutes(30) + time::Duration::seconds(n as i64);
+        let opened = open(EventKind::Accident, at);
+        let cleared = follow(
+            &opened,
+            Status::Cleared,
+            at + time::Duration::milliseconds(500),
+        );
+        posted.extend([opened, cleared]);
+    }
+    for event in &posted {
+        post(&gateway, event).await?;
+    }
+    eventually(
+        Duration::from_secs(30),
+        "the collector to store every event",
+        || async { Ok((stack.stored_event_ids().await?.len() >= posted.len()).then_some(())) },
+    )
+    .await?;
+
+    let (_driver, page) = browser().await?;
+    page.goto(&stack.server_url).await?;
+    let wait = || page.wait().at_most(Duration::from_secs(20));
+    wait()
+        .for_element(Locator::Css("[data-testid=link].online"))
+        .await
+        .context("the page never went live")?;
+    let newest = &posted[posted.len() - 1].id;
+    wait()
+        .for_element(Locator::Css(&format!("li.card[data-event-id='{newest}']")))
+        .await
+        .context("the room's history never showed")?;
+    assert_eq!(
+        count(&page, &format!("li.card[data-event-id='{}']", old.id)).await?,
+        0,
+        "the old accident is out of its room's history, so out of the feed"
+    );
+
+    let row = wait()
+        .for_element(Locator::Css(&open_row(&old.incident)))
+        .await
+        .context("the old accident is not among the open incidents")?;
+    let text = row.text().await?;
+    assert!(
+        text.contains("Accident") && text.contains("veh-0042") && text.contains("1 h"),
+        "open for an hour: {text}"
+    );
+    wait()
+        .for_element(Locator::Css(&marker(&old.incident)))
+        .await
+        .context("no map marker for the old accident")?;
+    // The buried accidents were all cleared, in the history as in the API's answer.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        count(&page, "[data-testid=open-incidents] li").await?,
+        1,
+        "only the old accident is open"
+    );
+    assert_eq!(count(&page, "[data-testid=map-markers] circle").await?, 1);
+    screenshot(&page, "dashboard-old-open-accident").await?;
+
+    // Its clearing, live, takes it off the panel and the map.
+    let cleared = follow(&old, Status::Cleared, OffsetDateTime::now_utc());
+    post(&gateway, &cleared).await?;
+    eventually(Duration::from_secs(20), "the old accident to clear", || {
+        let page = page.clone();
+        let incident = old.incident.clone();
+        async move {
+            let shown = count(&page, &open_row(&incident)).await?
+                + count(&page, &marker(&incident)).await?;
+            Ok((shown == 0).then_some(()))
+        }
+    })
+    .await?;
+
+    gateway.close().await;
+    page.close().await?;
+    stack.stop().await
+}
+
+async fn post(gateway: &Handle, event: &Event) -> anyhow::Result<()> {
+    let room = room_jid(room_for(event.kind));
+    gateway
+        .send_groupchat_with_id(&room, &event.id, &event.body(), Some(event.to_element()))
+        .await
+        .with_context(|| format!("posting {} to {room}", event.id))
+}
+
+fn open_row(incident: &str) -> String {
+    format!("[data-testid=open-incidents] li[data-incident-id='{incident}']")
+}
+
+fn marker(incident: &str) -> String {
+    format!("[data-testid=map-markers] circle.marker.accident[data-incident-id='{incident}']")
+}
+
+async fn count(page: &Client, css: &str) -> anyhow::Result<usize> {
+    Ok(page.find_all(Locator::Css(css)).await?.len())
+}
