@@ -20,7 +20,8 @@ if [ -z "${VIGIE_BENCH_DIST:-}" ]; then
     (cd "${VIGIE_BENCH_SRC:-.}" && cargo fetch && trunk build --release --dist "$VIGIE_BENCH_DIST")
 fi
 step "building the benchmark's stack"
-cargo build --profile release-native -p vigie-bench-dashboard
+# The gateway and the collector run as child processes (vigie-e2e-program, beside the bench).
+cargo build --profile release-native -p vigie-bench-dashboard -p vigie-e2e --bins
 export VIGIE_BENCH_STACK="$CARGO_TARGET_DIR/release-native/vigie-bench-dashboard"
 export VIGIE_BENCH_LOG="${VIGIE_BENCH_LOG:-$out/stack.log}"
 

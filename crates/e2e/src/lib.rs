@@ -1,8 +1,17 @@
 //! A whole Vigie on private servers, for end-to-end tests: Prosody, Mosquitto and a fresh
-//! database from `vigie-stack`, with the server, gateway and collector running in-process.
+//! database from `vigie-stack`, the server running in-process, and the gateway and the collector
+//! each a child process (src/bin/vigie-e2e-program.rs) that [`Stack::kill`] ends with SIGKILL, as
+//! a crash would.
+//!
+//! The programs log to this process's stderr, at `RUST_LOG` (default `warn`).
 
 pub mod browser;
 
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,7 +25,7 @@ use vigie_pipeline::collector::CollectorArgs;
 use vigie_pipeline::gateway::GatewayArgs;
 use vigie_pipeline::session::XmppArgs;
 use vigie_pipeline::simulator::{CrashSpec, SimulatorArgs};
-use vigie_stack::{Mosquitto, Mysql, Prosody, StateDir};
+use vigie_stack::{Daemon, Mosquitto, Mysql, Prosody, SpawnOptions, StateDir};
 use vigie_xmpp::driver_tokio::{connect, Handle};
 use vigie_xmpp::{ClientConfig, Event as XmppEvent, History};
 
@@ -29,12 +38,17 @@ pub struct Stack {
     pub database_url: String,
     /// The companion server's base URL, e.g. `http://127.0.0.1:PORT`.
     pub server_url: String,
+    /// Where the gateway serves its Prometheus metrics (`http://ADDRESS/metrics`); every gateway
+    /// launched serves there, its counters starting from zero.
+    pub gateway_metrics: SocketAddr,
     stop: watch::Sender<bool>,
     server: JoinHandle<anyhow::Result<()>>,
+    /// The binary the gateway and the collector run in ([`PROGRAM_BINARY`]).
+    program_binary: PathBuf,
     collector_args: CollectorArgs,
     gateway_args: GatewayArgs,
-    collector: Option<JoinHandle<anyhow::Result<()>>>,
-    gateway: Option<JoinHandle<anyhow::Result<()>>>,
+    collector: Option<Process>,
+    gateway: Option<Process>,
     /// Holds the gateway's emitted log (every gateway launched appends to it).
     files: StateDir,
 }
@@ -46,6 +60,106 @@ pub enum Program {
     Collector,
 }
 
+impl Program {
+    /// Its name, also the subcommand of [`PROGRAM_BINARY`] that runs it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Program::Gateway => "gateway",
+            Program::Collector => "collector",
+        }
+    }
+}
+
+/// The binary that runs the gateway or the collector of a [`Stack`] as a child process
+/// (src/bin/vigie-e2e-program.rs).
+pub const PROGRAM_BINARY: &str = "vigie-e2e-program";
+
+/// Where [`PROGRAM_BINARY`] is: `$VIGIE_E2E_PROGRAM` when set, else beside the running executable.
+/// Cargo puts a package's binaries in the profile folder and its tests in `deps/` below it, and
+/// builds the binaries whenever it builds the package's integration tests; any other user of the
+/// `Stack` builds it alongside (`cargo build -p vigie-e2e --bins`, same profile).
+fn program_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("VIGIE_E2E_PROGRAM") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().context("cannot tell where this executable is")?;
+    let mut dir = exe.parent().context("the executable has no folder")?;
+    if dir.ends_with("deps") {
+        dir = dir.parent().unwrap_or(dir);
+    }
+    let path = dir.join(PROGRAM_BINARY);
+    anyhow::ensure!(
+        path.is_file(),
+        "no {} (set VIGIE_E2E_PROGRAM, or build it: cargo build -p vigie-e2e --bins)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// A program running as a child process, alone in its process group. Dropped, it is killed with
+/// SIGKILL: a test that fails or panics leaves none behind (and if the test process itself dies,
+/// the program notices it was orphaned and exits).
+struct Process(Daemon);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.0.kill();
+    }
+}
+
+impl Process {
+    /// SIGTERM (the programs' graceful shutdown), SIGKILL after 10 s; how it ended.
+    fn stop(mut self) -> Option<ExitStatus> {
+        self.0.stop();
+        self.0.exited()
+    }
+}
+
+/// The flags of `XmppArgs`, which both programs flatten.
+fn xmpp_flags(xmpp: &XmppArgs) -> Vec<OsString> {
+    [
+        ("--xmpp-ws-url", &xmpp.xmpp_ws_url),
+        ("--xmpp-jid", &xmpp.xmpp_jid),
+        ("--xmpp-password", &xmpp.xmpp_password),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.into(), value.into()])
+    .collect()
+}
+
+/// `args` as `vigie-gateway` flags (the test `flags_round_trip` keeps them complete).
+fn gateway_flags(args: &GatewayArgs) -> Vec<OsString> {
+    let mut flags: Vec<OsString> = vec![
+        "--mqtt-url".into(),
+        (&args.mqtt_url).into(),
+        "--mqtt-client-id".into(),
+        (&args.mqtt_client_id).into(),
+        "--nick".into(),
+        (&args.nick).into(),
+    ];
+    flags.extend(xmpp_flags(&args.xmpp));
+    for (flag, path) in [("--city", &args.city), ("--emitted-log", &args.emitted_log)] {
+        if let Some(path) = path {
+            flags.extend([flag.into(), path.into()]);
+        }
+    }
+    flags
+}
+
+/// `args` as `vigie-collector` flags (the test `flags_round_trip` keeps them complete).
+fn collector_flags(args: &CollectorArgs) -> Vec<OsString> {
+    let mut flags: Vec<OsString> = vec![
+        "--database-url".into(),
+        (&args.database_url).into(),
+        "--nick".into(),
+        (&args.nick).into(),
+        "--gateway-nick".into(),
+        (&args.gateway_nick).into(),
+    ];
+    flags.extend(xmpp_flags(&args.xmpp));
+    flags
+}
+
 /// Resolves when `stop` is set.
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
@@ -55,6 +169,7 @@ impl Stack {
     /// Starts the servers, provisions accounts and rooms, and runs the server (serving `dist`
     /// when given), the collector and the gateway.
     pub async fn start(dist: Option<std::path::PathBuf>) -> anyhow::Result<Stack> {
+        let program_binary = program_binary()?;
         let prosody = tokio::task::spawn_blocking(Prosody::start_for_test).await??;
         let broker = tokio::task::spawn_blocking(Mosquitto::start_for_test).await??;
         let database_url =
@@ -110,43 +225,70 @@ impl Stack {
             broker,
             database_url,
             server_url,
+            gateway_metrics: SocketAddr::from(([127, 0, 0, 1], vigie_stack::free_port())),
             stop,
             server,
+            program_binary,
             collector_args: collector,
             gateway_args: gateway,
             collector: None,
             gateway: None,
             files,
         };
-        stack.launch(Program::Collector);
-        stack.launch(Program::Gateway);
+        stack.launch(Program::Collector)?;
+        stack.launch(Program::Gateway)?;
         Ok(stack)
     }
 
-    /// Starts a program (again).
-    pub fn launch(&mut self, program: Program) {
-        let stop = stopped(self.stop.subscribe());
+    /// Starts a program (again) as a child process, with the same arguments every time; one
+    /// still running is killed first.
+    pub fn launch(&mut self, program: Program) -> anyhow::Result<()> {
+        self.kill_now(program);
+        let mut command = Command::new(&self.program_binary);
+        command.arg(program.name());
         match program {
-            Program::Collector => {
-                let run = vigie_pipeline::collector::run(self.collector_args.clone(), stop);
-                self.collector = Some(tokio::spawn(run));
-            }
-            Program::Gateway => {
-                let run = vigie_pipeline::gateway::run(self.gateway_args.clone(), stop);
-                self.gateway = Some(tokio::spawn(run));
-            }
+            Program::Gateway => command
+                .args(gateway_flags(&self.gateway_args))
+                .arg("--metrics-listen")
+                .arg(self.gateway_metrics.to_string()),
+            Program::Collector => command.args(collector_flags(&self.collector_args)),
+        };
+        // Only the flags count: nothing from this process's environment (`MQTT_URL`,
+        // `VIGIE_CITY`, ...) may change what the program does.
+        command
+            .env_clear()
+            .env("VIGIE_E2E_OWNER", std::process::id().to_string())
+            .env(
+                "RUST_LOG",
+                std::env::var_os("RUST_LOG").unwrap_or_else(|| "warn".into()),
+            );
+        if let Some(backtrace) = std::env::var_os("RUST_BACKTRACE") {
+            command.env("RUST_BACKTRACE", backtrace);
         }
+        // Logs go to stderr, and so does anything printed: this process's stdout may be a
+        // protocol (bench/dashboard).
+        let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
+        command.stdout(Stdio::from(stderr));
+        let daemon = Daemon::spawn(program.name(), command, SpawnOptions::default())?;
+        *self.slot(program) = Some(Process(daemon));
+        Ok(())
     }
 
-    /// Kills a program abruptly: no goodbye, whatever it was doing.
+    /// Kills a program with SIGKILL, as a crash would: no goodbye, whatever it was doing, its
+    /// queued messages and open connections gone with it. Nothing if it is not running.
     pub async fn kill(&mut self, program: Program) {
-        let task = match program {
-            Program::Collector => self.collector.take(),
-            Program::Gateway => self.gateway.take(),
-        };
-        if let Some(task) = task {
-            task.abort();
-            let _ = task.await;
+        self.kill_now(program);
+    }
+
+    fn kill_now(&mut self, program: Program) {
+        // Dropping a `Process` kills it and reaps it (immediate after SIGKILL).
+        self.slot(program).take();
+    }
+
+    fn slot(&mut self, program: Program) -> &mut Option<Process> {
+        match program {
+            Program::Gateway => &mut self.gateway,
+            Program::Collector => &mut self.collector,
         }
     }
 
@@ -212,14 +354,32 @@ impl Stack {
         vigie_pipeline::simulator::run(args, std::future::pending()).await
     }
 
-    /// Stops the in-process programs and reports the first failure among them.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    /// Stops the programs gracefully (SIGTERM to the gateway and the collector, the shutdown
+    /// signal to the server) and reports the first failure among them: a program that exited
+    /// unsuccessfully, before or on being stopped, or did not stop within 10 s.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
         self.stop.send_replace(true);
-        let programs = [self.gateway, self.collector].into_iter().flatten();
-        for task in programs.chain([self.server]) {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .context("a program did not stop")???;
+        let programs = [Program::Gateway, Program::Collector]
+            .into_iter()
+            .filter_map(|program| Some((program, self.slot(program).take()?)))
+            .collect::<Vec<_>>();
+        let ended = tokio::task::spawn_blocking(move || {
+            programs
+                .into_iter()
+                .map(|(program, process)| (program, process.stop()))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        tokio::time::timeout(Duration::from_secs(10), self.server)
+            .await
+            .context("the server did not stop")???;
+        for (program, status) in ended {
+            let status = status.with_context(|| format!("the {} did not end", program.name()))?;
+            anyhow::ensure!(
+                status.success(),
+                "the {} ended with {status} (its log is above)",
+                program.name()
+            );
         }
         Ok(())
     }
@@ -315,4 +475,61 @@ pub async fn get(url: &str) -> anyhow::Result<bytes::Bytes> {
         String::from_utf8_lossy(&body)
     );
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Gateway {
+        #[command(flatten)]
+        args: GatewayArgs,
+    }
+
+    #[derive(Parser)]
+    struct Collector {
+        #[command(flatten)]
+        args: CollectorArgs,
+    }
+
+    fn xmpp() -> XmppArgs {
+        XmppArgs {
+            xmpp_ws_url: "ws://127.0.0.1:1/xmpp-websocket".into(),
+            xmpp_jid: "someone@example.org".into(),
+            xmpp_password: "pass word".into(),
+        }
+    }
+
+    /// Every field, none at its default, survives the trip to flags and back: a field added
+    /// to the programs' arguments and forgotten here fails.
+    #[test]
+    fn flags_round_trip() {
+        let gateway = GatewayArgs {
+            mqtt_url: "mqtt://127.0.0.1:2".into(),
+            mqtt_client_id: "client".into(),
+            xmpp: xmpp(),
+            nick: "nick".into(),
+            city: Some("/city.json".into()),
+            emitted_log: Some("/emitted.log".into()),
+        };
+        let flags = gateway_flags(&gateway);
+        let parsed = Gateway::try_parse_from(std::iter::once("gateway".into()).chain(flags))
+            .unwrap()
+            .args;
+        assert_eq!(format!("{parsed:?}"), format!("{gateway:?}"));
+
+        let collector = CollectorArgs {
+            database_url: "mysql://u:p@127.0.0.1:3/db".into(),
+            xmpp: xmpp(),
+            nick: "nick".into(),
+            gateway_nick: "gateway-nick".into(),
+        };
+        let flags = collector_flags(&collector);
+        let parsed = Collector::try_parse_from(std::iter::once("collector".into()).chain(flags))
+            .unwrap()
+            .args;
+        assert_eq!(format!("{parsed:?}"), format!("{collector:?}"));
+    }
 }

@@ -1,6 +1,6 @@
-//! Programs that die come back and lose nothing: the collector catches up from the room
-//! archive, the gateway from its persistent MQTT session and, for the incidents it had open,
-//! from the rooms' archives.
+//! Programs killed with SIGKILL (child processes of the test, see `Stack::kill`) come back and
+//! lose nothing: the collector catches up from the room archive, the gateway from its persistent
+//! MQTT session and, for the incidents it had open, from the rooms' archives.
 
 use std::time::Duration;
 
@@ -31,7 +31,7 @@ async fn the_collector_catches_up_on_what_it_missed() -> anyhow::Result<()> {
         "stored with no collector running"
     );
 
-    stack.launch(Program::Collector);
+    stack.launch(Program::Collector)?;
     let url = stack.database_url.clone();
     eventually(Duration::from_secs(20), "the missed event in MySQL", || {
         let (url, id) = (url.clone(), event.id.clone());
@@ -40,7 +40,7 @@ async fn the_collector_catches_up_on_what_it_missed() -> anyhow::Result<()> {
     .await?;
     // Killed and started again: the archive is read again, and nothing is stored twice.
     stack.kill(Program::Collector).await;
-    stack.launch(Program::Collector);
+    stack.launch(Program::Collector)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(stored_updates(&stack.database_url, &event.id).await?, 1);
     stack.stop().await
@@ -60,7 +60,7 @@ async fn the_gateway_detects_what_was_published_while_it_was_down_and_clears_wha
     // The fleet drives again: veh-0001, whose accident the killed gateway left open, moves on,
     // and veh-0002 crashes.
     stack.simulate(3, 3.0, 2).await?;
-    stack.launch(Program::Gateway);
+    stack.launch(Program::Gateway)?;
     let (moved_on, _) = viewer.next_event(Duration::from_secs(20)).await?;
     let (second, _) = viewer.next_event(Duration::from_secs(20)).await?;
     // The new gateway took the open accident over from the room's archive: it clears it under
