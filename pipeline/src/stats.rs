@@ -8,7 +8,8 @@ use vigie_model::Event;
 #[derive(Debug, Default)]
 pub struct Stats {
     pub received: u64,
-    /// Rejected messages by reason (`json`, `out_of_range`, `oversize`, `topic`).
+    /// Rejected messages by reason (`json`, `schema`, `unknown_field`, `out_of_range`,
+    /// `oversize`, `topic`, `future`, `out_of_order`).
     pub rejected: BTreeMap<&'static str, u64>,
     /// Events emitted or stored, by kind.
     pub events: BTreeMap<&'static str, u64>,

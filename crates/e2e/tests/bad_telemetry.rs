@@ -109,7 +109,9 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
     );
 
     let expected = [
-        ("json", 4),
+        ("json", 2),
+        ("schema", 1),
+        ("unknown_field", 1),
         ("out_of_range", 1),
         ("oversize", 1),
         ("topic", 1),

@@ -1,6 +1,7 @@
 //! The telemetry a vehicle publishes on `vigie/vehicles/{vehicle_id}/telemetry` (MQTT, QoS 1).
 
 use serde::{Deserialize, Serialize};
+use serde_json::error::Category;
 
 /// Largest payload the gateway accepts; a fix is about 100 bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 1024;
@@ -30,6 +31,11 @@ pub enum TelemetryError {
     Oversize(usize),
     #[error("invalid telemetry JSON: {0}")]
     Json(String),
+    /// JSON, but not a fix: a field missing or of the wrong type (`"NaN"` for a number…).
+    #[error("not a telemetry fix: {0}")]
+    Schema(String),
+    #[error("telemetry with an unknown field: {0}")]
+    UnknownField(String),
     #[error("{field} out of range: {value}")]
     OutOfRange { field: &'static str, value: f64 },
 }
@@ -39,6 +45,8 @@ impl TelemetryError {
         match self {
             TelemetryError::Oversize(_) => "oversize",
             TelemetryError::Json(_) => "json",
+            TelemetryError::Schema(_) => "schema",
+            TelemetryError::UnknownField(_) => "unknown_field",
             TelemetryError::OutOfRange { .. } => "out_of_range",
         }
     }
@@ -50,8 +58,21 @@ impl Telemetry {
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(TelemetryError::Oversize(payload.len()));
         }
-        let fix: Telemetry =
-            serde_json::from_slice(payload).map_err(|e| TelemetryError::Json(e.to_string()))?;
+        // serde would read a struct from an array too: `[ts, lat, …]` by position is no fix.
+        if payload.trim_ascii_start().starts_with(b"[") {
+            return Err(TelemetryError::Schema("an array, not an object".into()));
+        }
+        let fix: Telemetry = serde_json::from_slice(payload).map_err(|error| {
+            let text = error.to_string();
+            match error.classify() {
+                // serde's own wording for `deny_unknown_fields` (a unit test holds it to it).
+                Category::Data if text.starts_with("unknown field") => {
+                    TelemetryError::UnknownField(text)
+                }
+                Category::Data => TelemetryError::Schema(text),
+                Category::Syntax | Category::Eof | Category::Io => TelemetryError::Json(text),
+            }
+        })?;
         fix.validate()?;
         Ok(fix)
     }
@@ -108,12 +129,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_a_reason() {
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 9] = [
             (b"{", "json"),
+            (b"<script>alert(1)</script>", "json"),
             (
                 br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":1,"heading":0,"extra":1}"#,
-                "json",
+                "unknown_field",
             ),
+            (br#"{"ts":1,"lat":45,"lon":4,"speed_kmh":1}"#, "schema"),
+            (br#"[1,45,4,1,0]"#, "schema"),
             (
                 br#"{"ts":1,"lat":95,"lon":4,"speed_kmh":1,"heading":0}"#,
                 "out_of_range",
@@ -124,7 +148,7 @@ mod tests {
             ),
             (
                 br#"{"ts":1,"lat":"NaN","lon":4,"speed_kmh":1,"heading":0}"#,
-                "json",
+                "schema",
             ),
             (&[b' '; 2000], "oversize"),
         ];
