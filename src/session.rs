@@ -111,7 +111,6 @@ impl Session {
             Kind::WebSocket => config.websocket_url.clone(),
             Kind::Bosh => config.bosh_url.clone(),
         };
-        let nick = format!("viewer-{:04x}", (random_unit() * 65535.0) as u32);
         let rooms: Vec<String> = config
             .event_rooms
             .iter()
@@ -139,14 +138,18 @@ impl Session {
                         if !cursors.is_empty() {
                             self.load_open_incidents();
                         }
+                        let nick = viewer_nick();
                         for room in &rooms {
-                            let _ = connection.with_client(|c| match cursors.get(room) {
-                                Some(cursor) => c
-                                    .join_room(room, &nick, History::None)
-                                    .and_then(|()| c.set_archive_cursor(room, cursor)),
-                                None => c.join_room(room, &nick, History::MaxStanzas(HISTORY)),
-                            });
+                            let _ = connection.with_client(|c| join(c, room, &nick, &cursors));
                         }
+                    }
+                    // Another viewer holds the nick drawn: draw again.
+                    XmppEvent::RoomJoinFailed { room, error } if error.condition == "conflict" => {
+                        let _ =
+                            connection.with_client(|c| join(c, &room, &viewer_nick(), &cursors));
+                    }
+                    XmppEvent::RoomJoinFailed { room, error } => {
+                        leptos::logging::warn!("cannot join {room}: {}", error.condition)
                     }
                     XmppEvent::RoomJoined { .. } => self.link.update(|link| {
                         *link = match link {
@@ -213,6 +216,31 @@ impl Session {
                 },
             );
         self.connection.set_value(Some(opened));
+    }
+}
+
+/// A nick for an anonymous viewer; visitors' presence is not broadcast, so only moderators see
+/// it. One in four billion, and a conflict draws again.
+fn viewer_nick() -> String {
+    format!(
+        "viewer-{:08x}",
+        (random_unit() * f64::from(u32::MAX)) as u32
+    )
+}
+
+/// Joins `room`: with its recent history on a first join; on a rejoin without it, from the
+/// archive position reached before (its archive fills the gap).
+fn join(
+    client: &mut vigie_xmpp::Client,
+    room: &str,
+    nick: &str,
+    cursors: &HashMap<String, String>,
+) -> Result<(), vigie_xmpp::Error> {
+    match cursors.get(room) {
+        Some(cursor) => client
+            .join_room(room, nick, History::None)
+            .and_then(|()| client.set_archive_cursor(room, cursor)),
+        None => client.join_room(room, nick, History::MaxStanzas(HISTORY)),
     }
 }
 
