@@ -8,6 +8,8 @@ run_as_root = true
 pidfile = {{pid_file}}
 data_path = {{data_dir}}
 admin_socket = {{admin_socket}}
+-- Vigie's own modules (deploy/prosody-plugins/).
+plugin_paths = { {{plugin_dir}} }
 certificates = {{certs_dir}}
 log = {
 	{ levels = { min = "info" }, to = "file", filename = {{log_file}} };
@@ -68,7 +70,10 @@ VirtualHost {{anon_domain}}
 	authentication = "anonymous"
 
 Component {{muc_service}} "muc"
-	modules_enabled = { "muc_mam" }
+	modules_enabled = { "muc_mam"; "vigie_operators" }
+	-- The operators' chat is for accounts: anonymous viewers can neither join nor read it.
+	vigie_operator_rooms = { {{ops_room}} }
+	vigie_operator_host = {{xmpp_domain}}
 	muc_log_all_rooms = true
 	-- The collector catches up in pages of 1000 (Prosody caps pages at 50 by default).
 	max_archive_query_results = 1000

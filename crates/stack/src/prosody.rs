@@ -16,6 +16,11 @@ use crate::mysql::{Mysql, MysqlUrl};
 use crate::state::StateDir;
 
 const TEMPLATE: &str = include_str!("../../../deploy/prosody.cfg.lua");
+/// Vigie's Prosody modules, written beside the configuration: (file name, source).
+const PLUGINS: [(&str, &str); 1] = [(
+    "mod_vigie_operators.lua",
+    include_str!("../../../deploy/prosody-plugins/mod_vigie_operators.lua"),
+)];
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts with fresh free ports when another process grabs one between choice and bind.
 const PORT_ATTEMPTS: usize = 3;
@@ -114,7 +119,7 @@ impl Prosody {
     /// Creates (or re-applies the settings of) the rooms: every event room persistent,
     /// moderated and public, `gateway_jid` its owner (the one voice; owners are moderators),
     /// `collector_jid` a member, visitors' presence not broadcast; and the operators' room
-    /// persistent, public and not moderated. Idempotent.
+    /// persistent, public and not moderated (accounts only: `mod_vigie_operators`). Idempotent.
     pub fn create_event_rooms(&self, gateway_jid: &str, collector_jid: &str) -> Result<()> {
         let mut lua = String::new();
         for room in EVENT_ROOMS {
@@ -232,6 +237,12 @@ fn start(
     let dir = state.subdir("prosody")?;
     let data = state.subdir("prosody/data")?;
     let certs = state.subdir("prosody/certs")?;
+    let plugins = state.subdir("prosody/plugins")?;
+    for (name, source) in PLUGINS {
+        let file = plugins.join(name);
+        std::fs::write(&file, source)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
     let config = dir.join("prosody.cfg.lua");
     let log = dir.join("prosody.log");
     let pid_file = dir.join("prosody.owner.pid");
@@ -244,6 +255,7 @@ fn start(
             ("pid_file", path(&dir.join("prosody.pid"))),
             ("data_dir", path(&data)),
             ("certs_dir", path(&certs)),
+            ("plugin_dir", path(&plugins)),
             ("admin_socket", path(&data.join("prosody.sock"))),
             ("log_file", path(&log)),
             ("c2s_port", c2s_port.to_string()),
@@ -256,6 +268,7 @@ fn start(
             ("xmpp_domain", lua_string(XMPP_DOMAIN)),
             ("anon_domain", lua_string(ANON_DOMAIN)),
             ("muc_service", lua_string(MUC_SERVICE)),
+            ("ops_room", lua_string(&room_jid(OPS_ROOM))),
         ],
     )?;
     std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
@@ -373,6 +386,7 @@ mod tests {
             "pid_file",
             "data_dir",
             "certs_dir",
+            "plugin_dir",
             "admin_socket",
             "log_file",
             "c2s_port",
@@ -385,6 +399,7 @@ mod tests {
             "xmpp_domain",
             "anon_domain",
             "muc_service",
+            "ops_room",
         ];
         let values: Vec<(&str, String)> = names.iter().map(|n| (*n, "1".to_owned())).collect();
         render(TEMPLATE, &values).unwrap();

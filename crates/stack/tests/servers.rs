@@ -17,7 +17,7 @@ use vigie_model::contract::{
 };
 use vigie_stack::{Mosquitto, Mysql, MysqlUrl, Prosody, StateDir};
 use vigie_xmpp::driver_tokio::{connect, Handle};
-use vigie_xmpp::{Affiliation, ClientConfig, Event as XmppEvent, History, Role};
+use vigie_xmpp::{Affiliation, ArchiveQuery, ClientConfig, Event as XmppEvent, History, Role};
 
 fn provisioned_prosody() -> Prosody {
     let prosody = Prosody::start_for_test().expect("start Prosody");
@@ -105,11 +105,39 @@ async fn anonymous_viewers_are_visitors_and_the_gateway_owns_the_event_rooms() {
         assert_eq!((role, affiliation), (Role::Visitor, Affiliation::None));
     }
 
-    // The operators' room is not moderated: a viewer may speak there.
-    let (role, _) = join(&mut viewer, &room_jid(OPS_ROOM), "viewer")
+    // The operators' room is for accounts: not moderated, but closed to anonymous viewers,
+    // its archive too.
+    let ops = room_jid(OPS_ROOM);
+    let (role, _) = join(&mut collector, &ops, "operator").await.unwrap();
+    assert_eq!(role, Role::Participant);
+    collector
+        .0
+        .send_groupchat(&ops, "for operators", None)
         .await
         .unwrap();
-    assert_eq!(role, Role::Participant);
+    assert_eq!(
+        join(&mut viewer, &ops, "viewer").await,
+        Err("registration-required".to_owned())
+    );
+    let query = viewer
+        .0
+        .query_room_archive(&ops, ArchiveQuery::default())
+        .await
+        .unwrap();
+    let refusal = next_event(&mut viewer.1, |event| match event {
+        XmppEvent::ArchivedMessage { query_id, message } if query_id == query => {
+            panic!("an anonymous viewer read the operators' archive: {message:?}")
+        }
+        XmppEvent::ArchiveQueryDone { query_id, result } if query_id == query => Some(result),
+        _ => None,
+    })
+    .await;
+    match refusal {
+        Err(vigie_xmpp::Error::ServerRefused(vigie_xmpp::Refusal::Stanza(error))) => {
+            assert_eq!(error.condition, "forbidden", "{error:?}")
+        }
+        other => panic!("the operators' archive answered a viewer: {other:?}"),
+    }
 
     // Anonymous viewers cannot create rooms.
     assert!(join(&mut viewer, &room_jid("graffiti"), "viewer")
