@@ -22,6 +22,8 @@ pub struct Card {
 pub struct LiveFilter {
     pub kinds: HashSet<EventKind>,
     pub severities: HashSet<Severity>,
+    /// Zone ids of the city.
+    pub zones: HashSet<String>,
 }
 
 impl LiveFilter {
@@ -29,6 +31,8 @@ impl LiveFilter {
         (self.kinds.is_empty() || self.kinds.contains(&event.kind))
             && (self.severities.is_empty()
                 || (event.kind.has_lifecycle() && self.severities.contains(&event.severity)))
+            && (self.zones.is_empty()
+                || (event.zone.as_ref()).is_some_and(|zone| self.zones.contains(zone)))
     }
 
     /// Adds the kind to the filter, or removes it if present.
@@ -41,6 +45,12 @@ impl LiveFilter {
     pub fn toggle_severity(&mut self, severity: Severity) {
         if !self.severities.remove(&severity) {
             self.severities.insert(severity);
+        }
+    }
+
+    pub fn toggle_zone(&mut self, zone: &str) {
+        if !self.zones.remove(zone) {
+            self.zones.insert(zone.to_owned());
         }
     }
 }
@@ -277,6 +287,26 @@ mod tests {
         );
         filter.toggle_severity(Severity::Minor);
         assert!(filter.shows(&minor_zone));
+        assert_eq!(filter, LiveFilter::default());
+
+        let in_centre = Event {
+            zone: Some("centre".into()),
+            ..event("C")
+        };
+        let nowhere = Event {
+            zone: None,
+            ..event("N")
+        };
+        filter.toggle_zone("centre");
+        assert!(filter.shows(&in_centre));
+        assert!(!filter.shows(&nowhere), "no zone: not in the one chosen");
+        filter.toggle_zone("east");
+        assert!(filter.shows(&in_centre), "zones add up");
+        filter.toggle_kind(EventKind::Jam);
+        assert!(!filter.shows(&in_centre), "and combine with kinds");
+        filter.toggle_kind(EventKind::Jam);
+        filter.toggle_zone("centre");
+        filter.toggle_zone("east");
         assert_eq!(filter, LiveFilter::default());
     }
 

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use vigie_model::event::format_time;
 use vigie_model::{EventKind, Severity};
 
+use crate::api;
 use crate::clock::{clock, now};
 use crate::components::{message, rows};
 use crate::feed::{card_line, shown_severity, Card, Feed, LiveFilter};
@@ -52,10 +53,23 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
             }
         })
         .collect_view();
+    let zone_chips = api::city()
+        .zones
+        .iter()
+        .map(|zone| {
+            let id = zone.id.as_str();
+            let pressed = move || filter.with(|f| f.zones.contains(id)).to_string();
+            view! {
+                <button class="chip zone" aria-pressed=pressed on:click=move |_| filter.update(|f| f.toggle_zone(id))>
+                    {zone.name.as_str()}
+                </button>
+            }
+        })
+        .collect_view();
     view! {
         <section class="pane live" aria-labelledby="live-title">
             <h2 id="live-title">"Live events"</h2>
-            <div class="chips" role="group" aria-label="Filter the live feed">{kind_chips}{severity_chips}</div>
+            <div class="chips" role="group" aria-label="Filter the live feed">{kind_chips}{severity_chips}{zone_chips}</div>
             {move || empty.get().then(|| message("empty", "Waiting for events…".into()))}
             // Focusable: the feed scrolls on its own, and keyboards must be able to scroll it.
             <ol class="cards" data-testid="live-feed" tabindex="0" aria-label="Events, newest first">
