@@ -66,11 +66,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Whether a database error means "the database is unreachable right now" (retry later) rather
 /// than a bug or bad data.
 pub fn is_unavailable(error: &Error) -> bool {
-    matches!(
-        error,
+    match error {
         sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-    )
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(error) => error
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|error| UNAVAILABLE.contains(&error.number())),
+        _ => false,
+    }
 }
+
+/// The server's errors that say "not now" rather than "wrong": too many connections (1040),
+/// shutting down (1053), the query or the connection killed (1317, 1927), the connection
+/// closed for inactivity (4031).
+const UNAVAILABLE: [u16; 5] = [1040, 1053, 1317, 1927, 4031];

@@ -377,3 +377,46 @@ async fn programs_starting_together_migrate_once(pool: sqlx::MySqlPool) {
         .unwrap();
     assert_eq!(applied, vigie_store::MIGRATOR.iter().count() as i64);
 }
+
+#[sqlx::test(migrator = "vigie_store::MIGRATOR")]
+async fn a_query_killed_on_the_server_is_unavailability_not_a_bug(pool: MySqlPool) {
+    let mut busy = pool.acquire().await.unwrap();
+    let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+        .fetch_one(&mut *busy)
+        .await
+        .unwrap();
+    let long = tokio::spawn(async move {
+        sqlx::query(
+            "SELECT COUNT(*) FROM information_schema.COLLATIONS a, information_schema.COLLATIONS b, \
+             information_schema.COLLATIONS c, information_schema.COLLATIONS d",
+        )
+            .execute(&mut *busy)
+            .await
+    });
+    // Killed once it runs (the process list shows it), as an operator or a restart would.
+    for _ in 0..100 {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'SELECT COUNT(*) FROM information_schema%'",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if running > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    sqlx::query(&format!("KILL QUERY {id}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let error = long.await.unwrap().unwrap_err();
+    assert!(vigie_store::is_unavailable(&error), "{error:?}");
+
+    let mistake = sqlx::query("SELECT * FROM no_such_table")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(!vigie_store::is_unavailable(&mistake), "{mistake:?}");
+}
