@@ -65,7 +65,7 @@ pub fn App() -> impl IntoView {
                             <div class="side">
                                 <StartPanel account />
                                 <ChatPanel account />
-                                <OpenIncidentsPanel open />
+                                <OpenIncidentsPanel open select=history.selected />
                                 <CityMap open history />
                             </div>
                         }

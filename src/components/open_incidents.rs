@@ -8,9 +8,12 @@ use crate::feed::{duration_label, place_name, vehicles_label};
 use crate::open::OpenIncident;
 
 /// Open accidents and active jams, with how long they have lasted; one row per incident, so an
-/// event rewrites only its incident's row.
+/// event rewrites only its incident's row. Its kind opens the incident's details (`select`).
 #[component]
-pub fn OpenIncidents(open: Memo<Vec<OpenIncident>>) -> impl IntoView {
+pub fn OpenIncidents(
+    open: Memo<Vec<OpenIncident>>,
+    select: RwSignal<Option<String>>,
+) -> impl IntoView {
     let now = RwSignal::new(crate::clock::now());
     if let Ok(ticker) = set_interval_with_handle(move || now.set(crate::clock::now()), TICK) {
         on_cleanup(move || ticker.clear());
@@ -25,7 +28,7 @@ pub fn OpenIncidents(open: Memo<Vec<OpenIncident>>) -> impl IntoView {
                         open.get().into_iter().map(move |open| (minutes_since(open.since, now), open))
                     },
                     |(minutes, open)| (open.latest.incident.clone(), open.latest.id.clone(), *minutes),
-                    |(minutes, open)| row(open, minutes),
+                    move |(minutes, open)| row(open, minutes, select),
                 )}
             </ul>
         </section>
@@ -36,16 +39,24 @@ pub fn OpenIncidents(open: Memo<Vec<OpenIncident>>) -> impl IntoView {
 /// (A row reading the ticking clock itself would stay among the clock's subscribers after it
 /// is gone: reactive_graph 0.2.16 does not unsubscribe dropped effects, which grew the wasm
 /// memory with every incident.)
-fn row(open: OpenIncident, minutes: i64) -> impl IntoView {
+fn row(open: OpenIncident, minutes: i64, select: RwSignal<Option<String>>) -> impl IntoView {
     let event = open.latest;
     let class = format!(
         "open-incident {} {}",
         event.kind.as_str(),
         event.severity.as_str()
     );
+    let label = format!(
+        "Details of the {} at {}",
+        kind_label(event.kind),
+        place_name(&event)
+    );
+    let incident = event.incident.clone();
     view! {
         <li class=class data-incident-id=event.incident.clone()>
-            <span class="kind">{kind_label(event.kind)}</span>
+            <button class="kind row-open" aria-label=label on:click=move |_| select.set(Some(incident.clone()))>
+                {kind_label(event.kind)}
+            </button>
             <span class="where">{place_name(&event).to_owned()}</span>
             <span class="vehicle">{vehicles_label(&event.vehicles)}</span>
             <span class="duration">{duration_label(minutes)}</span>

@@ -107,6 +107,33 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
     assert_eq!(count(&page, "[data-testid=map-markers] circle").await?, 1);
     screenshot(&page, "dashboard-old-open-accident").await?;
 
+    // Its row opens its details: the lifecycle so far, one opening.
+    page.find(Locator::Css(&format!("{} button", open_row(&old.incident))))
+        .await?
+        .click()
+        .await?;
+    let steps = eventually(
+        Duration::from_secs(10),
+        "the drawer's lifecycle",
+        || async {
+            let steps = page
+            .execute(
+                "return [...document.querySelectorAll('dialog[open] [data-testid=lifecycle] li')]\
+                 .map(step => step.dataset.status)",
+                vec![],
+            )
+            .await?;
+            let steps: Vec<String> = serde_json::from_value(steps)?;
+            Ok((!steps.is_empty()).then_some(steps))
+        },
+    )
+    .await?;
+    assert_eq!(steps, ["open"]);
+    page.active_element()
+        .await?
+        .send_keys(&fantoccini::key::Key::Escape.to_string())
+        .await?;
+
     // Its clearing, live, takes it off the panel and the map.
     let cleared = follow(&old, Status::Cleared, OffsetDateTime::now_utc());
     post(&gateway, &cleared).await?;
