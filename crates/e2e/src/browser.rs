@@ -12,6 +12,26 @@ use fantoccini::{Client, ClientBuilder};
 /// Longest a browser scenario may take: a wedged browser fails the test instead of hanging it.
 pub const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
 
+/// The statuses of the lifecycle the open details drawer shows, once it shows one.
+pub async fn drawer_lifecycle(page: &Client) -> anyhow::Result<Vec<String>> {
+    crate::eventually(
+        Duration::from_secs(10),
+        "the drawer's lifecycle",
+        || async {
+            let steps = page
+            .execute(
+                "return [...document.querySelectorAll('dialog[open] [data-testid=lifecycle] li')]\
+                 .map(step => step.dataset.status)",
+                vec![],
+            )
+            .await?;
+            let steps: Vec<String> = serde_json::from_value(steps)?;
+            Ok((!steps.is_empty()).then_some(steps))
+        },
+    )
+    .await
+}
+
 /// Runs a browser scenario for at most `limit` (usually [`SCENARIO_LIMIT`]).
 pub async fn within(
     limit: Duration,

@@ -9,7 +9,7 @@ use anyhow::Context;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use vigie_e2e::browser::{browser, dist, screenshot, SCENARIO_LIMIT};
+use vigie_e2e::browser::{browser, dist, drawer_lifecycle, screenshot, SCENARIO_LIMIT};
 use vigie_e2e::{eventually, get_json, Stack};
 use vigie_model::{EventKind, Incident, IncidentDetail, Status};
 use vigie_store::fixtures::{matches, varied_events};
@@ -273,19 +273,7 @@ async fn history_scenario() -> anyhow::Result<()> {
     .await?
     .click()
     .await?;
-    let steps = eventually(Duration::from_secs(10), "the lifecycle", || async {
-        let steps = page
-            .execute(
-                "return [...document.querySelectorAll('dialog[open] [data-testid=lifecycle] li')]\
-                 .map(step => step.dataset.status)",
-                vec![],
-            )
-            .await?;
-        let steps: Vec<String> = serde_json::from_value(steps)?;
-        Ok((!steps.is_empty()).then_some(steps))
-    })
-    .await?;
-    assert_eq!(steps, lifecycle);
+    assert_eq!(drawer_lifecycle(&page).await?, lifecycle);
     let drawer_text = page
         .find(Locator::Css("dialog[open]"))
         .await?
