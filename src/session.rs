@@ -99,7 +99,6 @@ impl Session {
 
     /// Connects with `config`, and again after every loss.
     pub fn start(self, config: api::ClientConfig) {
-        self.load_open_incidents();
         let kind = self.fallback.with_value(Fallback::preferred);
         self.connect(config, kind, 0);
     }
@@ -133,15 +132,14 @@ impl Session {
                         self.fallback.update_value(|fallback| fallback.online(kind));
                         self.link.set(Link::Joining(kind));
                         self.await_histories(rooms.len());
-                        // Back after a loss: whatever opened and got buried while away, or
-                        // cleared out of the archive's reach, is the API's to tell.
-                        if !cursors.is_empty() {
-                            self.load_open_incidents();
-                        }
                         let nick = viewer_nick();
                         for room in &rooms {
                             let _ = connection.with_client(|c| join(c, room, &nick, &cursors));
                         }
+                        // What opened long ago and got buried in the rooms, or cleared while
+                        // we were away, is the API's to tell; asked once the joins are out,
+                        // so the page's way to live does not wait behind it.
+                        self.load_open_incidents();
                     }
                     // Another viewer holds the nick drawn: draw again.
                     XmppEvent::RoomJoinFailed { room, error } if error.condition == "conflict" => {
