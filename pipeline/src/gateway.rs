@@ -250,6 +250,41 @@ async fn join(args: &GatewayArgs) -> anyhow::Result<Rooms> {
     })
 }
 
+/// Whether a failed join may succeed later: the server down or restarting, not a refusal.
+fn transient(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<vigie_xmpp::Error>())
+        .is_none_or(vigie_xmpp::Error::is_transient)
+}
+
+/// Hands the detectors the incidents a previous run left open, read back from the rooms;
+/// returns the events that supersede some of them. Detecting matters more than tidying up
+/// after a previous run: an archive that cannot be read is only a warning.
+async fn take_over(joined: &mut Rooms, detector: &mut Detector) -> Vec<Event> {
+    match left_open(joined, now_ms()).await {
+        Ok(open) => {
+            let superseded: Vec<Event> = open
+                .iter()
+                .filter_map(|incident| detector.adopt(incident))
+                .collect();
+            tracing::info!(
+                incidents = open.len(),
+                superseded = superseded.len(),
+                "gateway joined the event rooms and took over the incidents a previous run left open"
+            );
+            superseded
+        }
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                "cannot read back the incidents a previous run left open; they stay open"
+            );
+            Vec::new()
+        }
+    }
+}
+
 /// How far back, at start, the gateway reads the archive of each kind's room for incidents a
 /// previous run left open. A jam lasts as long as its traffic. An accident times out 15 minutes
 /// after it opened, but only while a gateway runs: one left open by a gateway that was down
@@ -375,8 +410,19 @@ pub async fn run(
     let (mqtt, mut eventloop) = AsyncClient::new(options, 1024);
     mqtt.subscribe(TELEMETRY_FILTER, QoS::AtLeastOnce).await?;
 
-    let mut rooms = Some(join(&args).await?);
-    tracing::info!(rooms = ?contract::EVENT_ROOMS, "gateway joined the event rooms");
+    // A server still starting is waited for (telemetry stays in the broker meanwhile); only
+    // what retrying cannot fix, such as a refused login, ends the program.
+    let mut rooms = match join(&args).await {
+        Ok(joined) => Some(joined),
+        Err(error) if transient(&error) => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "XMPP unreachable at start; retrying"
+            );
+            None
+        }
+        Err(error) => return Err(error),
+    };
     let city = match &args.city {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -397,30 +443,17 @@ pub async fn run(
         None => None,
     };
     let mut detector = Detector::new(city, Thresholds::default(), IdSource::from_entropy());
-    let mut superseded = Vec::new();
-    if let Some(joined) = rooms.as_mut() {
-        // Detecting matters more than tidying up after a previous run: never refuse to start.
-        match left_open(joined, now_ms()).await {
-            Ok(open) => {
-                superseded.extend(open.iter().filter_map(|incident| detector.adopt(incident)));
-                tracing::info!(
-                    incidents = open.len(),
-                    superseded = superseded.len(),
-                    "took over the incidents a previous run left open"
-                );
-            }
-            Err(error) => tracing::warn!(
-                %error,
-                "cannot read back the incidents a previous run left open; they stay open"
-            ),
-        }
-    }
     let mut admission = Admission::default();
     let mut outbox = Outbox::default();
     let mut stats = Stats::default();
-    let superseded = outbox.push_unprompted(superseded);
-    stats.events(&superseded);
-    send_all(rooms.as_ref(), &superseded);
+    // The take-over happens once, at the first join, before any telemetry is read.
+    let mut taken_over = false;
+    if let Some(joined) = rooms.as_mut() {
+        taken_over = true;
+        let superseded = outbox.push_unprompted(take_over(joined, &mut detector).await);
+        stats.events(&superseded);
+        send_all(rooms.as_ref(), &superseded);
+    }
     let mut latest_ms = 0;
     let mut tick = tokio::time::interval(TICK);
     let mut reconnect_attempt = 0;
@@ -509,8 +542,12 @@ pub async fn run(
             },
             () = reconnect_delay(!connected, reconnect_attempt) => {
                 match join(&args).await {
-                    Ok(joined) => {
+                    Ok(mut joined) => {
                         reconnect_attempt = 0;
+                        if !std::mem::replace(&mut taken_over, true) {
+                            let superseded = outbox.push_unprompted(take_over(&mut joined, &mut detector).await);
+                            stats.events(&superseded);
+                        }
                         let resend = outbox.unconfirmed();
                         tracing::info!(outbox = resend.len(), "XMPP session back; sending the outbox");
                         send_all(Some(&joined), &resend);

@@ -88,3 +88,37 @@ async fn the_gateway_detects_what_was_published_while_it_was_down_and_clears_wha
     );
     stack.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_started_while_prosody_is_down_waits_for_it_and_loses_nothing(
+) -> anyhow::Result<()> {
+    let mut stack = Stack::start(None).await?;
+    let mut viewer = Viewer::join(&stack, "accidents").await?;
+    // A first accident proves the gateway's MQTT session and subscription exist.
+    stack.simulate(3, 3.0, 1).await?;
+    let (first, _) = viewer.next_event(Duration::from_secs(20)).await?;
+    drop(viewer);
+
+    stack.kill(Program::Gateway).await;
+    tokio::task::block_in_place(|| stack.prosody.kill());
+    // Started with no XMPP server to join: it waits, and the telemetry waits in the broker.
+    stack.launch(Program::Gateway)?;
+    stack.simulate(3, 3.0, 2).await?;
+    tokio::task::block_in_place(|| stack.prosody.restart())?;
+
+    let opened = eventually(Duration::from_secs(60), "veh-0002's accident", || async {
+        let archived = stack.archived_events().await.unwrap_or_default();
+        Ok(archived.into_iter().find(|event| {
+            (event.kind, event.status, event.vehicles.as_slice())
+                == (
+                    EventKind::Accident,
+                    Status::Open,
+                    ["veh-0002".to_owned()].as_slice(),
+                )
+        }))
+    })
+    .await?;
+    assert_ne!(opened.incident, first.incident);
+    // The gateway was running all along: it did not exit for want of a server at start.
+    stack.stop().await
+}

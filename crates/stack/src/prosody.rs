@@ -138,7 +138,18 @@ impl Prosody {
     /// Kills the server with SIGKILL, as a crash would, then starts it again on the same
     /// ports with the same files and database (accounts, rooms and archives survive).
     pub fn kill_and_restart(&mut self) -> Result<()> {
+        self.kill();
+        self.restart()
+    }
+
+    /// Kills the server with SIGKILL, as a crash would; [`restart`](Self::restart) brings it
+    /// back.
+    pub fn kill(&mut self) {
         self.server.kill();
+    }
+
+    /// Starts the server again on the same ports with the same files and database.
+    pub fn restart(&mut self) -> Result<()> {
         let restarted = start(
             &self.state_dir,
             &self.database_url,
