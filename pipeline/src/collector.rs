@@ -46,12 +46,35 @@ pub async fn run(
     let pool = MySqlPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(&args.database_url)
-        .await
-        .context("connecting to MySQL (DATABASE_URL)")?;
-    vigie_store::migrate(&pool).await?;
-    let mut stats = Stats::default();
+        .connect_lazy(&args.database_url)
+        .context("DATABASE_URL is not a MySQL URL")?;
     tokio::pin!(shutdown);
+    // MySQL may still be starting: wait for it (the events wait in the rooms' archives). Only
+    // what retrying cannot fix, such as refused credentials, ends the program.
+    let mut attempt = 0;
+    loop {
+        let migrated = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            migrated = vigie_store::migrate(&pool) => migrated,
+        };
+        match migrated {
+            Ok(()) => break,
+            Err(error) if mysql_unavailable(&error) => {
+                attempt += 1;
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    attempt,
+                    "MySQL unavailable; retrying"
+                );
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(backoff(attempt)) => {}
+                }
+            }
+            Err(error) => return Err(error.context("preparing the MySQL database (DATABASE_URL)")),
+        }
+    }
+    let mut stats = Stats::default();
     let mut attempt = 0;
     loop {
         let session = tokio::select! {
@@ -75,6 +98,14 @@ pub async fn run(
             () = tokio::time::sleep(backoff(attempt)) => {}
         }
     }
+}
+
+/// Whether MySQL failed for now (down, starting, overloaded) rather than refused us.
+fn mysql_unavailable(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .any(vigie_store::is_unavailable)
 }
 
 /// One XMPP session: join, catch up, then store live events until the session ends.

@@ -1,6 +1,6 @@
 //! The collector on real servers (a private Prosody and MariaDB): its catch-up through a room's
 //! archive (XEP-0313) pages to the end, stores every event once, saves the archive id of the
-//! last one, and next time starts from there.
+//! last one, and next time starts from there. Started before MySQL, it waits for it.
 
 mod support;
 
@@ -151,6 +151,70 @@ async fn catch_up_pages_to_the_end_then_resumes_from_the_last_stored() -> anyhow
     // Posted while the collector was away: caught up from where it stopped.
     let last = post(&gateway, &room, &accidents(&mut ids, missed, 5)).await?;
     collect(&args, &pool, &room, missed as i64 + 5, &last).await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Forwards every connection accepted on `listener` to `target`, until the test ends.
+async fn forward(listener: tokio::net::TcpListener, target: String) {
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        let target = target.clone();
+        tokio::spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_before_mysql_the_collector_waits_for_it_then_catches_up() -> anyhow::Result<()> {
+    let prosody = tokio::task::spawn_blocking(Prosody::start_for_test).await??;
+    let database_url =
+        tokio::task::spawn_blocking(|| Mysql::shared().fresh_database("collector")).await??;
+    let (gateway, collector) = support::pipeline_accounts(&prosody)?;
+    let room = room_jid("accidents");
+    let last = post(&gateway, &room, &accidents(&mut IdSource::seeded(9), 0, 3)).await?;
+
+    // The collector's MySQL is a port nothing listens on yet: it must wait, not exit.
+    let (credentials, rest) = database_url.split_once('@').context("no @ in the URL")?;
+    let (target, database) = rest.split_once('/').context("no database in the URL")?;
+    let port = vigie_stack::free_port();
+    let args = CollectorArgs {
+        database_url: format!("{credentials}@127.0.0.1:{port}/{database}"),
+        xmpp: collector,
+        nick: "collector".into(),
+        gateway_nick: gateway::NICK.into(),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let run = tokio::spawn(collector::run(args, async {
+        let _ = stopped.await;
+    }));
+    // Longer than the pool's 5 s connection timeout: the first attempt has failed by then.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    anyhow::ensure!(
+        !run.is_finished(),
+        "the collector gave up on a MySQL not there yet"
+    );
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    tokio::spawn(forward(listener, target.to_owned()));
+    let pool = MySqlPool::connect(&database_url).await?;
+    let caught_up = eventually("the archive stored once MySQL is there", || async {
+        if run.is_finished() {
+            bail!("the collector stopped");
+        }
+        // An error while the collector has not made the schema yet.
+        let stored = vigie_store::load_archive_cursor(&pool, &room)
+            .await
+            .unwrap_or_default();
+        Ok((stored.as_deref() == Some(last.as_str())).then_some(()))
+    })
+    .await;
+    let _ = stop.send(());
+    run.await??;
+    caught_up?;
+    assert_eq!(stored(&pool).await?, 3);
     pool.close().await;
     Ok(())
 }
