@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use fantoccini::{Client, Locator};
 use time::OffsetDateTime;
-use vigie_e2e::browser::{browser, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::browser::{browser, dist, drawer_lifecycle, screenshot, within, SCENARIO_LIMIT};
 use vigie_e2e::{eventually, Program, Stack};
 use vigie_model::contract::{room_for, room_jid, GATEWAY_USER, XMPP_DOMAIN};
 use vigie_model::{Event, EventKind, Severity, Status};
@@ -112,23 +112,7 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    let steps = eventually(
-        Duration::from_secs(10),
-        "the drawer's lifecycle",
-        || async {
-            let steps = page
-            .execute(
-                "return [...document.querySelectorAll('dialog[open] [data-testid=lifecycle] li')]\
-                 .map(step => step.dataset.status)",
-                vec![],
-            )
-            .await?;
-            let steps: Vec<String> = serde_json::from_value(steps)?;
-            Ok((!steps.is_empty()).then_some(steps))
-        },
-    )
-    .await?;
-    assert_eq!(steps, ["open"]);
+    assert_eq!(drawer_lifecycle(&page).await?, ["open"]);
     page.active_element()
         .await?
         .send_keys(&fantoccini::key::Key::Escape.to_string())
