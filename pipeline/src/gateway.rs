@@ -91,8 +91,9 @@ impl Admission {
     }
 }
 
-/// Most telemetry messages held unacknowledged (about 250 bytes each): enough to keep the
-/// rooms busy for a second at this machine's rate of confirmation.
+/// Most telemetry messages held unacknowledged (about 260 bytes each, 5 MB in all): 0.4 s of
+/// reading ahead at this machine's rate of confirmation (~50k messages/s in the ingest
+/// benchmark), so the rooms are never left waiting for telemetry.
 pub const MAX_HELD: usize = 20_000;
 
 /// How many times an event is sent before a room's refusal is taken as final: one try and
