@@ -51,27 +51,10 @@ pub async fn run(
     tokio::pin!(shutdown);
     // MySQL may still be starting: wait for it (the events wait in the rooms' archives). Only
     // what retrying cannot fix, such as refused credentials, ends the program.
-    let mut attempt = 0;
-    loop {
-        let migrated = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            migrated = vigie_store::migrate(&pool) => migrated,
-        };
-        match migrated {
-            Ok(()) => break,
-            Err(error) if mysql_unavailable(&error) => {
-                attempt += 1;
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    attempt,
-                    "MySQL unavailable; retrying"
-                );
-                tokio::select! {
-                    () = &mut shutdown => return Ok(()),
-                    () = tokio::time::sleep(backoff(attempt)) => {}
-                }
-            }
-            Err(error) => return Err(error.context("preparing the MySQL database (DATABASE_URL)")),
+    tokio::select! {
+        () = &mut shutdown => return Ok(()),
+        migrated = vigie_store::migrate_when_available(&pool) => {
+            migrated.context("preparing the MySQL database (DATABASE_URL)")?;
         }
     }
     let mut stats = Stats::default();
@@ -98,14 +81,6 @@ pub async fn run(
             () = tokio::time::sleep(backoff(attempt)) => {}
         }
     }
-}
-
-/// Whether MySQL failed for now (down, starting, overloaded) rather than refused us.
-fn mysql_unavailable(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
-        .any(vigie_store::is_unavailable)
 }
 
 /// One XMPP session: join, catch up, then store live events until the session ends.

@@ -155,18 +155,6 @@ async fn catch_up_pages_to_the_end_then_resumes_from_the_last_stored() -> anyhow
     Ok(())
 }
 
-/// Forwards every connection accepted on `listener` to `target`, until the test ends.
-async fn forward(listener: tokio::net::TcpListener, target: String) {
-    while let Ok((mut inbound, _)) = listener.accept().await {
-        let target = target.clone();
-        tokio::spawn(async move {
-            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-            }
-        });
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn started_before_mysql_the_collector_waits_for_it_then_catches_up() -> anyhow::Result<()> {
     let prosody = tokio::task::spawn_blocking(Prosody::start_for_test).await??;
@@ -198,7 +186,7 @@ async fn started_before_mysql_the_collector_waits_for_it_then_catches_up() -> an
     );
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    tokio::spawn(forward(listener, target.to_owned()));
+    tokio::spawn(vigie_stack::forward(listener, target.to_owned()));
     let pool = MySqlPool::connect(&database_url).await?;
     let caught_up = eventually("the archive stored once MySQL is there", || async {
         if run.is_finished() {

@@ -17,7 +17,8 @@ pub struct Config {
     #[arg(long, env = "VIGIE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// MySQL / MariaDB URL, e.g. mysql://user:password@127.0.0.1:3306/vigie. Migrations run at start.
+    /// MySQL / MariaDB URL, e.g. mysql://user:password@127.0.0.1:3306/vigie. Migrations are
+    /// applied at start, as soon as MySQL answers (the server serves meanwhile).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 

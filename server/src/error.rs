@@ -18,6 +18,10 @@ pub enum AppError {
     NotFound(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// Started before MySQL could be reached: the migrations are not applied yet (the task
+    /// applying them logs why).
+    #[error("the database is not ready yet")]
+    SchemaPending,
     #[error("the XMPP server is unreachable")]
     BadGateway(#[source] anyhow::Error),
     #[error(transparent)]
@@ -77,11 +81,9 @@ impl IntoResponse for AppError {
             ),
             AppError::Unavailable(error) => {
                 tracing::warn!(%error, "database unavailable");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({ "title": "Service unavailable", "detail": "The database is unavailable; retry later." }),
-                )
+                database_unavailable()
             }
+            AppError::SchemaPending => database_unavailable(),
             AppError::BadGateway(error) => {
                 tracing::warn!(error = format!("{error:#}"), "XMPP upstream unreachable");
                 (
@@ -113,6 +115,14 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+/// The 503 answer, the same whether MySQL went away or has not been reached since the start.
+fn database_unavailable() -> (StatusCode, serde_json::Value) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({ "title": "Service unavailable", "detail": "The database is unavailable; retry later." }),
+    )
 }
 
 /// Unknown paths under `/api`.

@@ -1,4 +1,4 @@
-//! `/healthz` (the process answers) and `/readyz` (it can reach MySQL).
+//! `/healthz` (the process answers) and `/readyz` (it can reach MySQL, whose schema it applied).
 
 use std::time::Duration;
 
@@ -23,10 +23,10 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers.
+/// The database answers, and the migrations are applied.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Ready"), (status = 503, description = "Database unavailable (Retry-After)", body = crate::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
-    let ping = sqlx::query("SELECT 1").execute(&state.pool);
+    let ping = sqlx::query("SELECT 1").execute(state.pool()?);
     match tokio::time::timeout(READY_TIMEOUT, ping).await {
         Ok(Ok(_)) => Ok(Json(json!({ "status": "ready" }))),
         Ok(Err(error)) => Err(AppError::Unavailable(error)),

@@ -5,7 +5,8 @@
 //!   `tower::ServiceExt::oneshot`).
 //! - [`serve`] runs it on a listener the caller bound (integration tests: port 0) until a
 //!   shutdown future completes; [`run`] is `main`'s version, bound to `config.listen` and stopped
-//!   by SIGINT or SIGTERM.
+//!   by SIGINT or SIGTERM. Both serve at once, MySQL or not: they wait for it and apply the
+//!   migrations in the background, and the history answers 503 until then.
 
 mod client_config;
 mod config;
@@ -19,8 +20,9 @@ mod openapi;
 mod proxy;
 mod zones;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,7 +57,10 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// Everything the handlers share; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub pool: MySqlPool,
+    /// Reached through [`AppState::pool`], which answers 503 until the schema is ready.
+    pool: MySqlPool,
+    /// Whether the migrations have been applied: set once by [`serve`]'s background task.
+    schema_ready: Arc<AtomicBool>,
     pub public_urls: Arc<PublicUrls>,
     pub dist: Option<PathBuf>,
     pub cors_origins: Arc<Vec<String>>,
@@ -69,6 +74,7 @@ impl AppState {
     pub fn new(pool: MySqlPool, config: &Config) -> AppState {
         AppState {
             pool,
+            schema_ready: Arc::new(AtomicBool::new(true)),
             public_urls: Arc::new(PublicUrls {
                 websocket: config.xmpp_ws_public_url.clone(),
                 bosh: config.xmpp_bosh_public_url.clone(),
@@ -78,6 +84,15 @@ impl AppState {
             upstream: Arc::new(proxy::Upstream::new(&config.prosody_http_url)),
             metrics: metrics::handle(),
             zones_geojson: zones::city_geojson(&City::builtin()),
+        }
+    }
+
+    /// The database, once its schema is ready; until then the history is unavailable (503).
+    pub(crate) fn pool(&self) -> Result<&MySqlPool, AppError> {
+        if self.schema_ready.load(Ordering::Acquire) {
+            Ok(&self.pool)
+        } else {
+            Err(AppError::SchemaPending)
         }
     }
 }
@@ -121,10 +136,18 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Connects to MySQL (lazily: requests answer 503 while it is down, and work again when it
-/// returns) and applies the migrations.
+/// Connects to MySQL and applies the migrations; fails when MySQL cannot be reached (the
+/// seeding and benchmark tools; [`serve`] waits for it instead). The pool connects lazily:
+/// requests answer 503 while MySQL is away, and work again when it returns.
 pub async fn connect(database_url: &str) -> anyhow::Result<MySqlPool> {
-    let pool = MySqlPoolOptions::new()
+    let pool = lazy_pool(database_url)?;
+    vigie_store::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// The server's pool, connecting on first use; fails only on a malformed URL.
+fn lazy_pool(database_url: &str) -> anyhow::Result<MySqlPool> {
+    MySqlPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
@@ -137,12 +160,15 @@ pub async fn connect(database_url: &str) -> anyhow::Result<MySqlPool> {
             })
         })
         .connect_lazy(database_url)
-        .context("invalid DATABASE_URL")?;
-    vigie_store::migrate(&pool).await?;
-    Ok(pool)
+        .context("invalid DATABASE_URL")
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+///
+/// It serves at once, whether MySQL answers or not, and meanwhile waits for MySQL and applies
+/// the migrations ([`vigie_store::migrate_when_available`]); until they are applied the history
+/// and `/readyz` answer 503 with `Retry-After`, everything else works. What waiting cannot fix
+/// (refused credentials, a failed migration) stops the server with that error.
 ///
 /// For an in-process integration test:
 /// ```no_run
@@ -152,7 +178,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<MySqlPool> {
 /// let config = vigie_server::Config::with_database("mysql://vigie:vigie@127.0.0.1:3306/vigie");
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 /// let server = tokio::spawn(vigie_server::serve(config, listener, async { stopped.await.ok(); }));
-/// // ... requests to http://{address}/api/v1/incidents ...
+/// // ... requests to http://{address}/api/v1/incidents, once /readyz answers 200 ...
 /// stop.send(()).ok();
 /// server.await??;
 /// # Ok(()) }
@@ -162,7 +188,20 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let pool = connect(&config.database_url).await?;
+    let pool = lazy_pool(&config.database_url)?;
+    let schema_ready = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        schema_ready: schema_ready.clone(),
+        ..AppState::new(pool.clone(), &config)
+    };
+    let prepare_database = async move {
+        vigie_store::migrate_when_available(&pool)
+            .await
+            .context("preparing the MySQL database (DATABASE_URL)")?;
+        schema_ready.store(true, Ordering::Release);
+        tracing::info!("database ready");
+        anyhow::Ok(())
+    };
     let address = listener.local_addr()?;
     tracing::info!(%address, dist = ?config.dist, prosody = %config.prosody_http_url, "serving");
     // Nagle off: a WebSocket frame or a small answer leaves at once instead of waiting for the
@@ -172,9 +211,18 @@ pub async fn serve(
             tracing::warn!(%error, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, app(AppState::new(pool, &config)))
+    let serving = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .into_future();
+    tokio::pin!(serving, prepare_database);
+    tokio::select! {
+        // Stopped while still waiting for MySQL: the wait is dropped.
+        served = &mut serving => served?,
+        prepared = &mut prepare_database => {
+            prepared?;
+            serving.await?;
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

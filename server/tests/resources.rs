@@ -5,7 +5,10 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{assert_bad_parameter, database_url, get, router, router_with, send};
+use common::{
+    assert_bad_parameter, database_url, fetch, get, has_header, router, router_with, send,
+    wait_until_ready,
+};
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::MySqlPool;
 use vigie_model::contract;
@@ -270,21 +273,136 @@ async fn serve_runs_in_process_until_told_to_stop(pool: MySqlPool) {
         stopped.await.ok();
     }));
 
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let response = http_get(&mut stream, "/readyz").await;
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // Ready once the migrations are checked, in the background.
+    wait_until_ready(address, &server, 10).await;
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
 
-/// A bare HTTP/1.1 GET, so the test needs no HTTP client.
-async fn http_get(stream: &mut tokio::net::TcpStream, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
+/// Started while MySQL cannot be reached, the server serves at once: health, its settings, the
+/// zones and the dashboard's files work, the history and readiness answer 503 with Retry-After.
+/// When MySQL appears (a forwarder to it, bound after some seconds on the port of the server's
+/// DATABASE_URL), the server applies the migrations and serves the history, without a restart.
+#[sqlx::test(migrations = false)]
+async fn started_before_mysql_the_server_serves_then_recovers_when_it_appears(pool: MySqlPool) {
+    let mysql = vigie_stack::MysqlUrl::parse(&database_url(&pool).await).unwrap();
+    let port = vigie_stack::free_port();
+    let unreachable = vigie_stack::MysqlUrl {
+        host: "127.0.0.1".into(),
+        port,
+        ..mysql.clone()
+    };
+    let dist = tempfile::tempdir().unwrap();
+    let index = "<!doctype html><title>Vigie</title>";
+    std::fs::write(dist.path().join("index.html"), index).unwrap();
+    let config = Config {
+        dist: Some(dist.path().to_owned()),
+        ..Config::with_database(unreachable.to_string())
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(vigie_server::serve(config, listener, async {
+        stopped.await.ok();
+    }));
+
+    let history = [
+        "/readyz",
+        "/api/v1/incidents",
+        "/api/v1/incidents/01JD0000000000000000000000",
+        "/api/v1/incidents.csv",
+        "/api/v1/incidents.geojson",
+        "/api/v1/stats?bucket=hour",
+    ];
+    let assert_history_unavailable = || async {
+        for uri in history {
+            let (status, response) = fetch(address, uri).await;
+            assert_eq!(status, 503, "{uri}: {response}");
+            assert!(
+                has_header(&response, "retry-after", "5"),
+                "{uri}: {response}"
+            );
+            assert!(
+                has_header(&response, "content-type", "application/problem+json"),
+                "{uri}: {response}"
+            );
+        }
+    };
+    for uri in [
+        "/healthz",
+        "/api/v1/config",
+        "/api/v1/zones",
+        "/",
+        "/incidents",
+    ] {
+        let (status, response) = fetch(address, uri).await;
+        assert_eq!(status, 200, "{uri} while MySQL is away: {response}");
+    }
+    assert!(fetch(address, "/").await.1.ends_with(index));
+    assert_history_unavailable().await;
+    // Longer than the pool's 3 s connection timeout: the first attempt has failed by then.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert!(
+        !server.is_finished(),
+        "the server gave up on a MySQL not there yet: {:?}",
+        server.await
+    );
+    assert_history_unavailable().await;
+    assert_eq!(fetch(address, "/healthz").await.0, 200);
+
+    let forwarder = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(vigie_stack::forward(
+        forwarder,
+        format!("{}:{}", mysql.host, mysql.port),
+    ));
+    wait_until_ready(address, &server, 60).await;
+
+    // The server made the schema: an incident stored now is served.
+    let event = vigie_store::fixtures::open(
+        vigie_model::EventKind::Accident,
+        time::OffsetDateTime::now_utc(),
+    );
+    vigie_store::record_event(&pool, &event).await.unwrap();
+    for uri in [
+        "/api/v1/incidents".to_owned(),
+        format!("/api/v1/incidents/{}", event.incident),
+        "/api/v1/incidents.csv".to_owned(),
+    ] {
+        let (status, response) = fetch(address, &uri).await;
+        assert_eq!(status, 200, "{uri}: {response}");
+        assert!(response.contains(&event.incident), "{uri}: {response}");
+    }
+    let (status, stats) = fetch(address, "/api/v1/stats?bucket=hour").await;
+    assert_eq!(status, 200, "{stats}");
+    assert!(stats.contains(r#""kind":"accident","count":1"#), "{stats}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// What waiting cannot fix ends the server, with the reason: here a refused password.
+#[sqlx::test(migrations = false)]
+async fn refused_credentials_stop_the_server_with_the_reason(pool: MySqlPool) {
+    let mysql = vigie_stack::MysqlUrl::parse(&database_url(&pool).await).unwrap();
+    let refused = vigie_stack::MysqlUrl {
+        password: "not-the-password".into(),
+        ..mysql
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = Config::with_database(refused.to_string());
+    let served = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        vigie_server::serve(config, listener, std::future::pending()),
+    )
+    .await
+    .expect("the server keeps running with a refused password");
+    let error = format!("{:#}", served.unwrap_err());
+    assert!(
+        error.contains("DATABASE_URL") && error.contains("1045"),
+        "{error}"
+    );
+    assert!(!error.contains("not-the-password"), "{error}");
 }
 
 #[sqlx::test(migrator = "vigie_store::MIGRATOR")]

@@ -5,6 +5,8 @@
 //! Schemathesis comes from `scripts/install-python` (a venv under `~/.cache/vigie/python`), or
 //! `$VIGIE_SCHEMATHESIS` names the executable.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -45,6 +47,8 @@ fn the_running_server_answers_as_its_openapi_document_says() {
         let server = tokio::spawn(vigie_server::serve(config, listener, async {
             stopped.await.ok();
         }));
+        // The history answers 503 until the server has checked the migrations.
+        common::wait_until_ready(address, &server, 10).await;
         (address, stop, server)
     });
 

@@ -187,7 +187,8 @@ impl Stack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let server_url = format!("http://{}", listener.local_addr()?);
         let server = tokio::spawn(vigie_server::serve(config, listener, stopped(stop_rx)));
-        let health = format!("{server_url}/healthz");
+        // Ready: it answers at once, and once the migrations are applied, tests may seed.
+        let health = format!("{server_url}/readyz");
         let answered = eventually(Duration::from_secs(10), "the server", || async {
             Ok(get_json(&health)
                 .await

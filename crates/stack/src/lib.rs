@@ -29,6 +29,6 @@ pub use daemon::{
 };
 pub use mosquitto::Mosquitto;
 pub use mysql::{Mysql, MysqlUrl};
-pub use ports::{free_port, group_listens_on, port_answers, preferred_port};
+pub use ports::{forward, free_port, group_listens_on, port_answers, preferred_port};
 pub use prosody::Prosody;
 pub use state::{random_secret, read_env_file, write_env_file, write_private, StateDir};

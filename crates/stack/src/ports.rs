@@ -74,3 +74,17 @@ fn listening_inodes(port: u16) -> Vec<String> {
         })
         .collect()
 }
+
+/// Forwards every connection accepted on `listener` to `target` (`host:port`) until the
+/// listener fails or the task is dropped: a server that appears at the moment a test chooses
+/// (bind the listener then), e.g. MySQL for a program started before it.
+pub async fn forward(listener: tokio::net::TcpListener, target: String) {
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        let target = target.clone();
+        tokio::spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}

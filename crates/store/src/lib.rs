@@ -4,6 +4,7 @@
 //! - The collector calls [`record_events`] (or [`record_events_and_cursor`], which also moves
 //!   its archive position in the same transaction) and [`load_archive_cursor`] at start.
 //! - The server calls [`list_incidents`] and [`get_incident`].
+//! - Both apply the schema at start with [`migrate_when_available`], which waits for MySQL.
 //!
 //! Every query is built at run time with bound parameters only, so the crate builds without a
 //! database.
@@ -13,6 +14,7 @@ mod bulk;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 mod history;
+mod migrate;
 mod record;
 
 pub use archive_cursor::{load_archive_cursor, save_archive_cursor};
@@ -21,42 +23,9 @@ pub use history::{
     count_incidents, get_incident, list_incidents, list_statement, BoundingBox, Bucket,
     BucketCount, Cursor, CursorError, IncidentFilter, Page, MAX_LIMIT, MAX_TEXT_LEN,
 };
+pub use migrate::{migrate, migrate_when_available, MIGRATOR};
 pub use record::{record_event, record_events, record_events_and_cursor, Recorded, Rejection};
 pub use vigie_model::incident::{Incident, IncidentDetail, IncidentUpdate};
-
-/// The schema, applied by [`migrate`] and by `#[sqlx::test(migrator = "vigie_store::MIGRATOR")]`.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// How long a program waits for another one applying the migrations.
-const MIGRATION_LOCK_SECONDS: i32 = 120;
-
-/// Applies the migrations, one program at a time: the server and the collector both call this at
-/// start, and sqlx's own lock does not hold on MariaDB (its `GET_LOCK(…, -1)` returns at once), so
-/// two programs starting together could each apply half. Our named lock serializes them.
-pub async fn migrate(pool: &sqlx::MySqlPool) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let mut conn = pool.acquire().await.context("connecting to MySQL")?;
-    let locked: Option<i64> =
-        sqlx::query_scalar("SELECT GET_LOCK(CONCAT('vigie-migrate-', DATABASE()), ?)")
-            .bind(MIGRATION_LOCK_SECONDS)
-            .fetch_one(&mut *conn)
-            .await
-            .context("taking the migration lock")?;
-    anyhow::ensure!(
-        locked == Some(1),
-        "another program held the migration lock for {MIGRATION_LOCK_SECONDS} s"
-    );
-    // The lock lives on `conn`; the migrations run on another connection of the pool.
-    let applied = MIGRATOR
-        .run(pool)
-        .await
-        .context("applying the database migrations");
-    sqlx::query("SELECT RELEASE_LOCK(CONCAT('vigie-migrate-', DATABASE()))")
-        .execute(&mut *conn)
-        .await
-        .ok();
-    applied
-}
 
 /// Database failures. Client mistakes never reach the database: filters and cursors are checked
 /// by their own types, invalid events come back as [`Recorded::Rejected`].

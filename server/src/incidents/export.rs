@@ -24,7 +24,7 @@ pub async fn csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let pages = pages(state.pool, raw).await?;
+    let pages = pages(state.pool()?.clone(), raw).await?;
     let rows = pages.map(|page| {
         page.map(|incidents| {
             // One buffer per page, sized for typical rows: no allocation per row or field.
@@ -56,7 +56,7 @@ pub async fn geojson(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let pages = pages(state.pool, raw).await?;
+    let pages = pages(state.pool()?.clone(), raw).await?;
     let mut first = true;
     let features = pages.map(move |page| {
         page.map(|incidents| {

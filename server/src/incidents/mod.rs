@@ -33,7 +33,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Page>, AppError> {
     let query = IncidentQuery::parse(raw.as_deref().unwrap_or(""))?;
     let page = vigie_store::list_incidents(
-        &state.pool,
+        state.pool()?,
         &query.filter,
         query.limit,
         query.cursor.as_ref(),
@@ -59,7 +59,7 @@ pub(crate) async fn show(
             "is not an incident id (a ULID: 26 letters and digits)",
         ));
     }
-    vigie_store::get_incident(&state.pool, &id.to_ascii_uppercase())
+    vigie_store::get_incident(state.pool()?, &id.to_ascii_uppercase())
         .await?
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("no incident {id}")))

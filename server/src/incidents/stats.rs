@@ -28,7 +28,7 @@ pub async fn stats(
 ) -> Result<Json<Stats>, AppError> {
     let query = IncidentQuery::parse_for(Resource::Stats, raw.as_deref().unwrap_or(""))?;
     let bucket: Bucket = query.bucket.expect("parse_for(Stats) requires a bucket");
-    let counts = vigie_store::count_incidents(&state.pool, &query.filter, bucket, MAX_ROWS)
+    let counts = vigie_store::count_incidents(state.pool()?, &query.filter, bucket, MAX_ROWS)
         .await?
         .ok_or_else(|| {
             AppError::invalid(

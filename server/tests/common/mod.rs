@@ -1,4 +1,5 @@
-//! Driving the router in memory, as the tests of each resource do.
+//! Driving the router in memory, as the tests of each resource do, and a server started
+//! in-process over a real socket.
 
 #![allow(dead_code)]
 
@@ -103,4 +104,64 @@ pub async fn database_url(pool: &MySqlPool) -> String {
         format!("?{query}")
     };
     format!("{base}/{name}{query}")
+}
+
+/// A bare HTTP/1.1 GET, so the test needs no HTTP client.
+async fn http_get(stream: &mut tokio::net::TcpStream, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+/// GET `path` from the server at `address` on a connection of its own: its status code, its
+/// whole text (status line, headers and body). Panics when no answer comes within 10 s.
+pub async fn fetch(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let answer = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        http_get(&mut stream, path).await
+    };
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), answer)
+        .await
+        .unwrap_or_else(|_| panic!("GET {path}: no answer within 10 s"));
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("GET {path}: not an HTTP response: {response:?}"));
+    (status, response)
+}
+
+/// Asks `/readyz` until it answers 200; panics when it answers anything but 503 meanwhile, when
+/// the server stops, or after `seconds`.
+pub async fn wait_until_ready(
+    address: std::net::SocketAddr,
+    server: &tokio::task::JoinHandle<anyhow::Result<()>>,
+    seconds: u64,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let (status, response) = fetch(address, "/readyz").await;
+        if status == 200 {
+            return;
+        }
+        assert_eq!(status, 503, "{response}");
+        assert!(!server.is_finished(), "the server stopped");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/readyz still 503 after {seconds} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether an HTTP/1.1 response's head carries the header `name: value`.
+pub fn has_header(response: &str, name: &str, value: &str) -> bool {
+    let head = response.split("\r\n\r\n").next().unwrap_or_default();
+    head.lines().skip(1).any(|line| {
+        line.split_once(':')
+            .is_some_and(|(n, v)| n.trim().eq_ignore_ascii_case(name) && v.trim() == value)
+    })
 }

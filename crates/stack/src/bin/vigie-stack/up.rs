@@ -54,7 +54,7 @@ const SERVER_PORT: u16 = 8080;
 /// Where the gateway and the collector serve their Prometheus `/metrics`.
 const GATEWAY_METRICS_PORT: u16 = 9101;
 const COLLECTOR_METRICS_PORT: u16 = 9102;
-/// How long the server may take to migrate the database and listen.
+/// How long the server may take to listen and migrate the database.
 const SERVER_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Args)]
@@ -237,8 +237,9 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
         tracing::info!("started {name} (pid {})", daemon.pid());
         started.push(name, Part::Program(daemon));
         if name == "vigie-server" {
-            // It applies the database migrations: let it finish before the collector starts.
-            wait_answering(&mut started, name, &listen, signals)?;
+            // It applies the database migrations: let it finish before the collector starts
+            // (it answers at once, and is ready once they are applied).
+            wait_ready(&mut started, name, &listen, signals)?;
         }
     }
 
@@ -269,14 +270,9 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
 
 /// Waits until the program just started answers HTTP on `address` (it may listen before it
 /// serves: a request then waits in the backlog until it does); fails if it exits first.
-fn wait_answering(
-    started: &mut Started,
-    name: &str,
-    address: &str,
-    signals: &Signals,
-) -> Result<()> {
+fn wait_ready(started: &mut Started, name: &str, address: &str, signals: &Signals) -> Result<()> {
     let deadline = Instant::now() + SERVER_READY_TIMEOUT;
-    while !answers_http(address) {
+    while !is_ready(address) {
         if let Some((exited, status)) = started.exited_program() {
             bail!("{exited} exited ({status}) during start-up");
         }
@@ -284,24 +280,24 @@ fn wait_answering(
             bail!("interrupted during start-up");
         }
         if Instant::now() > deadline {
-            bail!("{name} does not answer on {address} after {SERVER_READY_TIMEOUT:?}");
+            bail!("{name} is not ready on {address} after {SERVER_READY_TIMEOUT:?}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
 }
 
-/// Whether an HTTP `HEAD /` to `address` gets any answer within a second.
-fn answers_http(address: &str) -> bool {
+/// Whether `GET /readyz` on `address` answers 200 within a second.
+fn is_ready(address: &str) -> bool {
     let Ok(mut stream) = TcpStream::connect(address) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut first_byte = [0u8; 1];
+    let mut status_line = [0u8; 12];
     stream
-        .write_all(b"HEAD / HTTP/1.0\r\n\r\n")
-        .and_then(|()| stream.read(&mut first_byte))
-        .is_ok_and(|n| n > 0)
+        .write_all(b"GET /readyz HTTP/1.0\r\n\r\n")
+        .and_then(|()| stream.read_exact(&mut status_line))
+        .is_ok_and(|()| status_line.ends_with(b" 200"))
 }
 
 /// The database URL for the programs and Prosody: `DATABASE_URL` when given; else a `vigie`
