@@ -9,6 +9,8 @@
 //! - `catchup`: events posted in the rooms while the collector is down; the collector starts
 //!   and catches up through the rooms' archives (XEP-0313) into MySQL.
 //! - `latency`: a crash fix published → its accident event in the room, seen by a viewer.
+//! - `detect`: no servers; the jam detector alone (map matching and the per-road state
+//!   machines) over a fleet's fixes, in the built-in city or a generated street grid.
 //!
 //! `cargo run --profile release-native -p vigie-pipeline --example pipeline_bench -- ingest`
 //! (`bench/pipeline/run.sh` runs all three with the documented settings).
@@ -27,12 +29,13 @@ use clap::Parser;
 use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 use rumqttc::{AsyncClient, Event as MqttEvent, Packet, QoS};
 use tokio::sync::oneshot;
-use vigie_model::city::{Bounds, Zone};
+use vigie_model::city::{Bounds, Road, Zone};
 use vigie_model::contract::{
     room_for, room_jid, telemetry_topic, ANON_DOMAIN, EVENT_ROOMS, TELEMETRY_FILTER,
 };
 use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
 use vigie_pipeline::collector::CollectorArgs;
+use vigie_pipeline::detect::jam::{self, JamDetector};
 use vigie_pipeline::detect::time_of;
 use vigie_pipeline::fleet::{Fleet, Scenario};
 use vigie_pipeline::gateway::{self, GatewayArgs};
@@ -71,6 +74,21 @@ enum Bench {
         #[arg(long, default_value_t = 50.0)]
         per_second: f64,
     },
+    /// `JamDetector::observe` alone over a fleet's fixes, single-threaded, no servers.
+    Detect {
+        #[arg(long, default_value_t = 10_000)]
+        vehicles: usize,
+        /// Seconds of telemetry (one fix per vehicle per second).
+        #[arg(long, default_value_t = 60)]
+        seconds: i64,
+        /// Roads each way of a generated street grid over the built-in city's bounds; 0 keeps
+        /// the built-in roads.
+        #[arg(long, default_value_t = 0)]
+        streets: usize,
+        /// Passes over the fixes, each with a new detector; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        passes: usize,
+    },
 }
 
 /// The servers and the pipeline's accounts.
@@ -96,6 +114,16 @@ fn servers() -> anyhow::Result<Servers> {
 fn main() -> anyhow::Result<()> {
     let bench = Bench::parse();
     vigie_pipeline::init_logging();
+    if let Bench::Detect {
+        vehicles,
+        seconds,
+        streets,
+        passes,
+    } = bench
+    {
+        detect(vehicles, seconds, streets, passes);
+        return Ok(());
+    }
     let servers = servers()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -114,6 +142,7 @@ fn main() -> anyhow::Result<()> {
                 samples,
                 per_second,
             } => latency(&servers, samples, per_second).await,
+            Bench::Detect { .. } => unreachable!("run above, without servers"),
         }
     })
 }
@@ -153,6 +182,39 @@ fn gridded_city(zones: usize) -> City {
                 ],
             }
         })
+        .collect();
+    city
+}
+
+/// The built-in city's zones with a street grid instead of its roads: `streets` roads north to
+/// south and as many west to east, evenly spread over its bounds, each a polyline through every
+/// crossing (so `2 × streets × streets` segments in all).
+fn street_grid_city(streets: usize) -> City {
+    let mut city = City::builtin();
+    let Bounds {
+        min_lat,
+        min_lon,
+        max_lat,
+        max_lon,
+    } = city.bounds;
+    let at = |min: f64, max: f64, i: usize| min + (max - min) * (i as f64 + 0.5) / streets as f64;
+    let road = |id: String, points: Vec<[f64; 2]>| Road {
+        name: id.clone(),
+        id,
+        free_flow_kmh: 50.0,
+        points,
+    };
+    city.roads = (0..streets)
+        .map(|i| {
+            let lon = at(min_lon, max_lon, i);
+            let points = (0..streets).map(|j| [lon, at(min_lat, max_lat, j)]);
+            road(format!("street-{i}"), points.collect())
+        })
+        .chain((0..streets).map(|j| {
+            let lat = at(min_lat, max_lat, j);
+            let points = (0..streets).map(|i| [at(min_lon, max_lon, i), lat]);
+            road(format!("avenue-{j}"), points.collect())
+        }))
         .collect();
     city
 }
@@ -569,6 +631,37 @@ async fn ingest(
         median(&gateway_costs),
     );
     Ok(())
+}
+
+/// Times `JamDetector::observe` over `seconds` of a fleet's fixes (nothing else: the fixes are
+/// made first), in the built-in city or a street grid of `streets` roads each way.
+fn detect(vehicles: usize, seconds: i64, streets: usize, passes: usize) {
+    let city = match streets {
+        0 => City::builtin(),
+        streets => street_grid_city(streets),
+    };
+    let segments: usize = city.roads.iter().map(|r| r.points.len() - 1).sum();
+    let mut fleet = Fleet::new(&city, vehicles, 1, Scenario::default(), 1_800_000_000_000);
+    let fixes: Vec<(String, Telemetry)> = (0..seconds).flat_map(|s| fleet.tick(s * 1000)).collect();
+    let mut costs = Vec::new();
+    for _ in 0..passes {
+        let mut detector = JamDetector::new(&city, jam::Thresholds::default());
+        let (started, mut matched) = (Instant::now(), 0);
+        for (vehicle, fix) in &fixes {
+            detector.observe(vehicle, fix);
+            matched += usize::from(detector.road_of(vehicle).is_some());
+        }
+        costs.push(started.elapsed().as_secs_f64() / fixes.len() as f64 * 1e9);
+        assert_eq!(matched, fixes.len(), "every fleet fix is on a road");
+    }
+    println!(
+        "detect: {} fixes, {} roads, {segments} segments, median of {passes} passes: \
+         {:.0} ns a fix ({} ns)",
+        fixes.len(),
+        city.roads.len(),
+        median(&costs),
+        spread(&costs),
+    );
 }
 
 /// `count` valid events spread over the kinds (and so the rooms), all in the last hour.

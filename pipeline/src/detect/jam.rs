@@ -2,22 +2,28 @@
 //!
 //! Each fix is map-matched to the nearest road segment within a tolerance whose direction agrees
 //! with the vehicle's heading (a vehicle keeps its road while it still matches, so crossings and
-//! stopped vehicles with a meaningless heading do not hop). Per road, every vehicle's speeds over a
-//! sliding window (telemetry time) give its mean speed; the road's speed is the mean over its
-//! vehicles, as a fraction of the road's free-flow speed, classified as in DATEX II
-//! (< 10 % stationary, 10–25 % queuing, 25–75 % slow). A jam opens once at least `min_vehicles`
-//! vehicles have been queuing or stationary for `begin_ms`; it is updated when its class changes
-//! (after `class_change_ms`), and cleared only after the reverse has held for `end_ms`: hysteresis,
-//! so speeds wavering around the threshold never flap. Rules and defaults: docs/detection.md.
+//! stopped vehicles with a meaningless heading do not hop); a grid over the segments' boxes,
+//! grown by the tolerance (`grid.rs`), gives the few segments worth testing. Per road, every
+//! vehicle's speeds over a sliding window (telemetry time) give its mean speed; the road's speed
+//! is the mean over its vehicles, as a fraction of the road's free-flow speed, classified as in
+//! DATEX II (< 10 % stationary, 10–25 % queuing, 25–75 % slow). A jam opens once at least
+//! `min_vehicles` vehicles have been queuing or stationary for `begin_ms`; it is updated when its
+//! class changes (after `class_change_ms`), and cleared only after the reverse has held for
+//! `end_ms`: hysteresis, so speeds wavering around the threshold never flap. Rules and defaults:
+//! docs/detection.md.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
 
+use super::grid::{Grid, Rect};
 use super::Finding;
 
 /// Metres per degree of latitude (and of longitude at the equator).
 const METRES_PER_DEGREE: f64 = 111_320.0;
+
+/// Most cells per side of the segment grid.
+const MAX_GRID_SIDE: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct Thresholds {
@@ -188,6 +194,8 @@ pub struct JamDetector {
     origin: [f64; 2],
     scale_lon: f64,
     segments: Vec<Segment>,
+    /// The segments (by index) that may lie within the match tolerance of each cell.
+    index: Grid,
     roads: Vec<Road>,
     vehicles: HashMap<String, VehicleState>,
 }
@@ -218,6 +226,16 @@ impl JamDetector {
                 });
             }
         }
+        // Grown a hair beyond the tolerance, so that rounding in the distance never leaves out a
+        // segment the tolerance accepts (a larger box only adds candidates).
+        let reach = thresholds.match_tolerance_m * (1.0 + 1e-9) + 1e-6;
+        let boxes: Vec<Rect> = segments
+            .iter()
+            .map(|segment| Rect::around([segment.a, segment.b]).grown(reach))
+            .collect();
+        // About four cells per segment: a few candidates per cell, whatever the city's size.
+        let side = ((2.0 * (segments.len() as f64).sqrt()).ceil() as usize).clamp(1, MAX_GRID_SIDE);
+        let index = Grid::new(&boxes, side);
         let roads = city
             .roads
             .iter()
@@ -235,6 +253,7 @@ impl JamDetector {
             origin,
             scale_lon,
             segments,
+            index,
             roads,
             vehicles: HashMap::new(),
         }
@@ -358,18 +377,44 @@ impl JamDetector {
     }
 
     /// The road whose segment is nearest to the fix within the tolerance and runs along its
-    /// heading; the vehicle's previous road wins while it still qualifies.
+    /// heading; the vehicle's previous road wins while it still qualifies. Only the segments the
+    /// index lists near the fix are tested, in the order of a scan of them all, so ties between
+    /// equally near segments go to the first, as they would in that scan.
     fn map_match(&self, fix: &Telemetry, previous: Option<usize>) -> Option<usize> {
-        let t = &self.thresholds;
-        let p = [
+        let p = self.local(fix);
+        self.best_match(fix, p, previous, self.index.candidates(p).iter().copied())
+    }
+
+    /// `map_match` testing every segment of the city: what the index must reproduce.
+    #[cfg(test)]
+    fn map_match_by_scan(&self, fix: &Telemetry, previous: Option<usize>) -> Option<usize> {
+        self.best_match(fix, self.local(fix), previous, 0..self.segments.len())
+    }
+
+    /// A fix's position in local metres.
+    fn local(&self, fix: &Telemetry) -> [f64; 2] {
+        [
             (fix.lon - self.origin[0]) * self.scale_lon,
             (fix.lat - self.origin[1]) * METRES_PER_DEGREE,
-        ];
+        ]
+    }
+
+    /// The match among `candidates` (segment indexes, ascending) for a fix at `p`.
+    fn best_match(
+        &self,
+        fix: &Telemetry,
+        p: [f64; 2],
+        previous: Option<usize>,
+        candidates: impl Iterator<Item = usize>,
+    ) -> Option<usize> {
+        let t = &self.thresholds;
         let trust_heading = fix.speed_kmh >= t.heading_min_kmh;
         let mut best: Option<(usize, f64)> = None;
-        for segment in &self.segments {
+        for segment in candidates.map(|index| &self.segments[index]) {
             let distance = distance_to_segment(p, segment.a, segment.b);
-            if distance > t.match_tolerance_m {
+            // Written so that a NaN distance (a NaN position) is never within.
+            let within = distance <= t.match_tolerance_m;
+            if !within {
                 continue;
             }
             if trust_heading {
@@ -808,6 +853,108 @@ mod tests {
         // Stopped at the crossing, its heading unreliable, a vehicle keeps its road.
         detector.observe("north", &fix(1000, 45.7600, 4.8350, 0.0, 90.0));
         assert_eq!(detector.road_of("north"), Some("rue-centrale"));
+    }
+
+    /// Checks `map_match` against the plain scan for `count` fixes: on and around the city's
+    /// segments (jittered across the tolerance's edge, exactly at it, past the segments' ends),
+    /// anywhere over its bounds and beyond, and a few not finite; any heading, speeds on both
+    /// sides of `heading_min_kmh`, from vehicles on no road or on any.
+    fn assert_index_matches_scan(city: &City, seed: u64, count: usize) {
+        let detector = JamDetector::new(city, Thresholds::default());
+        let t = &detector.thresholds;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let b = &city.bounds;
+        let (mut matched, mut kept) = (0, 0);
+        for i in 0..count {
+            let mut heading = rng.random_range(0.0..360.0);
+            let mut near_road = rng.random_range(0..city.roads.len());
+            let [lon, lat] = match rng.random_range(0..10) {
+                0 => [
+                    rng.random_range(b.min_lon - 0.01..b.max_lon + 0.01),
+                    rng.random_range(b.min_lat - 0.01..b.max_lat + 0.01),
+                ],
+                1 => [[f64::NAN, 45.76], [4.83, f64::INFINITY]][i % 2],
+                _ => {
+                    let segment = &detector.segments[rng.random_range(0..detector.segments.len())];
+                    let along = rng.random_range(-0.2..1.2);
+                    let (dx, dy) = (segment.b[0] - segment.a[0], segment.b[1] - segment.a[1]);
+                    let length = dx.hypot(dy).max(f64::EPSILON);
+                    let across = match rng.random_range(0..3) {
+                        0 => t.match_tolerance_m * [1.0, -1.0][i % 2],
+                        _ => rng.random_range(-1.5..1.5) * t.match_tolerance_m,
+                    };
+                    near_road = segment.road;
+                    if rng.random_bool(0.5) {
+                        // Roughly along the segment, either way.
+                        heading =
+                            segment.bearing + rng.random_range(-60.0..60.0) + [0.0, 180.0][i % 2];
+                    }
+                    let x = segment.a[0] + along * dx - across * dy / length;
+                    let y = segment.a[1] + along * dy + across * dx / length;
+                    [
+                        detector.origin[0] + x / detector.scale_lon,
+                        detector.origin[1] + y / METRES_PER_DEGREE,
+                    ]
+                }
+            };
+            let fix = Telemetry {
+                ts: i as i64,
+                lat,
+                lon,
+                speed_kmh: rng.random_range(0.0..3.0 * t.heading_min_kmh),
+                heading: heading.rem_euclid(360.0),
+                flags: vec![],
+            };
+            let previous = match rng.random_range(0..3) {
+                0 => None,
+                1 => Some(near_road),
+                _ => Some(rng.random_range(0..city.roads.len())),
+            };
+            let by_index = detector.map_match(&fix, previous);
+            assert_eq!(
+                by_index,
+                detector.map_match_by_scan(&fix, previous),
+                "{fix:?} from road {previous:?}"
+            );
+            matched += usize::from(by_index.is_some());
+            kept += usize::from(by_index.is_some() && by_index == previous);
+        }
+        // The fixes exercised every outcome: no road, the previous one, another one.
+        assert!(
+            count / 10 < matched && count / 20 < kept && kept < matched * 9 / 10,
+            "{matched} matched, {kept} kept their road, of {count}"
+        );
+    }
+
+    #[test]
+    fn the_segment_index_matches_what_scanning_every_segment_matches() {
+        let city = City::builtin();
+        assert_index_matches_scan(&city, 1, 200_000);
+        // The same city crowded with random roads, many segments to a cell and many crossing.
+        let mut rng = StdRng::seed_from_u64(2);
+        let mut crowded = city.clone();
+        let b = crowded.bounds;
+        for r in 0..400 {
+            let mut point = [
+                rng.random_range(b.min_lon..b.max_lon),
+                rng.random_range(b.min_lat..b.max_lat),
+            ];
+            let mut points = vec![point];
+            for _ in 0..rng.random_range(1..6) {
+                point = [
+                    point[0] + rng.random_range(-0.004..0.004),
+                    point[1] + rng.random_range(-0.003..0.003),
+                ];
+                points.push(point);
+            }
+            crowded.roads.push(vigie_model::city::Road {
+                id: format!("random-{r}"),
+                name: format!("Random {r}"),
+                free_flow_kmh: 50.0,
+                points,
+            });
+        }
+        assert_index_matches_scan(&crowded, 3, 50_000);
     }
 
     #[test]

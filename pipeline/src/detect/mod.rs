@@ -2,6 +2,7 @@
 //! telemetry's own timestamps so they replay deterministically.
 
 pub mod accident;
+mod grid;
 pub mod jam;
 pub mod zone;
 

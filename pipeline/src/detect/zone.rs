@@ -1,13 +1,14 @@
 //! Zone entries and exits per vehicle, with hysteresis: a vehicle changes zone only after several
 //! consecutive fixes agree, so GPS jitter along a border never flaps.
 //!
-//! Zones are found through a uniform grid over their bounding boxes: a fix tests only the few
-//! zones whose box covers its cell, not every zone of the city.
+//! Zones are found through a uniform grid over their bounding boxes (`grid.rs`): a fix tests
+//! only the few zones whose box meets its cell, not every zone of the city.
 
 use std::collections::HashMap;
 
 use vigie_model::{City, EventKind, Severity, Status, Telemetry};
 
+use super::grid::{Grid, Rect};
 use super::Finding;
 
 #[derive(Debug, Clone)]
@@ -22,78 +23,31 @@ impl Default for Thresholds {
     }
 }
 
-/// Cells per side of the grid over the zones' bounding box.
+/// Cells per side of the grid over the zones' bounding boxes.
 const GRID_SIDE: usize = 64;
 
-/// The zones (by index in the city) whose bounding box meets each cell of a grid.
+/// The zones, by index in the city, through a grid over their bounding boxes (lon, lat).
 #[derive(Debug)]
-struct ZoneGrid {
-    min: [f64; 2],
-    cell: [f64; 2],
-    cells: Vec<Vec<usize>>,
+struct ZoneIndex {
+    grid: Grid,
 }
 
-impl ZoneGrid {
-    fn new(city: &City) -> ZoneGrid {
-        let boxes: Vec<[f64; 4]> = city
+impl ZoneIndex {
+    fn new(city: &City) -> ZoneIndex {
+        let boxes: Vec<Rect> = city
             .zones
             .iter()
-            .map(|zone| {
-                zone.polygon.iter().fold(
-                    [
-                        f64::INFINITY,
-                        f64::INFINITY,
-                        f64::NEG_INFINITY,
-                        f64::NEG_INFINITY,
-                    ],
-                    |[x0, y0, x1, y1], &[x, y]| [x0.min(x), y0.min(y), x1.max(x), y1.max(y)],
-                )
-            })
+            .map(|zone| Rect::around(zone.polygon.iter().copied()))
             .collect();
-        let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-        for &[x0, y0, x1, y1] in &boxes {
-            min = [min[0].min(x0), min[1].min(y0)];
-            max = [max[0].max(x1), max[1].max(y1)];
+        ZoneIndex {
+            grid: Grid::new(&boxes, GRID_SIDE),
         }
-        // A degenerate extent (no zones, or a flat one) still gets cells of a usable size.
-        let cell =
-            [0, 1].map(|axis| ((max[axis] - min[axis]) / GRID_SIDE as f64).max(f64::EPSILON));
-        let mut cells = vec![Vec::new(); GRID_SIDE * GRID_SIDE];
-        for (zone, &[x0, y0, x1, y1]) in boxes.iter().enumerate() {
-            if !(x0 <= x1 && y0 <= y1) {
-                continue; // an empty polygon contains nothing
-            }
-            let (cx0, cy0) = (
-                Self::axis(x0, min[0], cell[0]),
-                Self::axis(y0, min[1], cell[1]),
-            );
-            let (cx1, cy1) = (
-                Self::axis(x1, min[0], cell[0]),
-                Self::axis(y1, min[1], cell[1]),
-            );
-            for cy in cy0.unwrap_or(0)..=cy1.unwrap_or(GRID_SIDE - 1) {
-                for cx in cx0.unwrap_or(0)..=cx1.unwrap_or(GRID_SIDE - 1) {
-                    cells[cy * GRID_SIDE + cx].push(zone);
-                }
-            }
-        }
-        ZoneGrid { min, cell, cells }
-    }
-
-    /// The cell along one axis; `None` beyond the zones' extent (or for NaN), where no zone is.
-    fn axis(value: f64, min: f64, cell: f64) -> Option<usize> {
-        let index = ((value - min) / cell).floor();
-        // The far edge belongs to the last cell.
-        (0.0..=GRID_SIDE as f64)
-            .contains(&index)
-            .then(|| (index as usize).min(GRID_SIDE - 1))
     }
 
     /// The zone containing a point, as `City::zone_at` finds it, but testing only nearby zones.
     fn zone_at(&self, city: &City, lat: f64, lon: f64) -> Option<usize> {
-        let cx = Self::axis(lon, self.min[0], self.cell[0])?;
-        let cy = Self::axis(lat, self.min[1], self.cell[1])?;
-        self.cells[cy * GRID_SIDE + cx]
+        self.grid
+            .candidates([lon, lat])
             .iter()
             .copied()
             .find(|&zone| city.zones[zone].contains(lat, lon))
@@ -110,7 +64,7 @@ struct VehicleZone {
 
 pub struct ZoneDetector {
     thresholds: Thresholds,
-    grid: ZoneGrid,
+    zones: ZoneIndex,
     vehicles: HashMap<String, VehicleZone>,
 }
 
@@ -118,14 +72,14 @@ impl ZoneDetector {
     pub fn new(city: &City, thresholds: Thresholds) -> ZoneDetector {
         ZoneDetector {
             thresholds,
-            grid: ZoneGrid::new(city),
+            zones: ZoneIndex::new(city),
             vehicles: HashMap::new(),
         }
     }
 
     /// `city` must be the one the detector was made for.
     pub fn observe(&mut self, city: &City, vehicle: &str, fix: &Telemetry) -> Vec<Finding> {
-        let seen = self.grid.zone_at(city, fix.lat, fix.lon);
+        let seen = self.zones.zone_at(city, fix.lat, fix.lon);
         let Some(state) = self.vehicles.get_mut(vehicle) else {
             // A vehicle's first fix tells where it is, not that it crossed anything.
             self.vehicles.insert(
@@ -224,19 +178,19 @@ mod tests {
     #[test]
     fn the_grid_finds_the_zone_the_city_finds() {
         let city = City::builtin();
-        let grid = ZoneGrid::new(&city);
+        let index = ZoneIndex::new(&city);
         let b = &city.bounds;
         let steps = 200;
         for i in -10..=steps + 10 {
             for j in -10..=steps + 10 {
                 let lat = b.min_lat + (b.max_lat - b.min_lat) * f64::from(i) / f64::from(steps);
                 let lon = b.min_lon + (b.max_lon - b.min_lon) * f64::from(j) / f64::from(steps);
-                let by_grid = grid.zone_at(&city, lat, lon).map(|z| &city.zones[z].id);
+                let by_grid = index.zone_at(&city, lat, lon).map(|z| &city.zones[z].id);
                 let by_scan = city.zone_at(lat, lon).map(|z| &z.id);
                 assert_eq!(by_grid, by_scan, "at {lat}, {lon}");
             }
         }
-        assert_eq!(grid.zone_at(&city, f64::NAN, 4.83), None);
+        assert_eq!(index.zone_at(&city, f64::NAN, 4.83), None);
     }
 
     #[test]
