@@ -25,6 +25,18 @@ pub const EVENT_ROOMS: [&str; 3] = ["accidents", "jams", "zones"];
 /// The operators' chat room.
 pub const OPS_ROOM: &str = "ops";
 
+/// A room's name as people read it (the rooms' `muc#roomconfig_roomname`, listed by
+/// disco#items); an unknown room is called by its id.
+pub fn room_title(room: &str) -> &str {
+    match room {
+        "accidents" => "Accidents",
+        "jams" => "Traffic jams",
+        "zones" => "Zone crossings",
+        OPS_ROOM => "Operators",
+        other => other,
+    }
+}
+
 /// Bare JID of a room on the MUC service.
 pub fn room_jid(room: &str) -> String {
     format!("{room}@{MUC_SERVICE}")
@@ -108,5 +120,8 @@ mod tests {
             assert!(EVENT_ROOMS.contains(&room_for(kind)));
         }
         assert_eq!(room_jid("ops"), "ops@rooms.localhost");
+        for room in EVENT_ROOMS.into_iter().chain([OPS_ROOM]) {
+            assert_ne!(room_title(room), room, "{room} has a title");
+        }
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use vigie_model::contract::{
-    room_jid, ANON_DOMAIN, BOSH_PATH, EVENT_ROOMS, MUC_SERVICE, OPS_ROOM, WEBSOCKET_PATH,
-    XMPP_DOMAIN,
+    room_jid, room_title, ANON_DOMAIN, BOSH_PATH, EVENT_ROOMS, MUC_SERVICE, OPS_ROOM,
+    WEBSOCKET_PATH, XMPP_DOMAIN,
 };
 
 use crate::daemon::{kill_stale, tail, Daemon, SpawnOptions, TieOptions};
@@ -194,7 +194,7 @@ fn room_setup(room: &str, moderated: bool, affiliations: &[(&str, &str)]) -> Str
          if not r then return nil, \"cannot create \"..{jid} end \
          r:set_persistent(true) r:set_public(true) r:set_members_only(false) \
          r:set_moderated({moderated}) r:set_name({name}) ",
-        name = lua_string(room),
+        name = lua_string(room_title(room)),
     );
     if moderated {
         lua += "r:set_presence_broadcast({ moderator = true, participant = true }) ";

@@ -12,8 +12,8 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::Receiver;
 use vigie_model::contract::{
-    room_jid, telemetry_topic, ANON_DOMAIN, COLLECTOR_USER, EVENT_ROOMS, GATEWAY_USER, OPS_ROOM,
-    XMPP_DOMAIN,
+    room_jid, room_title, telemetry_topic, ANON_DOMAIN, COLLECTOR_USER, EVENT_ROOMS, GATEWAY_USER,
+    MUC_SERVICE, OPS_ROOM, XMPP_DOMAIN,
 };
 use vigie_stack::{Mosquitto, Mysql, MysqlUrl, Prosody, StateDir};
 use vigie_xmpp::driver_tokio::{connect, Handle};
@@ -104,6 +104,26 @@ async fn anonymous_viewers_are_visitors_and_the_gateway_owns_the_event_rooms() {
         let (role, affiliation) = join(&mut viewer, &jid, "viewer").await.unwrap();
         assert_eq!((role, affiliation), (Role::Visitor, Affiliation::None));
     }
+
+    // The dashboard lists the rooms from the MUC service (disco#items), by their titles.
+    let listing = viewer.0.call(|c| c.list_rooms(MUC_SERVICE)).await.unwrap();
+    let mut listed = next_event(&mut viewer.1, |event| match event {
+        XmppEvent::RoomList { id, result, .. } if id == listing => Some(result.unwrap()),
+        _ => None,
+    })
+    .await;
+    listed.sort_by(|a, b| a.jid.cmp(&b.jid));
+    let mut expected: Vec<(String, &str)> = EVENT_ROOMS
+        .into_iter()
+        .chain([OPS_ROOM])
+        .map(|room| (room_jid(room), room_title(room)))
+        .collect();
+    expected.sort();
+    let listed: Vec<(String, &str)> = listed
+        .iter()
+        .map(|item| (item.jid.clone(), item.name.as_deref().unwrap_or_default()))
+        .collect();
+    assert_eq!(listed, expected);
 
     // The operators' room is for accounts: not moderated, but closed to anonymous viewers,
     // its archive too.
