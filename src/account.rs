@@ -22,6 +22,7 @@ use crate::chat::{
     PresenceView, Roster, Typing,
 };
 use crate::clock::now;
+use crate::remembered;
 
 /// Where the account is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,9 +106,7 @@ impl Account {
 
     /// The JID used last on this browser, to prefill the form.
     pub fn remembered_jid() -> String {
-        storage()
-            .and_then(|s| s.get_item(REMEMBERED_JID).ok().flatten())
-            .unwrap_or_default()
+        remembered::recall(REMEMBERED_JID).unwrap_or_default()
     }
 
     fn room_jid(self) -> Option<String> {
@@ -498,9 +497,7 @@ impl Account {
         // A new session after a loss: the core rejoins the room itself.
         let first = !matches!(self.status.get_untracked(), Status::Online { .. });
         let bare = jid::bare(jid).to_owned();
-        if let Some(storage) = storage() {
-            let _ = storage.set_item(REMEMBERED_JID, &bare);
-        }
+        remembered::remember(REMEMBERED_JID, &bare);
         let nick = bare.split('@').next().unwrap_or("operator").to_owned();
         self.status.set(Status::Online { jid: bare });
         let presence = own_presence(&self.presence.get_untracked());
@@ -644,10 +641,6 @@ fn own_presence(presence: &PresenceView) -> Presence {
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
     stanza
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
 }
 
 #[cfg(test)]

@@ -25,8 +25,15 @@ pub fn App() -> impl IntoView {
     let session = Session::new();
     let account = Account::new();
     let history = HistoryState::new();
-    // Sorted once per change, for both the open-incidents list and the map.
-    let open = Memo::new(move |_| session.open.with(OpenIncidents::newest_first));
+    // Sorted once per change, for both the open-incidents list and the map; those of a room
+    // left are not kept current, so not shown.
+    let open = Memo::new(move |_| {
+        let mut open = session.open.with(OpenIncidents::newest_first);
+        session
+            .rooms
+            .with(|rooms| open.retain(|incident| rooms.follows(incident.latest.kind)));
+        open
+    });
     let configured = move |config: Result<api::ClientConfig, String>| match config {
         Ok(config) => {
             account.configure(config.clone());
@@ -56,7 +63,7 @@ pub fn App() -> impl IntoView {
             <ThemeToggle />
         </header>
         <main class="panes">
-            <LiveFeed feed=session.feed />
+            <LiveFeed session />
             {move || {
                 panels
                     .get()

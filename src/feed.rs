@@ -13,6 +13,8 @@ use crate::api::{road_name, zone_name};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Card {
     pub event: Event,
+    /// Bare JID of the room it came in.
+    pub room: String,
     /// Arrived live, rather than replayed from the room's history.
     pub live: bool,
 }
@@ -72,14 +74,16 @@ impl Feed {
         }
     }
 
-    /// Adds an event unless it is already shown (history replays and reconnects repeat events);
-    /// returns whether it was new. Live events go on top as they arrive; events from the rooms'
-    /// histories, which come room after room, go below them in time order, newest first.
-    pub fn accept(&mut self, event: Event, live: bool) -> bool {
+    /// Adds an event that came in `room` unless it is already shown (history replays and
+    /// reconnects repeat events); returns whether it was new. Live events go on top as they
+    /// arrive; events from the rooms' histories, which come room after room, go below them in
+    /// time order, newest first.
+    pub fn accept(&mut self, room: &str, event: Event, live: bool) -> bool {
         if !self.shown.insert(event.id.clone()) {
             return false;
         }
-        let card = Arc::new(Card { event, live });
+        let room = room.to_owned();
+        let card = Arc::new(Card { event, room, live });
         if live {
             self.cards.push_front(card);
         } else {
@@ -98,12 +102,31 @@ impl Feed {
         true
     }
 
-    /// The newest `limit` cards `filter` shows, and how many more it shows beyond them: the
-    /// page keeps only a window of the feed in its DOM.
-    pub fn newest(&self, filter: &LiveFilter, limit: usize) -> (Vec<Arc<Card>>, usize) {
-        let mut shown = self.cards.iter().filter(|card| filter.shows(&card.event));
+    /// The newest `limit` cards of `room` (`None`: of every room) that `filter` shows, and how
+    /// many more it shows beyond them: the page keeps only a window of the feed in its DOM.
+    pub fn newest(
+        &self,
+        room: Option<&str>,
+        filter: &LiveFilter,
+        limit: usize,
+    ) -> (Vec<Arc<Card>>, usize) {
+        let mut shown = (self.cards.iter())
+            .filter(|card| room.is_none_or(|room| card.room == room) && filter.shows(&card.event));
         let window: Vec<Arc<Card>> = shown.by_ref().take(limit).cloned().collect();
         (window, shown.count())
+    }
+
+    /// Drops the cards of a room left: they would no longer be kept current, and a rejoin
+    /// brings its history again.
+    pub fn forget_room(&mut self, room: &str) {
+        let shown = &mut self.shown;
+        self.cards.retain(|card| {
+            let keep = card.room != room;
+            if !keep {
+                shown.remove(&card.event.id);
+            }
+            keep
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -220,6 +243,8 @@ mod tests {
     use super::*;
     use vigie_model::Status;
 
+    const ROOM: &str = "accidents@rooms.localhost";
+
     fn event(id: &str) -> Event {
         Event {
             id: id.into(),
@@ -240,13 +265,13 @@ mod tests {
     #[test]
     fn newest_first_each_once() {
         let mut feed = Feed::new(10);
-        assert!(feed.accept(event("A"), false));
-        assert!(feed.accept(event("B"), true));
+        assert!(feed.accept(ROOM, event("A"), false));
+        assert!(feed.accept(ROOM, event("B"), true));
         assert!(
-            !feed.accept(event("A"), true),
+            !feed.accept(ROOM, event("A"), true),
             "a replayed event is not shown twice"
         );
-        let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
+        let (cards, _) = feed.newest(None, &LiveFilter::default(), usize::MAX);
         let order: Vec<(&str, bool)> = cards
             .iter()
             .map(|c| (c.event.id.as_str(), c.live))
@@ -258,9 +283,9 @@ mod tests {
     fn bounded_memory() {
         let mut feed = Feed::new(3);
         for id in ["A", "B", "C", "D", "E"] {
-            feed.accept(event(id), true);
+            feed.accept(ROOM, event(id), true);
         }
-        let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
+        let (cards, _) = feed.newest(None, &LiveFilter::default(), usize::MAX);
         let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!(order, ["E", "D", "C"]);
         assert_eq!(feed.shown.len(), 3, "dropped cards are forgotten too");
@@ -314,25 +339,48 @@ mod tests {
     fn newest_keeps_a_window_and_counts_the_rest() {
         let mut feed = Feed::new(10);
         for id in ["A", "B", "C", "D", "E"] {
-            feed.accept(event(id), true);
+            feed.accept(ROOM, event(id), true);
         }
         feed.accept(
+            ROOM,
             Event {
                 kind: EventKind::ZoneEnter,
                 ..event("Z")
             },
             true,
         );
-        let (window, more) = feed.newest(&LiveFilter::default(), 2);
+        let (window, more) = feed.newest(None, &LiveFilter::default(), 2);
         let ids: Vec<&str> = window.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!((ids, more), (vec!["Z", "E"], 4));
         let mut accidents = LiveFilter::default();
         accidents.toggle_kind(EventKind::Accident);
-        let (window, more) = feed.newest(&accidents, 3);
+        let (window, more) = feed.newest(None, &accidents, 3);
         let ids: Vec<&str> = window.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!((ids, more), (vec!["E", "D", "C"], 2));
-        let (window, more) = feed.newest(&accidents, 50);
+        let (window, more) = feed.newest(None, &accidents, 50);
         assert_eq!((window.len(), more), (5, 0));
+    }
+
+    #[test]
+    fn a_room_has_its_own_feed_within_the_merged_one_and_leaving_it_forgets_its_cards() {
+        const ZONES: &str = "zones@rooms.localhost";
+        let mut feed = Feed::new(10);
+        feed.accept(ROOM, event("A1"), true);
+        feed.accept(ZONES, event("Z1"), true);
+        feed.accept(ROOM, event("A2"), false);
+        let ids = |feed: &Feed, room| {
+            let (cards, _) = feed.newest(room, &LiveFilter::default(), usize::MAX);
+            cards.iter().map(|c| c.event.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&feed, None), ["Z1", "A1", "A2"]);
+        assert_eq!(ids(&feed, Some(ROOM)), ["A1", "A2"]);
+        assert_eq!(ids(&feed, Some(ZONES)), ["Z1"]);
+        feed.forget_room(ROOM);
+        assert_eq!(ids(&feed, None), ["Z1"]);
+        assert!(
+            feed.accept(ROOM, event("A2"), false),
+            "a room joined again shows its history again"
+        );
     }
 
     #[test]
@@ -395,12 +443,12 @@ mod tests {
             ("z4", 4),
             ("z6", 6),
         ] {
-            feed.accept(at(id, minute), false);
+            feed.accept(ROOM, at(id, minute), false);
         }
-        feed.accept(at("live", 0), true);
+        feed.accept(ROOM, at("live", 0), true);
         // A late room history still goes below the live event.
-        feed.accept(at("j7", 7), false);
-        let (cards, _) = feed.newest(&LiveFilter::default(), usize::MAX);
+        feed.accept(ROOM, at("j7", 7), false);
+        let (cards, _) = feed.newest(None, &LiveFilter::default(), usize::MAX);
         let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
         assert_eq!(order, ["live", "j7", "z6", "a5", "z4", "a3", "z2", "a1"]);
     }

@@ -12,6 +12,8 @@ mod filters;
 mod json;
 mod keyed;
 mod open;
+mod remembered;
+mod rooms;
 mod session;
 
 fn main() {

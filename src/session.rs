@@ -15,13 +15,18 @@ use leptos::task::spawn_local;
 use vigie_dashboard::transport::{self, Connection, Endpoint, Fallback, Kind, Retry};
 use vigie_model::contract::CONFIG_ELEMENT_ID;
 use vigie_model::Event;
-use vigie_xmpp::{Backoff, ClientConfig, Event as XmppEvent, History};
+use vigie_xmpp::{Backoff, ClientConfig, Event as XmppEvent, History, LeaveReason};
 use web_time::Instant;
 
 use crate::api;
 use crate::feed::{Batch, Feed};
 use crate::json;
 use crate::open::OpenIncidents;
+use crate::remembered;
+use crate::rooms::Rooms;
+
+/// Where the rooms the reader chose to be in are remembered (bare JIDs, one a line).
+const CHOSEN_ROOMS: &str = "vigie-rooms";
 
 /// The client configuration the server inlined in the page (what `/api/v1/config` answers):
 /// with it, the session starts before the page is even built, with no request first. `None`
@@ -72,10 +77,14 @@ pub struct Session {
     /// Apart from the feed, whose bounded buffer forgets an incident that is still open.
     pub open: RwSignal<OpenIncidents>,
     pub link: RwSignal<Link>,
+    /// The event rooms: listed, joined or not, unread counts, the one shown.
+    pub rooms: RwSignal<Rooms>,
     /// Bumped on every new live event, so the history refreshes.
     pub live_events: RwSignal<u64>,
-    /// Events received and not yet in the feed, with whether they arrived live.
-    pending: StoredValue<Batch<(Event, bool)>, LocalStorage>,
+    /// Events received and not yet in the feed: their room, and whether they arrived live.
+    pending: StoredValue<Batch<(String, Event, bool)>, LocalStorage>,
+    /// Our nick in the rooms, drawn at each login.
+    nick: StoredValue<String, LocalStorage>,
     /// The open connection; only this keeps it alive (its callbacks hold it weakly).
     connection: StoredValue<Option<Connection>, LocalStorage>,
     fallback: StoredValue<Fallback, LocalStorage>,
@@ -89,8 +98,10 @@ impl Session {
             feed: RwSignal::new(Feed::new(500)),
             open: RwSignal::new(OpenIncidents::default()),
             link: RwSignal::new(Link::Connecting(Kind::WebSocket)),
+            rooms: RwSignal::new(Rooms::default()),
             live_events: RwSignal::new(0),
             pending: StoredValue::new_local(Batch::default()),
+            nick: StoredValue::new_local(String::new()),
             connection: StoredValue::new_local(None),
             fallback: StoredValue::new_local(Fallback::default()),
             cursors: StoredValue::new_local(HashMap::new()),
@@ -99,6 +110,14 @@ impl Session {
 
     /// Connects with `config`, and again after every loss.
     pub fn start(self, config: api::ClientConfig) {
+        let chosen = remembered::recall(CHOSEN_ROOMS)
+            .map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>());
+        self.rooms.set(Rooms::new(
+            &config.muc_service,
+            &config.event_rooms,
+            &config.ops_room,
+            chosen.as_deref(),
+        ));
         let kind = self.fallback.with_value(Fallback::preferred);
         self.connect(config, kind, 0);
     }
@@ -110,14 +129,7 @@ impl Session {
             Kind::WebSocket => config.websocket_url.clone(),
             Kind::Bosh => config.bosh_url.clone(),
         };
-        let rooms: Vec<String> = config
-            .event_rooms
-            .iter()
-            .map(|room| format!("{room}@{}", config.muc_service))
-            .collect();
-        // Rooms with a cursor are rejoined without room history: their archive fills the
-        // gap, so whatever comes delayed there was missed, and is shown as live.
-        let cursors = self.cursors.get_value();
+        let service = config.muc_service.clone();
         let xmpp = ClientConfig {
             catch_up: true,
             ..ClientConfig::anonymous(&config.anonymous_domain)
@@ -130,12 +142,17 @@ impl Session {
                 move |connection, event| match event {
                     XmppEvent::Online { .. } => {
                         self.fallback.update_value(|fallback| fallback.online(kind));
-                        self.link.set(Link::Joining(kind));
+                        let rooms = self.rooms.with_untracked(Rooms::wanted);
                         self.await_histories(rooms.len());
                         let nick = viewer_nick();
-                        for room in &rooms {
-                            let _ = connection.with_client(|c| join(c, room, &nick, &cursors));
-                        }
+                        self.nick.set_value(nick.clone());
+                        self.cursors.with_value(|cursors| {
+                            for room in &rooms {
+                                let _ = connection.with_client(|c| join(c, room, &nick, cursors));
+                            }
+                        });
+                        self.show_link(kind);
+                        let _ = connection.with_client(|c| c.list_rooms(&service));
                         // What opened long ago and got buried in the rooms, or cleared while
                         // we were away, is the API's to tell; asked once the joins are out,
                         // so the page's way to live does not wait behind it.
@@ -143,37 +160,53 @@ impl Session {
                     }
                     // Another viewer holds the nick drawn: draw again.
                     XmppEvent::RoomJoinFailed { room, error } if error.condition == "conflict" => {
-                        let _ =
-                            connection.with_client(|c| join(c, &room, &viewer_nick(), &cursors));
+                        let nick = viewer_nick();
+                        self.nick.set_value(nick.clone());
+                        let _ = (self.cursors).with_value(|cursors| {
+                            connection.with_client(|c| join(c, &room, &nick, cursors))
+                        });
                     }
                     XmppEvent::RoomJoinFailed { room, error } => {
-                        leptos::logging::warn!("cannot join {room}: {}", error.condition)
+                        leptos::logging::warn!("cannot join {room}: {}", error.condition);
+                        self.rooms
+                            .update(|rooms| rooms.refused(&room, &error.condition));
+                        self.history_ended();
+                        self.show_link(kind);
                     }
-                    XmppEvent::RoomJoined { .. } => self.link.update(|link| {
-                        *link = match link {
-                            Link::Online { rooms, .. } => Link::Online {
-                                transport: kind,
-                                rooms: *rooms + 1,
-                            },
-                            _ => Link::Online {
-                                transport: kind,
-                                rooms: 1,
-                            },
+                    XmppEvent::RoomJoined { room, .. } => {
+                        // Left by the reader while the join was on its way.
+                        if self.rooms.try_update(|rooms| rooms.confirmed(&room)) == Some(false) {
+                            let _ = connection.with_client(|c| c.leave_room(&room));
                         }
-                    }),
+                        self.show_link(kind);
+                    }
+                    XmppEvent::RoomLeft { room, reason } => {
+                        if let Some(why) = put_out(&reason) {
+                            leptos::logging::warn!("out of {room}: {why}");
+                            self.rooms.update(|rooms| rooms.refused(&room, why));
+                        }
+                        self.show_link(kind);
+                    }
+                    XmppEvent::RoomList {
+                        result: Ok(items), ..
+                    } => self.rooms.update(|rooms| rooms.discovered(items)),
+                    XmppEvent::RoomList {
+                        result: Err(error), ..
+                    } => leptos::logging::warn!("the rooms could not be listed: {error}"),
                     XmppEvent::GroupchatMessage(message) => {
                         if let Some(Ok(event)) = Event::find_in(&message.payloads) {
-                            let missed = cursors.contains_key(&message.room);
-                            self.receive(event, message.delay.is_none() || missed);
+                            // Rooms with a cursor were rejoined without room history: their
+                            // archive fills the gap, so whatever comes delayed there was
+                            // missed, and is shown as live.
+                            let missed = (self.cursors)
+                                .with_value(|cursors| cursors.contains_key(&message.room));
+                            let live = message.delay.is_none() || missed;
+                            self.receive(message.room, event, live);
                         }
                     }
                     // The subject follows the room's history: once every room joined has
                     // sent its own, show them all in one render, not at the next batch.
-                    XmppEvent::RoomSubject { .. }
-                        if self.pending.try_update_value(Batch::history_ended) != Some(false) =>
-                    {
-                        self.flush()
-                    }
+                    XmppEvent::RoomSubject { .. } => self.history_ended(),
                     XmppEvent::RoomCaughtUp {
                         room,
                         result: Err(error),
@@ -187,7 +220,8 @@ impl Session {
                         }
                         self.stop_awaiting();
                         let was_online = connection.was_online();
-                        self.keep_cursors(connection, &rooms);
+                        self.keep_cursors(connection);
+                        self.rooms.update(Rooms::disconnected);
                         let retry = self
                             .fallback
                             .try_update_value(|fallback| fallback.ended(kind, was_online))
@@ -243,9 +277,86 @@ fn join(
 }
 
 impl Session {
+    /// Joins `room` for the reader, now if online (else at the next login), and remembers it.
+    pub fn join_room(self, room: &str) {
+        if self.rooms.try_update(|rooms| rooms.want(room)) != Some(true) {
+            return;
+        }
+        self.remember_rooms();
+        self.with_online_client(|client, nick, cursors| join(client, room, nick, cursors));
+        // Its incidents were not kept current while out of it.
+        self.load_open_incidents();
+    }
+
+    /// Leaves `room` for the reader, and remembers it: its cards go, and a later join brings
+    /// its history again rather than its archive since.
+    pub fn leave_room(self, room: &str) {
+        if self.rooms.try_update(|rooms| rooms.leave(room)) != Some(true) {
+            return;
+        }
+        self.remember_rooms();
+        self.cursors.update_value(|cursors| {
+            cursors.remove(room);
+        });
+        self.feed.update(|feed| feed.forget_room(room));
+        self.with_online_client(|client, _, _| client.leave_room(room));
+    }
+
+    /// Runs `command` on the client if the session is online (what it would do otherwise
+    /// happens at the next login); a refusal is only logged.
+    fn with_online_client(
+        self,
+        command: impl FnOnce(
+            &mut vigie_xmpp::Client,
+            &str,
+            &HashMap<String, String>,
+        ) -> Result<(), vigie_xmpp::Error>,
+    ) {
+        let nick = self.nick.get_value();
+        let result = self.connection.with_value(|connection| {
+            let connection = connection.as_ref()?;
+            let online = connection.with_client(|client| client.is_online());
+            online.then(|| {
+                self.cursors.with_value(|cursors| {
+                    connection.with_client(|client| command(client, &nick, cursors))
+                })
+            })
+        });
+        if let Some(Err(error)) = result {
+            leptos::logging::warn!("room command refused: {error}");
+        }
+    }
+
+    fn remember_rooms(self) {
+        let chosen = self.rooms.with_untracked(Rooms::wanted);
+        remembered::remember(CHOSEN_ROOMS, &chosen.join("\n"));
+    }
+
+    /// The indicator: online once a room is joined, or when none is wanted.
+    fn show_link(self, kind: Kind) {
+        let (joined, wanted) =
+            (self.rooms).with_untracked(|rooms| (rooms.joined(), rooms.wanted().len()));
+        self.link.set(if joined > 0 || wanted == 0 {
+            Link::Online {
+                transport: kind,
+                rooms: joined,
+            }
+        } else {
+            Link::Joining(kind)
+        });
+    }
+
+    /// A room's history is over (or will never come): flush if it was the last awaited.
+    fn history_ended(self) {
+        if self.pending.try_update_value(Batch::history_ended) == Some(true) {
+            self.flush();
+        }
+    }
+
     /// Keeps the archive cursors of the rooms `connection` got to, for the next connection
     /// (one that never got online leaves the previous ones in place).
-    fn keep_cursors(self, connection: &Connection, rooms: &[String]) {
+    fn keep_cursors(self, connection: &Connection) {
+        let rooms = self.rooms.with_untracked(Rooms::wanted);
         let reached: Vec<(String, String)> = connection.with_client(|client| {
             rooms
                 .iter()
@@ -255,11 +366,12 @@ impl Session {
         self.cursors.update_value(|cursors| cursors.extend(reached));
     }
 
-    /// Queues the event for the next flush, scheduling one if none is pending.
-    fn receive(self, event: Event, live: bool) {
+    /// Queues the event that came in `room` for the next flush, scheduling one if none is
+    /// pending.
+    fn receive(self, room: String, event: Event, live: bool) {
         let schedule = self
             .pending
-            .try_update_value(|pending| pending.push((event, live)))
+            .try_update_value(|pending| pending.push((room, event, live)))
             .unwrap_or(false);
         if schedule {
             set_timeout(move || self.flush(), FLUSH_EVERY);
@@ -304,23 +416,41 @@ impl Session {
             .unwrap_or_default();
         let now = Instant::now();
         self.open.maybe_update(|open| {
-            events.iter().fold(false, |changed, (event, _)| {
+            events.iter().fold(false, |changed, (_, event, _)| {
                 open.apply(event, now) || changed
             })
         });
-        let new_live = self
+        let new_live: Vec<String> = self
             .feed
             .try_update(|feed| {
                 events
                     .into_iter()
-                    .map(|(event, live)| feed.accept(event, live) && live)
-                    .filter(|&new_live| new_live)
-                    .count()
+                    .filter_map(|(room, event, live)| {
+                        (feed.accept(&room, event, live) && live).then_some(room)
+                    })
+                    .collect()
             })
-            .unwrap_or(0);
-        if new_live > 0 {
+            .unwrap_or_default();
+        if !new_live.is_empty() {
+            self.rooms.maybe_update(|rooms| {
+                // Every one counted, so no short-circuit.
+                let unread = new_live.iter().filter(|room| rooms.arrived(room)).count();
+                unread > 0
+            });
             self.live_events.update(|n| *n += 1);
         }
+    }
+}
+
+/// Why a room put us out, unless we asked or the service is only shutting down (the session
+/// ends, and the next one joins again).
+fn put_out(reason: &LeaveReason) -> Option<&'static str> {
+    match reason {
+        LeaveReason::Left | LeaveReason::Removed { status: 332 } => None,
+        LeaveReason::Kicked { .. } => Some("kicked"),
+        LeaveReason::Banned { .. } => Some("banned"),
+        LeaveReason::Destroyed(_) => Some("the room was closed"),
+        LeaveReason::Removed { .. } => Some("removed by the service"),
     }
 }
 

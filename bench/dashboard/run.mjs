@@ -447,7 +447,7 @@ async function soak(browser, ready) {
       heap: performance.memory.usedJSHeapSize,
       wasm: window.__vigieSoak.memory.buffer.byteLength,
       nodes: document.getElementsByTagName('*').length,
-      cards: document.querySelectorAll('[data-testid=live-feed] li').length,
+      cards: document.querySelectorAll('[data-testid=live-feed] li.card').length,
     }));
     gcWindows.push([before, probe.now]);
     const { metrics } = await cdp.send('Performance.getMetrics');

@@ -6,26 +6,56 @@ use vigie_model::{EventKind, Severity};
 
 use crate::api;
 use crate::clock::{clock, now};
+use crate::components::rooms::RoomList;
 use crate::components::{message, rows};
 use crate::feed::{card_line, shown_severity, Card, Feed, LiveFilter};
+use crate::session::Session;
 
 /// Cards in the page at first, and added by each "show more": the rest of the feed stays in
 /// memory only, so hours of events don't grow the DOM.
 const WINDOW: usize = 50;
 
-/// The live feed: one card per event, newest first, filtered by chips; events replayed from the
-/// room history on join sit below a marker, apart from live ones.
+/// A line of the feed: a card, or the marker above the events replayed from the rooms'
+/// histories, which sit below the live ones.
+#[derive(Clone)]
+enum Line {
+    Card(Arc<Card>),
+    HistoryMarker,
+}
+
+/// The live feed: the rooms, then one card per event of the room shown (or of every room),
+/// newest first, filtered by chips; events replayed from the rooms' histories on join sit
+/// below a marker, apart from live ones.
 #[component]
-pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
+pub fn LiveFeed(session: Session) -> impl IntoView {
+    let feed = session.feed;
     let filter = RwSignal::new(LiveFilter::default());
     let limit = RwSignal::new(WINDOW);
+    let room = Memo::new(move |_| session.rooms.with(|rooms| rooms.shown().map(str::to_owned)));
     let window = Memo::new(move |_| {
-        filter.with(|filter| feed.with(|feed| feed.newest(filter, limit.get())))
+        room.with(|room| {
+            filter
+                .with(|filter| feed.with(|feed| feed.newest(room.as_deref(), filter, limit.get())))
+        })
     });
-    let cards = move || window.with(|(cards, _)| cards.clone());
+    let lines = move || {
+        window.with(|(cards, _)| {
+            let live = cards.partition_point(|card| card.live);
+            let mut lines: Vec<Line> = cards.iter().cloned().map(Line::Card).collect();
+            if live < cards.len() {
+                lines.insert(live, Line::HistoryMarker);
+            }
+            lines
+        })
+    };
     let more = move || window.with(|(_, more)| *more);
     let has_more = Memo::new(move |_| more() > 0);
-    let empty = Memo::new(move |_| feed.with(Feed::is_empty));
+    // Nothing shown: no event yet, or none of the room and chips chosen.
+    let empty = Memo::new(move |_| {
+        window
+            .with(|(cards, _)| cards.is_empty())
+            .then(|| feed.with(Feed::is_empty))
+    });
     let kind_chips = EventKind::ALL
         .into_iter()
         .map(|kind| {
@@ -69,11 +99,15 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
     view! {
         <section class="pane live" aria-labelledby="live-title">
             <h2 id="live-title">"Live events"</h2>
+            <RoomList session />
             <div class="chips" role="group" aria-label="Filter the live feed">{kind_chips}{severity_chips}{zone_chips}</div>
-            {move || empty.get().then(|| message("empty", "Waiting for events…".into()))}
+            {move || empty.get().map(|none_yet| {
+                let text = if none_yet { "Waiting for events…" } else { "No event matches the room and filters chosen." };
+                message("empty", text.into())
+            })}
             // Focusable: the feed scrolls on its own, and keyboards must be able to scroll it.
             <ol class="cards" data-testid="live-feed" tabindex="0" aria-label="Events, newest first">
-                {rows(cards, |card| card.event.id.clone(), event_card)}
+                {rows(lines, line_key, line_view)}
             </ol>
             {move || has_more.get().then(|| view! {
                 <button class="more" data-testid="live-more" on:click=move |_| limit.update(|limit| *limit += WINDOW)>
@@ -81,6 +115,23 @@ pub fn LiveFeed(feed: RwSignal<Feed>) -> impl IntoView {
                 </button>
             })}
         </section>
+    }
+}
+
+fn line_key(line: &Line) -> String {
+    match line {
+        Line::Card(card) => card.event.id.clone(),
+        Line::HistoryMarker => "history-marker".to_owned(),
+    }
+}
+
+fn line_view(line: Line) -> AnyView {
+    match line {
+        Line::Card(card) => event_card(card).into_any(),
+        Line::HistoryMarker => view! {
+            <li class="history-marker" data-testid="history-marker">"Before you joined: the rooms' history"</li>
+        }
+        .into_any(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod login;
 pub mod map;
 pub mod open_incidents;
 pub mod presence;
+pub mod rooms;
 pub mod roster;
 pub mod status;
 pub mod theme;

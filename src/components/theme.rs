@@ -3,11 +3,9 @@
 
 use leptos::prelude::*;
 
-const STORAGE_KEY: &str = "vigie-theme";
+use crate::remembered;
 
-fn stored() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
+const STORAGE_KEY: &str = "vigie-theme";
 
 fn system_prefers_dark() -> bool {
     window()
@@ -19,7 +17,7 @@ fn system_prefers_dark() -> bool {
 
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
-    let saved = stored().and_then(|storage| storage.get_item(STORAGE_KEY).ok().flatten());
+    let saved = remembered::recall(STORAGE_KEY);
     let dark = RwSignal::new(match saved.as_deref() {
         Some("dark") => true,
         Some("light") => false,
@@ -33,14 +31,12 @@ pub fn ThemeToggle() -> impl IntoView {
     });
     let toggle = move |_| {
         dark.update(|dark| *dark = !*dark);
-        if let Some(storage) = stored() {
-            let theme = if dark.get_untracked() {
-                "dark"
-            } else {
-                "light"
-            };
-            let _ = storage.set_item(STORAGE_KEY, theme);
-        }
+        let theme = if dark.get_untracked() {
+            "dark"
+        } else {
+            "light"
+        };
+        remembered::remember(STORAGE_KEY, theme);
     };
     view! {
         <button type="button" class="theme" aria-pressed=move || dark.get().to_string() on:click=toggle data-testid="theme">

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Context;
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 
 /// Longest a browser scenario may take: a wedged browser fails the test instead of hanging it.
 pub const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
@@ -30,6 +30,45 @@ pub async fn drawer_lifecycle(page: &Client) -> anyhow::Result<Vec<String>> {
         },
     )
     .await
+}
+
+/// How many elements of the page match `css`.
+pub async fn count(page: &Client, css: &str) -> anyhow::Result<usize> {
+    Ok(page.find_all(Locator::Css(css)).await?.len())
+}
+
+/// The first element matching `css`, waiting up to 20 s for one.
+pub async fn wait_for(page: &Client, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
+    page.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("no `{css}` on the page"))
+}
+
+pub async fn click(page: &Client, css: &str) -> anyhow::Result<()> {
+    wait_for(page, css).await?.click().await?;
+    Ok(())
+}
+
+/// Replaces the text of the field matching `css`.
+pub async fn fill(page: &Client, css: &str, text: &str) -> anyhow::Result<()> {
+    let field = wait_for(page, css).await?;
+    field.clear().await?;
+    field.send_keys(text).await?;
+    Ok(())
+}
+
+/// Fills the start panel's form and presses `button` (`login-submit` or `register-submit`).
+pub async fn submit_login(
+    page: &Client,
+    jid: &str,
+    password: &str,
+    button: &str,
+) -> anyhow::Result<()> {
+    fill(page, "[data-testid=login-jid]", jid).await?;
+    fill(page, "[data-testid=login-password]", password).await?;
+    click(page, &format!("[data-testid={button}]")).await
 }
 
 /// Runs a browser scenario for at most `limit` (usually [`SCENARIO_LIMIT`]).

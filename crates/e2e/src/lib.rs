@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use vigie_model::contract::{
-    room_jid, ANON_DOMAIN, COLLECTOR_USER, EVENT_ROOMS, GATEWAY_USER, XMPP_DOMAIN,
+    room_for, room_jid, ANON_DOMAIN, COLLECTOR_USER, EVENT_ROOMS, GATEWAY_USER, XMPP_DOMAIN,
 };
 use vigie_model::Event;
 use vigie_pipeline::collector::CollectorArgs;
@@ -433,6 +433,72 @@ impl Viewer {
         })
         .await
         .context("no event arrived in time")?
+    }
+}
+
+/// The gateway's account in the event rooms, driven by a test (once the gateway program is
+/// killed) to post exactly the events a scenario needs.
+pub struct Poster {
+    handle: Handle,
+}
+
+impl Poster {
+    /// Joins every event room as the gateway (its nick too: the collector stores only what
+    /// that nick posts), and `extra_rooms` (bare JID and name; created
+    /// if new, public).
+    pub async fn join(stack: &Stack, extra_rooms: &[(String, &str)]) -> anyhow::Result<Poster> {
+        let xmpp = XmppArgs {
+            xmpp_ws_url: stack.prosody.ws_url(),
+            xmpp_jid: format!("{GATEWAY_USER}@{XMPP_DOMAIN}"),
+            xmpp_password: GATEWAY_PASSWORD.to_owned(),
+        };
+        let rooms: Vec<String> = (EVENT_ROOMS.iter().map(|room| room_jid(room)))
+            .chain(extra_rooms.iter().map(|(jid, _)| jid.clone()))
+            .collect();
+        let (handle, mut echoes, _) = vigie_pipeline::session::join_rooms(
+            &xmpp,
+            &rooms,
+            vigie_pipeline::gateway::NICK,
+            History::None,
+        )
+        .await?;
+        for (room, name) in extra_rooms {
+            // A new room stays locked until its owner submits a configuration (XEP-0045
+            // §10.1.2); Prosody takes a field left out of it as unset.
+            let (room, name) = (room.clone(), name.to_string());
+            let fields = move |c: &mut vigie_xmpp::Client| {
+                let fields = [
+                    ("muc#roomconfig_roomname", name.as_str()),
+                    ("muc#roomconfig_publicroom", "1"),
+                ];
+                c.configure_room(&room, &fields)
+            };
+            let request = handle.call(fields).await?;
+            loop {
+                match echoes.recv().await.context("session ended")? {
+                    XmppEvent::IqResult { id, result, .. } if id == request => {
+                        result.context("the room's configuration was refused")?;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tokio::spawn(async move { while echoes.recv().await.is_some() {} });
+        Ok(Poster { handle })
+    }
+
+    /// Posts `event` into its room, as the gateway does.
+    pub async fn post(&self, event: &Event) -> anyhow::Result<()> {
+        let room = room_jid(room_for(event.kind));
+        self.handle
+            .send_groupchat_with_id(&room, &event.id, &event.body(), Some(event.to_element()))
+            .await
+            .with_context(|| format!("posting {} to {room}", event.id))
+    }
+
+    pub async fn close(self) {
+        self.handle.close().await
     }
 }
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
-use vigie_e2e::browser::{browser, dist, screenshot, SCENARIO_LIMIT};
+use vigie_e2e::browser::{
+    browser, click, dist, fill, screenshot, submit_login, wait_for, SCENARIO_LIMIT,
+};
 use vigie_e2e::{eventually, Stack};
 use vigie_model::contract::{room_jid, OPS_ROOM, XMPP_DOMAIN};
 use vigie_xmpp::driver_tokio::{connect, Handle};
@@ -295,17 +297,6 @@ async fn assert_inert(page: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn submit_login(
-    page: &Client,
-    jid: &str,
-    password: &str,
-    button: &str,
-) -> anyhow::Result<()> {
-    fill(page, "[data-testid=login-jid]", jid).await?;
-    fill(page, "[data-testid=login-password]", password).await?;
-    click(page, &format!("[data-testid={button}]")).await
-}
-
 async fn accept_request(page: &Client, from: &str) -> anyhow::Result<()> {
     let request = format!("[data-testid=requests] li[data-jid='{from}']");
     wait_for(page, &format!("{request} button.accept"))
@@ -318,26 +309,6 @@ async fn accept_request(page: &Client, from: &str) -> anyhow::Result<()> {
 async fn send(page: &Client, text: &str) -> anyhow::Result<()> {
     fill(page, "[data-testid=chat-input]", text).await?;
     click(page, "[data-testid=chat-send]").await
-}
-
-async fn fill(page: &Client, css: &str, text: &str) -> anyhow::Result<()> {
-    let field = wait_for(page, css).await?;
-    field.clear().await?;
-    field.send_keys(text).await?;
-    Ok(())
-}
-
-async fn click(page: &Client, css: &str) -> anyhow::Result<()> {
-    wait_for(page, css).await?.click().await?;
-    Ok(())
-}
-
-async fn wait_for(page: &Client, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
-    page.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("no `{css}` on the page"))
 }
 
 /// The text content of every element matching `css` (unlike WebDriver's visible text, it

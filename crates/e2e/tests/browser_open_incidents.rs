@@ -5,17 +5,14 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use time::OffsetDateTime;
-use vigie_e2e::browser::{browser, dist, drawer_lifecycle, screenshot, within, SCENARIO_LIMIT};
-use vigie_e2e::{eventually, Program, Stack};
-use vigie_model::contract::{room_for, room_jid, GATEWAY_USER, XMPP_DOMAIN};
+use vigie_e2e::browser::{
+    browser, count, dist, drawer_lifecycle, screenshot, within, SCENARIO_LIMIT,
+};
+use vigie_e2e::{eventually, Poster, Program, Stack};
 use vigie_model::{Event, EventKind, Severity, Status};
-use vigie_pipeline::gateway::NICK;
-use vigie_pipeline::session::{join_rooms, XmppArgs};
 use vigie_store::fixtures::{follow, open};
-use vigie_xmpp::driver_tokio::Handle;
-use vigie_xmpp::History;
 
 /// Accidents opened and cleared after the old one: 2 events each, more than the 20 messages of
 /// room history a page asks for.
@@ -30,14 +27,7 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
     let mut stack = Stack::start(Some(dist()?)).await?;
     // The test posts as the gateway (the collector stores only its events).
     stack.kill(Program::Gateway).await;
-    let xmpp = XmppArgs {
-        xmpp_ws_url: stack.prosody.ws_url(),
-        xmpp_jid: format!("{GATEWAY_USER}@{XMPP_DOMAIN}"),
-        xmpp_password: vigie_e2e::GATEWAY_PASSWORD.to_owned(),
-    };
-    let room = room_jid(room_for(EventKind::Accident));
-    let (gateway, mut echoes, _) = join_rooms(&xmpp, &[room], NICK, History::None).await?;
-    tokio::spawn(async move { while echoes.recv().await.is_some() {} });
+    let gateway = Poster::join(&stack, &[]).await?;
 
     let now = OffsetDateTime::now_utc();
     let old = Event {
@@ -57,7 +47,7 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         posted.extend([opened, cleared]);
     }
     for event in &posted {
-        post(&gateway, event).await?;
+        gateway.post(event).await?;
     }
     eventually(
         Duration::from_secs(30),
@@ -120,7 +110,7 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
 
     // Its clearing, live, takes it off the panel and the map.
     let cleared = follow(&old, Status::Cleared, OffsetDateTime::now_utc());
-    post(&gateway, &cleared).await?;
+    gateway.post(&cleared).await?;
     eventually(Duration::from_secs(20), "the old accident to clear", || {
         let page = page.clone();
         let incident = old.incident.clone();
@@ -137,22 +127,10 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
     stack.stop().await
 }
 
-async fn post(gateway: &Handle, event: &Event) -> anyhow::Result<()> {
-    let room = room_jid(room_for(event.kind));
-    gateway
-        .send_groupchat_with_id(&room, &event.id, &event.body(), Some(event.to_element()))
-        .await
-        .with_context(|| format!("posting {} to {room}", event.id))
-}
-
 fn open_row(incident: &str) -> String {
     format!("[data-testid=open-incidents] li[data-incident-id='{incident}']")
 }
 
 fn marker(incident: &str) -> String {
     format!("[data-testid=map-markers] circle.marker.accident[data-incident-id='{incident}']")
-}
-
-async fn count(page: &Client, css: &str) -> anyhow::Result<usize> {
-    Ok(page.find_all(Locator::Css(css)).await?.len())
 }

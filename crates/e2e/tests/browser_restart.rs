@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context;
-use fantoccini::{Client, Locator};
-use vigie_e2e::browser::{browser, dist, screenshot, within, SCENARIO_LIMIT};
+use fantoccini::Locator;
+use vigie_e2e::browser::{browser, count, dist, screenshot, within, SCENARIO_LIMIT};
 use vigie_e2e::{eventually, Stack};
 
 const ONLINE: &str = "[data-testid=link].online";
@@ -59,10 +59,10 @@ async fn restart_scenario() -> anyhow::Result<()> {
     // Let any late repeat (room history, archive page) arrive before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
     for id in &emitted {
-        assert_eq!(cards(&page, &card(id)).await?, 1, "event {id}");
+        assert_eq!(count(&page, &card(id)).await?, 1, "event {id}");
     }
     assert_eq!(
-        cards(&page, "li.card").await?,
+        count(&page, "li.card").await?,
         emitted.len(),
         "the feed holds only the emitted events"
     );
@@ -74,8 +74,4 @@ async fn restart_scenario() -> anyhow::Result<()> {
 
 fn card(id: &str) -> String {
     format!("li.card[data-event-id='{id}'][data-origin=live]")
-}
-
-async fn cards(page: &Client, css: &str) -> anyhow::Result<usize> {
-    Ok(page.find_all(Locator::Css(css)).await?.len())
 }
