@@ -50,6 +50,8 @@ pub struct Account {
     pub error: RwSignal<Option<String>>,
     /// The last success worth saying (account created, password changed…).
     pub notice: RwSignal<Option<String>>,
+    /// The connection was lost: why, and when the next attempt starts.
+    pub lost: RwSignal<Option<(String, Instant)>>,
     /// The operators' room.
     pub room: RwSignal<ChatLog>,
     pub occupants: RwSignal<Occupants>,
@@ -80,6 +82,7 @@ impl Account {
             status: RwSignal::new(Status::Anonymous),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
+            lost: RwSignal::new(None),
             room: RwSignal::new(ChatLog::default()),
             occupants: RwSignal::new(Occupants::default()),
             room_typing: RwSignal::new(Typing::default()),
@@ -339,11 +342,15 @@ impl Account {
                 self.action.set_value(Action::LogIn);
                 self.notice.set(Some(format!("Account {jid} created.")))
             }
-            Event::Online { jid } => self.online(connection, &jid),
-            Event::Resumed { .. } => self.error.set(None),
-            Event::ConnectionLost { error, .. } => self
-                .error
-                .set(Some(format!("Connection lost ({error}); reconnecting…"))),
+            Event::Online { jid } => {
+                self.lost.set(None);
+                self.online(connection, &jid)
+            }
+            Event::Resumed { .. } => self.lost.set(None),
+            Event::ConnectionLost {
+                error,
+                reconnect_at,
+            } => self.lost.set(Some((error.to_string(), reconnect_at))),
             Event::RoomJoined {
                 room: joined,
                 nick,
@@ -542,6 +549,7 @@ impl Account {
         self.password_change.set_value(None);
         self.status.set(Status::Anonymous);
         self.error.set(error);
+        self.lost.set(None);
         self.room.set(ChatLog::default());
         self.occupants.update(Occupants::clear);
         self.room_typing.set(Typing::default());

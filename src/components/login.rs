@@ -1,9 +1,11 @@
 use leptos::either::EitherOf3;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use web_time::Instant;
 
 use crate::account::{Account, Action, Status};
 use crate::components::presence::PresenceControl;
+use crate::components::status::{seconds_until, ticker};
 
 /// Start: the anonymous viewer can log in or create an account; a logged-in operator sees who
 /// they are, sets their presence, changes their password and logs out.
@@ -28,6 +30,23 @@ pub fn StartPanel(account: Account) -> impl IntoView {
             |error| view! { <p class="error" role="alert" data-testid="account-error">{error}</p> },
         );
         (notice, error)
+    };
+    let tick = ticker(move || account.lost.with(Option::is_some));
+    let lost = move || {
+        account.lost.get().map(|(error, at)| {
+            let countdown = move || {
+                tick.track();
+                match seconds_until(at, Instant::now()) {
+                    0 => "reconnecting…".to_owned(),
+                    seconds => format!("reconnecting in {seconds} s"),
+                }
+            };
+            view! {
+                <p class="error" role="status" data-testid="account-reconnecting">
+                    "Connection lost ("{error}"); "{countdown}
+                </p>
+            }
+        })
     };
     let body = move || match account.status.get() {
         Status::Anonymous => EitherOf3::A(view! {
@@ -57,6 +76,7 @@ pub fn StartPanel(account: Account) -> impl IntoView {
         <section class="pane account" aria-labelledby="account-title">
             <h2 id="account-title">"Operator"</h2>
             {body}
+            {lost}
             {messages}
         </section>
     }

@@ -9,22 +9,7 @@ use crate::session::Link;
 /// with a countdown, or failed.
 #[component]
 pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
-    // Ticks every second while a reconnection is pending, so the countdown moves.
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |previous: Option<Option<IntervalHandle>>| {
-        if let Some(Some(interval)) = previous {
-            interval.clear();
-        }
-        matches!(link.get(), Link::Reconnecting { .. })
-            .then(|| {
-                set_interval_with_handle(
-                    move || tick.update(|t| *t = t.wrapping_add(1)),
-                    Duration::from_secs(1),
-                )
-                .ok()
-            })
-            .flatten()
-    });
+    let tick = ticker(move || matches!(link.get(), Link::Reconnecting { .. }));
     let text = move || {
         tick.track();
         describe(&link.get(), Instant::now())
@@ -49,6 +34,32 @@ pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
     }
 }
 
+/// A signal that changes every second while `active` holds, so a countdown moves.
+pub fn ticker(active: impl Fn() -> bool + 'static) -> RwSignal<u32> {
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |previous: Option<Option<IntervalHandle>>| {
+        if let Some(Some(interval)) = previous {
+            interval.clear();
+        }
+        active()
+            .then(|| {
+                set_interval_with_handle(
+                    move || tick.update(|t| *t = t.wrapping_add(1)),
+                    Duration::from_secs(1),
+                )
+                .ok()
+            })
+            .flatten()
+    });
+    tick
+}
+
+/// Whole seconds left until `at`, rounded up: "in 0 s" only once it is due.
+pub fn seconds_until(at: Instant, now: Instant) -> u64 {
+    let wait = at.saturating_duration_since(now);
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
 /// The indicator's words for `link` at `now`.
 fn describe(link: &Link, now: Instant) -> String {
     match link {
@@ -59,8 +70,7 @@ fn describe(link: &Link, now: Instant) -> String {
             format!("live · {} · {rooms} room{plural}", transport.label())
         }
         Link::Reconnecting { attempt, at } => {
-            let wait = at.saturating_duration_since(now);
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let seconds = seconds_until(*at, now);
             format!("reconnecting in {seconds} s (attempt {attempt})")
         }
         Link::Failed(error) => format!("offline: {error}"),

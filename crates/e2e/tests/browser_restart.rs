@@ -1,16 +1,21 @@
 //! The dashboard across a Prosody crash: the viewer's session is lost, the page reconnects
 //! with a new anonymous session, the core fills the gap from the rooms' archives, and every
-//! event the gateway emitted shows in the live feed exactly once.
+//! event the gateway emitted shows in the live feed exactly once. The operator logged in on
+//! the same page sees the connection lost with a countdown, and is back once Prosody is.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context;
 use fantoccini::Locator;
-use vigie_e2e::browser::{browser, count, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::browser::{
+    browser, count, dist, screenshot, submit_login, wait_for, within, SCENARIO_LIMIT,
+};
 use vigie_e2e::{eventually, Stack};
+use vigie_model::contract::XMPP_DOMAIN;
 
 const ONLINE: &str = "[data-testid=link].online";
+const RECONNECTING: &str = "[data-testid=account-reconnecting]";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_missed_during_a_prosody_restart_appear_once() -> anyhow::Result<()> {
@@ -35,7 +40,19 @@ async fn restart_scenario() -> anyhow::Result<()> {
         .await
         .context("no live accident before the restart")?;
 
-    tokio::task::block_in_place(|| stack.prosody.kill_and_restart())?;
+    stack.prosody.register("ana", XMPP_DOMAIN, "ana-secret")?;
+    submit_login(&page, "ana", "ana-secret", "login-submit").await?;
+    let whoami = "[data-testid=whoami]";
+    wait_for(&page, whoami).await?;
+
+    tokio::task::block_in_place(|| stack.prosody.kill());
+    let lost = wait_for(&page, RECONNECTING).await?.text().await?;
+    assert!(
+        lost.starts_with("Connection lost (") && lost.contains("reconnecting"),
+        "{lost}"
+    );
+    screenshot(&page, "dashboard-prosody-down").await?;
+    tokio::task::block_in_place(|| stack.prosody.restart())?;
     // Crashed right away: the gateway posts this one as soon as it is back in the rooms,
     // while the page is still waiting out its reconnection delay or rejoining.
     stack.simulate(3, 4.0, 2).await?;
@@ -67,6 +84,16 @@ async fn restart_scenario() -> anyhow::Result<()> {
         "the feed holds only the emitted events"
     );
 
+    // The operator is back too, with nothing left of the outage on screen.
+    eventually(
+        Duration::from_secs(30),
+        "the operator back online",
+        || async {
+            let back = count(&page, RECONNECTING).await? == 0 && count(&page, whoami).await? == 1;
+            Ok(back.then_some(()))
+        },
+    )
+    .await?;
     screenshot(&page, "dashboard-after-prosody-restart").await?;
     page.close().await?;
     stack.stop().await
