@@ -134,7 +134,8 @@ impl Rooms {
                 }
             }
         }
-        self.rooms[self.configured..].sort_by_cached_key(|room| room.name.to_lowercase());
+        // ASCII case folding: Unicode's tables would weigh on the page.
+        self.rooms[self.configured..].sort_by_cached_key(|room| room.name.to_ascii_lowercase());
     }
 
     /// The reader wants `jid` joined; returns whether it was not wanted before.

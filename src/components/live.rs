@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use vigie_model::event::format_time;
 use vigie_model::{EventKind, Severity};
@@ -125,13 +126,12 @@ fn line_key(line: &Line) -> String {
     }
 }
 
-fn line_view(line: Line) -> AnyView {
+fn line_view(line: Line) -> impl IntoView {
     match line {
-        Line::Card(card) => event_card(card).into_any(),
-        Line::HistoryMarker => view! {
+        Line::Card(card) => Either::Left(event_card(card)),
+        Line::HistoryMarker => Either::Right(view! {
             <li class="history-marker" data-testid="history-marker">"Before you joined: the rooms' history"</li>
-        }
-        .into_any(),
+        }),
     }
 }
 
