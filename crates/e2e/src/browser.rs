@@ -37,6 +37,30 @@ pub async fn count(page: &Client, css: &str) -> anyhow::Result<usize> {
     Ok(page.find_all(Locator::Css(css)).await?.len())
 }
 
+/// Narrows the window to `width` CSS pixels and checks that nothing in the page is wider (no
+/// horizontal scrolling).
+pub async fn assert_fits(page: &Client, width: u32) -> anyhow::Result<()> {
+    page.set_window_size(width, 900).await?;
+    let widths = page
+        .execute(
+            "const root = document.documentElement;\
+             return [window.innerWidth, root.scrollWidth - root.clientWidth]",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(
+        widths[0]
+            .as_u64()
+            .is_some_and(|inner| inner <= u64::from(width)),
+        "the window did not narrow: {widths}"
+    );
+    anyhow::ensure!(
+        widths[1] == serde_json::json!(0),
+        "the page is wider than {width} px: {widths}"
+    );
+    Ok(())
+}
+
 /// The first element matching `css`, waiting up to 20 s for one.
 pub async fn wait_for(page: &Client, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
     page.wait()

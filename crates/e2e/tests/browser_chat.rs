@@ -12,7 +12,7 @@ use anyhow::Context;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 use vigie_e2e::browser::{
-    browser, click, dist, fill, screenshot, submit_login, wait_for, SCENARIO_LIMIT,
+    assert_fits, browser, click, dist, fill, screenshot, submit_login, wait_for, SCENARIO_LIMIT,
 };
 use vigie_e2e::{eventually, Stack};
 use vigie_model::contract::{room_jid, OPS_ROOM, XMPP_DOMAIN};
@@ -278,6 +278,10 @@ async fn steps(
     submit_login(&page_a, &ana, "ana-new-secret", "login-submit").await?;
     wait_text(&page_a, "[data-testid=whoami]", &ana).await?;
     assert_inert(&page_a).await?;
+    // An operator on a phone: the chat, the account and the rooms fit 360 px.
+    wait_text(&page_a, "[data-testid=occupants]", "ana").await?;
+    assert_fits(&page_a, 360).await?;
+    screenshot(&page_a, "chat-360px").await?;
     mallory.close().await;
     Ok(())
 }

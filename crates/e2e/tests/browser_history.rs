@@ -9,7 +9,9 @@ use anyhow::Context;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use vigie_e2e::browser::{browser, dist, drawer_lifecycle, screenshot, SCENARIO_LIMIT};
+use vigie_e2e::browser::{
+    assert_fits, browser, dist, drawer_lifecycle, screenshot, SCENARIO_LIMIT,
+};
 use vigie_e2e::{eventually, get_json, Stack};
 use vigie_model::{EventKind, Incident, IncidentDetail, Status};
 use vigie_store::fixtures::{matches, varied_events};
@@ -306,19 +308,7 @@ async fn history_scenario() -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    page.set_window_size(360, 900).await?;
-    let widths = page
-        .execute(
-            "const root = document.documentElement;\
-             return [window.innerWidth, root.scrollWidth - root.clientWidth]",
-            vec![],
-        )
-        .await?;
-    assert!(
-        widths[0].as_u64().is_some_and(|width| width <= 360),
-        "the window did not narrow: {widths}"
-    );
-    assert_eq!(widths[1], json!(0), "nothing wider than a 360 px screen");
+    assert_fits(&page, 360).await?;
     screenshot(&page, "history-360px-theme").await?;
 
     page.close().await?;

@@ -7,13 +7,17 @@ use std::time::Duration;
 use anyhow::Context;
 use fantoccini::{Client, Locator};
 use time::OffsetDateTime;
-use vigie_e2e::browser::{browser, click, count, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::browser::{
+    assert_fits, browser, click, count, dist, screenshot, within, SCENARIO_LIMIT,
+};
 use vigie_e2e::{Poster, Program, Stack};
 use vigie_model::contract::{room_for, room_jid};
 use vigie_model::{Event, EventKind};
 use vigie_store::fixtures::open;
 
 const ONLINE: &str = "[data-testid=link].online";
+/// A room's name is the network's text: shown as such, never as markup.
+const HOSTILE_NAME: &str = "Roadworks <img src=x onerror=alert(1)>";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_are_listed_shown_one_at_a_time_counted_left_and_joined() -> anyhow::Result<()> {
@@ -25,7 +29,7 @@ async fn rooms_scenario() -> anyhow::Result<()> {
     stack.kill(Program::Gateway).await;
     // A room the configuration does not name: only the service's list can tell the page.
     let roadworks = room_jid("roadworks");
-    let gateway = Poster::join(&stack, &[(roadworks.clone(), "Roadworks")]).await?;
+    let gateway = Poster::join(&stack, &[(roadworks.clone(), HOSTILE_NAME)]).await?;
     let now = OffsetDateTime::now_utc();
     let old_accident = open(EventKind::Accident, now - time::Duration::minutes(5));
     let old_crossing = open(EventKind::ZoneEnter, now - time::Duration::minutes(4));
@@ -40,7 +44,10 @@ async fn rooms_scenario() -> anyhow::Result<()> {
         .for_element(Locator::Css(&room(&roadworks, "[data-state=left]")))
         .await
         .context("the service's other room is not listed")?;
-    assert!(listed.text().await?.contains("Roadworks"), "by its name");
+    // By its name, as text.
+    assert!(listed.text().await?.contains(HOSTILE_NAME));
+    assert_eq!(count(&page, "[data-testid=rooms] img").await?, 0);
+    assert!(page.get_alert_text().await.is_err(), "an alert is open");
     for kind in [EventKind::Accident, EventKind::Jam, EventKind::ZoneEnter] {
         wait()
             .for_element(Locator::Css(&room(
@@ -126,6 +133,8 @@ async fn rooms_scenario() -> anyhow::Result<()> {
         .for_element(Locator::Css(&room(&zones, "[data-state=joined]")))
         .await?;
     screenshot(&page, "dashboard-rooms").await?;
+    assert_fits(&page, 360).await?;
+    screenshot(&page, "dashboard-rooms-360px").await?;
 
     gateway.close().await;
     page.close().await?;
