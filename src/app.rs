@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use vigie_model::EventKind;
 
 use crate::account::Account;
 use crate::api;
@@ -27,11 +28,17 @@ pub fn App() -> impl IntoView {
     let history = HistoryState::new();
     // Sorted once per change, for both the open-incidents list and the map; those of a room
     // left are not kept current, so not shown.
+    // The kinds followed change only with a join or a leave, not with each unread count.
+    let followed = Memo::new(move |_| {
+        session.rooms.with(|rooms| {
+            (EventKind::ALL.into_iter())
+                .filter(|&kind| rooms.follows(kind))
+                .collect::<Vec<_>>()
+        })
+    });
     let open = Memo::new(move |_| {
         let mut open = session.open.with(OpenIncidents::newest_first);
-        session
-            .rooms
-            .with(|rooms| open.retain(|incident| rooms.follows(incident.latest.kind)));
+        followed.with(|kinds| open.retain(|incident| kinds.contains(&incident.latest.kind)));
         open
     });
     let configured = move |config: Result<api::ClientConfig, String>| match config {
