@@ -1,17 +1,21 @@
 //! The simulated fleet: vehicles driving the city's roads at plausible speeds, with scripted
 //! incidents. Pure and deterministic for a seed; the simulator program only publishes its fixes.
 
+use std::collections::BTreeMap;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigie_model::telemetry::FLAG_CRASH;
-use vigie_model::{City, Road, Telemetry};
+use vigie_model::{City, Event, EventKind, Road, Severity, Status, Telemetry, Zone};
+
+use crate::detect::Thresholds;
 
 /// Metres per degree of latitude, and of longitude at the equator.
 const METRES_PER_DEGREE: f64 = 111_320.0;
 
 /// A scripted crash: the vehicle stops dead with its crash sensor raised, then drives on.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Crash {
     pub vehicle: usize,
     pub at_ms: i64,
@@ -20,7 +24,7 @@ pub struct Crash {
 
 /// A scripted jam: every vehicle on `road` slows down to `speed_fraction` of the road's
 /// free-flow speed from `at_ms` for `lasting_ms`, then speeds up again.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Jam {
     pub road: String,
     pub at_ms: i64,
@@ -37,14 +41,14 @@ impl Jam {
     }
 }
 
-/// What the simulator injects; serialized as the run's ground truth.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What the simulator injects; the scripted part of the run's [`GroundTruth`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub crashes: Vec<Crash>,
     pub jams: Vec<Jam>,
     /// The crashes and jams happen again every this many milliseconds (`None`: once), so a
     /// stack left running keeps showing every kind of incident.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_every_ms: Option<i64>,
 }
 
@@ -55,6 +59,199 @@ impl Scenario {
             Some(period) if period > 0 => elapsed_ms % period,
             _ => elapsed_ms,
         }
+    }
+}
+
+/// Which way a vehicle crossed a zone's border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Crossing {
+    Enter,
+    Exit,
+}
+
+impl Crossing {
+    /// The event the zone detector reports for it.
+    pub fn kind(self) -> EventKind {
+        match self {
+            Crossing::Enter => EventKind::ZoneEnter,
+            Crossing::Exit => EventKind::ZoneExit,
+        }
+    }
+}
+
+/// A vehicle entering or leaving a zone, at its first fix on the other side of the border (a
+/// change of zone is an exit of the old one and an entry into the new one, at the same fix).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneCrossing {
+    pub vehicle: usize,
+    pub zone: String,
+    pub crossing: Crossing,
+    pub at_ms: i64,
+}
+
+/// What a run injected, written by `--ground-truth`: the scripted crashes and jams, the road
+/// each vehicle drives, and the zone crossings those routes made. Times (`at_ms`, `end_ms`) are
+/// milliseconds after `start_ms`, the telemetry time (`ts`) of the run's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroundTruth {
+    pub start_ms: i64,
+    /// The last fix, in milliseconds after the start.
+    pub end_ms: i64,
+    #[serde(flatten)]
+    pub scenario: Scenario,
+    /// The road of each vehicle, by vehicle index (`veh-0007` is index 7).
+    pub roads: Vec<String>,
+    pub zone_crossings: Vec<ZoneCrossing>,
+}
+
+/// How far a reported event may lag what [`GroundTruth`] says happened, beyond what the
+/// detectors' thresholds imply (docs/detection.md).
+#[derive(Debug, Clone, Copy)]
+pub struct Leeway {
+    /// The fixes' nominal spacing in telemetry time: a change is seen at the next fix.
+    pub fix_period_ms: i64,
+    /// Added to every upper bound: irregular fix spacing (a simulator paced by the wall clock).
+    pub slack_ms: i64,
+}
+
+impl GroundTruth {
+    /// How the events of a run (every event, any order) differ from the ground truth, one line
+    /// per difference; empty when every injected incident and crossing was reported within its
+    /// detector's delay and nothing else was. A crossing too close to the end for the detector
+    /// to confirm it may be missing. A repeating scenario cannot be compared.
+    pub fn differences(
+        &self,
+        events: &[Event],
+        thresholds: &Thresholds,
+        leeway: Leeway,
+    ) -> Vec<String> {
+        let mut differences = Vec::new();
+        if self.scenario.repeat_every_ms.is_some() {
+            differences.push("a repeating scenario cannot be compared".to_owned());
+            return differences;
+        }
+        let at = |event: &Event| {
+            (event.occurred_at.unix_timestamp_nanos() / 1_000_000) as i64 - self.start_ms
+        };
+        let mut incidents: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+        for event in events.iter().filter(|e| e.kind.has_lifecycle()) {
+            incidents.entry(&event.incident).or_default().push(event);
+        }
+        for history in incidents.values_mut() {
+            history.sort_by_key(|e| (at(e), e.status != Status::Open));
+        }
+        let mut unmatched: Vec<&Vec<&Event>> = incidents.values().collect();
+        // Each scripted incident: its kind, vehicles, road, severity, and the windows its
+        // opening and clearing must fall in (from the detectors' thresholds).
+        let mut expected = Vec::new();
+        let period = leeway.fix_period_ms;
+        for crash in &self.scenario.crashes {
+            let end = crash.at_ms + crash.stopped_for_ms;
+            // Driving on: above `moving_on_kmh` once accelerating at most MAX_ACCELERATION_MPS2.
+            let moving_on_ms = (thresholds.accident.moving_on_kmh / 3.6 / MAX_ACCELERATION_MPS2
+                * 1000.0)
+                .ceil() as i64;
+            expected.push((
+                EventKind::Accident,
+                vec![vehicle_id(crash.vehicle)],
+                None,
+                Severity::Major,
+                (crash.at_ms, crash.at_ms + period),
+                (end, end + moving_on_ms + period),
+            ));
+        }
+        let jams = &thresholds.jam;
+        for jam in &self.scenario.jams {
+            let end = jam.at_ms + jam.lasting_ms;
+            let on_road = (self.roads.iter().enumerate())
+                .filter(|(_, road)| **road == jam.road)
+                .map(|(vehicle, _)| vehicle_id(vehicle))
+                .collect();
+            let severity = if jam.speed_fraction < jams.stationary_fraction {
+                Severity::Major
+            } else {
+                Severity::Moderate
+            };
+            // Opens `begin_ms` after the road's mean speed falls under the queuing line, which
+            // takes the vehicles' braking and up to a `window_ms` of averaging (10 s allowed for
+            // braking); clears `end_ms` after it is back above, with the same averaging.
+            expected.push((
+                EventKind::Jam,
+                on_road,
+                Some(jam.road.clone()),
+                severity,
+                (
+                    jam.at_ms + jams.begin_ms,
+                    jam.at_ms + jams.begin_ms + jams.window_ms + 10_000,
+                ),
+                (end + jams.end_ms, end + jams.end_ms + jams.window_ms),
+            ));
+        }
+        for (kind, vehicles, road, severity, opens, clears) in expected {
+            let within = |(from, to): (i64, i64), event: &Event| {
+                (from..=to + leeway.slack_ms).contains(&at(event))
+            };
+            let found = unmatched.iter().position(|history| {
+                let [open, cleared] = history[..] else {
+                    return false;
+                };
+                open.kind == kind
+                    && (open.status, cleared.status) == (Status::Open, Status::Cleared)
+                    && history
+                        .iter()
+                        .all(|e| e.vehicles == vehicles && e.road == road && e.severity == severity)
+                    && within(opens, open)
+                    && within(clears, cleared)
+            });
+            match found {
+                Some(index) => {
+                    unmatched.remove(index);
+                }
+                None => differences.push(format!(
+                    "missing: {kind:?} of {vehicles:?} on {road:?}, {severity:?}, opened within \
+                     {opens:?} ms and cleared within {clears:?} ms (+{} ms)",
+                    leeway.slack_ms
+                )),
+            }
+        }
+        for history in unmatched {
+            let lines: Vec<String> = history
+                .iter()
+                .map(|e| format!("{:?} at {} ms: {e:?}", e.status, at(e)))
+                .collect();
+            differences.push(format!("not injected: {}", lines.join("; ")));
+        }
+
+        // Zone crossings: reported at the fix that confirms them, `confirm_fixes - 1` fixes
+        // after the first one on the other side of the border.
+        let confirm_ms = i64::from(thresholds.zone.confirm_fixes.saturating_sub(1)) * period;
+        let mut reported: Vec<&Event> = events.iter().filter(|e| !e.kind.has_lifecycle()).collect();
+        reported.sort_by_key(|e| at(e));
+        for crossing in &self.zone_crossings {
+            let vehicle = vehicle_id(crossing.vehicle);
+            let latest = crossing.at_ms + confirm_ms + leeway.slack_ms;
+            let found = reported.iter().position(|e| {
+                e.kind == crossing.crossing.kind()
+                    && e.vehicles == [vehicle.as_str()]
+                    && e.zone.as_deref() == Some(crossing.zone.as_str())
+                    && (crossing.at_ms..=latest).contains(&at(e))
+            });
+            match found {
+                Some(index) => {
+                    reported.remove(index);
+                }
+                None if latest > self.end_ms => {}
+                None => differences.push(format!(
+                    "missing: {crossing:?} ({vehicle}), reported within {} ms",
+                    confirm_ms + leeway.slack_ms
+                )),
+            }
+        }
+        for event in reported {
+            differences.push(format!("not injected: at {} ms: {event:?}", at(event)));
+        }
+        differences
     }
 }
 
@@ -144,7 +341,13 @@ pub struct Fleet {
     rng: StdRng,
     start_ms: i64,
     last_elapsed_ms: i64,
+    zones: Vec<Zone>,
+    /// Once [`Fleet::record_zone_crossings`] is called.
+    zone_log: Option<ZoneLog>,
 }
+
+/// Each vehicle's zone at its last fix (`None` before its first), and the crossings so far.
+type ZoneLog = (Vec<Option<Option<usize>>>, Vec<ZoneCrossing>);
 
 impl Fleet {
     /// Vehicles are spread over the roads round-robin: vehicle `i` drives road `i % roads`.
@@ -185,6 +388,34 @@ impl Fleet {
             rng,
             start_ms,
             last_elapsed_ms: 0,
+            zones: city.zones.clone(),
+            zone_log: None,
+        }
+    }
+
+    /// From now on, notes every zone crossing for [`Fleet::ground_truth`]: a vehicle's first fix
+    /// tells where it is, each later fix in another zone (found as `City::zone_at` finds it)
+    /// than the previous one is an exit and an entry. Off by default: a long run would
+    /// accumulate them.
+    pub fn record_zone_crossings(&mut self) {
+        self.zone_log
+            .get_or_insert_with(|| (vec![None; self.vehicles.len()], Vec::new()));
+    }
+
+    /// What this fleet was scripted to do and, if recorded, the zone crossings it made.
+    pub fn ground_truth(&self) -> GroundTruth {
+        GroundTruth {
+            start_ms: self.start_ms,
+            end_ms: self.last_elapsed_ms,
+            scenario: self.scenario.clone(),
+            roads: (self.vehicles.iter())
+                .map(|v| self.tracks[v.track].road.clone())
+                .collect(),
+            zone_crossings: self
+                .zone_log
+                .as_ref()
+                .map(|(_, crossings)| crossings.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -240,16 +471,46 @@ impl Fleet {
             let step = vehicle.speed_kmh / 3.6 * dt_s * if vehicle.forward { 1.0 } else { -1.0 };
             vehicle.distance += step;
             if vehicle.distance >= track.length() || vehicle.distance <= 0.0 {
+                // A U-turn: back from the end by what went past it, so a vehicle never stands
+                // on a road's end, which may lie on a zone's border (ring-north's ends are
+                // north's), and touching it is no crossing.
                 vehicle.forward = !vehicle.forward;
-                vehicle.distance = vehicle.distance.clamp(0.0, track.length());
+                let past = if vehicle.distance <= 0.0 {
+                    -vehicle.distance
+                } else {
+                    vehicle.distance - track.length()
+                };
+                vehicle.distance = if vehicle.forward {
+                    past
+                } else {
+                    track.length() - past
+                }
+                .clamp(0.0, track.length());
             }
             let ([x, y], heading) = track.locate(vehicle.distance, vehicle.forward);
+            let (lat, lon) = (
+                self.origin[1] + y / METRES_PER_DEGREE,
+                self.origin[0] + x / scale_lon,
+            );
+            if let Some((zone_of, crossings)) = &mut self.zone_log {
+                let zone = self.zones.iter().position(|z| z.contains(lat, lon));
+                if let Some(before) = zone_of[index].replace(zone).filter(|&z| z != zone) {
+                    let crossing = |zone: usize, crossing| ZoneCrossing {
+                        vehicle: index,
+                        zone: self.zones[zone].id.clone(),
+                        crossing,
+                        at_ms: elapsed_ms,
+                    };
+                    crossings.extend(before.map(|z| crossing(z, Crossing::Exit)));
+                    crossings.extend(zone.map(|z| crossing(z, Crossing::Enter)));
+                }
+            }
             fixes.push((
                 vehicle_id(index),
                 Telemetry {
                     ts: self.start_ms + elapsed_ms,
-                    lat: self.origin[1] + y / METRES_PER_DEGREE,
-                    lon: self.origin[0] + x / scale_lon,
+                    lat,
+                    lon,
                     speed_kmh: (vehicle.speed_kmh * 10.0).round() / 10.0,
                     heading: (heading * 10.0).round() / 10.0 % 360.0,
                     flags: if crashed {

@@ -334,6 +334,7 @@ impl Stack {
             vehicles,
             rate: 4.0,
             duration: seconds,
+            speedup: 1.0,
             crashes: Vec::new(),
             jams: Vec::new(),
             repeat_every: 0.0,
@@ -500,6 +501,14 @@ impl Poster {
     pub async fn close(self) {
         self.handle.close().await
     }
+}
+
+/// One sample of a Prometheus text: the value of the line starting with `name_and_labels`
+/// (e.g. `vigie_rejected_total{reason="json"}`), 0 when absent.
+pub fn metric(text: &str, name_and_labels: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name_and_labels)?.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Polls `probe` every 200 ms until it yields, for at most `within`.

@@ -3,17 +3,9 @@
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use vigie_e2e::{eventually, Stack, Viewer};
+use vigie_e2e::{eventually, metric, Stack, Viewer};
 use vigie_model::contract::telemetry_topic;
 use vigie_model::{EventKind, Status};
-
-/// Reads one counter from the Prometheus text.
-fn counter(metrics: &str, name_and_labels: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name_and_labels)?.trim().parse().ok())
-        .unwrap_or(0)
-}
 
 async fn scrape(url: &str) -> anyhow::Result<String> {
     let stream = tokio::net::TcpStream::connect(url).await?;
@@ -90,7 +82,7 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
             let Ok(text) = scrape(&metrics).await else {
                 return Ok(None);
             };
-            Ok((counter(&text, "vigie_telemetry_received_total") >= 1).then_some(()))
+            Ok((metric(&text, "vigie_telemetry_received_total") >= 1).then_some(()))
         }
     })
     .await?;
@@ -123,7 +115,7 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
             .iter()
             .map(|&(reason, _)| {
                 let labels = format!(r#"vigie_rejected_total{{reason="{reason}"}}"#);
-                (reason, counter(text, &labels))
+                (reason, metric(text, &labels))
             })
             .collect()
     };
@@ -146,7 +138,7 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
             );
         }
     };
-    let received = counter(&text, "vigie_telemetry_received_total");
+    let received = metric(&text, "vigie_telemetry_received_total");
     // Accepted fixes: the probe's (at least one) and the crash.
     assert!(received >= 2, "{text}");
     // The crash opened one accident, and nothing in the corpus opened another.
