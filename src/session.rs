@@ -1,10 +1,11 @@
-//! The viewer's XMPP session: anonymous login, the event rooms joined, events into the feed,
-//! and reconnection with backoff, over WebSocket or, where WebSockets are blocked, BOSH (see
-//! [`Fallback`]). Every attempt is a new client: each room's archive cursor is carried over,
-//! so the core fills the gap from the room's archive (XEP-0313) and the missed events come
-//! once, as live ones (the feed also drops any repeat). The open incidents are loaded from the
-//! REST API at start and after each reconnection, since the rooms' histories hold only their
-//! latest events.
+//! The viewer's XMPP session: anonymous login, the rooms the reader wants joined (the MUC
+//! service's list asked at each login, XEP-0030; joins and leaves as the reader asks, see
+//! [`Rooms`]), events into the feed, and reconnection with backoff, over WebSocket or, where
+//! WebSockets are blocked, BOSH (see [`Fallback`]). Every attempt is a new client: each room's
+//! archive cursor is carried over, so the core fills the gap from the room's archive
+//! (XEP-0313) and the missed events come once, as live ones (the feed also drops any repeat).
+//! The open incidents are loaded from the REST API at start, after each reconnection and after
+//! a join, since the rooms' histories hold only their latest events.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //   2. soak: the page open while the gateway posts `--rate` events/s for `--minutes`; long tasks
 //      (PerformanceObserver) and, every `--sample` seconds after a forced GC, the JS heap, the
 //      wasm memory, DOM nodes, main-thread time (CDP Performance.getMetrics) and REST calls.
-// Usage: node run.mjs [--loads 20] [--minutes 10] [--rate 100] [--sample 10] [--out FILE] [--css CSS] [--count-dom]
+// Usage: node run.mjs [--loads 20] [--minutes 10] [--rate 100] [--sample 10] [--out FILE] [--css CSS] [--count-dom] [--show-room ROOM]
 //                     [--trace FILE [--profile FILE]]
 // Environment: VIGIE_BENCH_STACK (the program), VIGIE_BENCH_DIST (the built dashboard),
 // CHROMIUM (default /usr/bin/chromium), VIGIE_BENCH_LOG (the stack's stderr; default /dev/null).
@@ -34,6 +34,9 @@ const { values: flags } = parseArgs({
     css: { type: 'string' },
     // Count the soak page's element creations by tag (diagnosis: which parts re-render).
     'count-dom': { type: 'boolean', default: false },
+    // The soak's page shows this room's feed alone (e.g. `accidents`), so the other rooms'
+    // events are counted as unread, not shown.
+    'show-room': { type: 'string' },
     // One more page load, traced (Chrome trace written to FILE): its main-thread timeline.
     trace: { type: 'string' },
     // With --trace: that load's V8 CPU profile too (FILE, .cpuprofile), and its functions by
@@ -436,6 +439,9 @@ async function soak(browser, ready) {
   await page.waitForFunction(
     () => document.querySelector('[data-testid=link]')?.classList.contains('online') && window.__vigieSoak.memory,
     null, { timeout: 30_000 });
+  if (flags['show-room']) {
+    await page.click(`[data-testid=rooms] li[data-room^="${flags['show-room']}@"] .room-show`);
+  }
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   const gcWindows = [];

@@ -16,6 +16,8 @@ use vigie_model::{Event, EventKind};
 use vigie_store::fixtures::open;
 
 const ONLINE: &str = "[data-testid=link].online";
+/// A room's unread badge, when it shows a count.
+const UNREAD: &str = " [data-testid=unread]:not([hidden])";
 /// A room's name is the network's text: shown as such, never as markup.
 const HOSTILE_NAME: &str = "Roadworks <img src=x onerror=alert(1)>";
 
@@ -82,7 +84,7 @@ async fn rooms_scenario() -> anyhow::Result<()> {
         .for_element(Locator::Css(&card(&accident, "live")))
         .await?;
     let badge = wait()
-        .for_element(Locator::Css(&room(&jams, " [data-testid=unread]")))
+        .for_element(Locator::Css(&room(&jams, UNREAD)))
         .await
         .context("no unread count on the jams room")?;
     assert_eq!(badge.text().await?, "1");
@@ -92,10 +94,7 @@ async fn rooms_scenario() -> anyhow::Result<()> {
     wait()
         .for_element(Locator::Css(&card(&jam, "live")))
         .await?;
-    assert_eq!(
-        count(&page, &room(&jams, " [data-testid=unread]")).await?,
-        0
-    );
+    assert_eq!(count(&page, &room(&jams, UNREAD)).await?, 0);
 
     // Left: the room's cards go, and what it gets after is not shown.
     let zones = room_jid(room_for(EventKind::ZoneEnter));
