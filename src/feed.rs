@@ -246,20 +246,7 @@ mod tests {
     const ROOM: &str = "accidents@rooms.localhost";
 
     fn event(id: &str) -> Event {
-        Event {
-            id: id.into(),
-            incident: id.into(),
-            kind: EventKind::Accident,
-            status: Status::Open,
-            severity: Severity::Major,
-            zone: Some("centre".into()),
-            road: None,
-            vehicles: vec!["veh-0001".into()],
-            lat: 45.76,
-            lon: 4.835,
-            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
-            detail: String::new(),
-        }
+        crate::open::tests::event(id, id, Status::Open, 0)
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl Cleared {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use vigie_model::{EventKind, Severity};
 
@@ -208,7 +208,8 @@ mod tests {
         T0 + time::Duration::minutes(minute)
     }
 
-    fn event(id: &str, incident: &str, status: Status, minute: i64) -> Event {
+    /// An accident's event in the centre, `minute`s after the epoch (the feed's tests too).
+    pub(crate) fn event(id: &str, incident: &str, status: Status, minute: i64) -> Event {
         Event {
             id: id.into(),
             incident: incident.into(),
