@@ -61,6 +61,18 @@ pub async fn assert_fits(page: &Client, width: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The connection indicator once the page is live (rooms joined).
+pub const ONLINE: &str = "[data-testid=link].online";
+
+/// Opens the dashboard at `url` and waits (20 s at most) until it is live.
+pub async fn open_live(page: &Client, url: &str) -> anyhow::Result<()> {
+    page.goto(url).await?;
+    wait_for(page, ONLINE)
+        .await
+        .context("the page never went live")?;
+    Ok(())
+}
+
 /// The first element matching `css`, waiting up to 20 s for one.
 pub async fn wait_for(page: &Client, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
     page.wait()

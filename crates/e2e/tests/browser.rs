@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use fantoccini::Locator;
-use vigie_e2e::browser::{browser, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::browser::{browser, dist, open_live, screenshot, within, SCENARIO_LIMIT};
 use vigie_e2e::Stack;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,13 +16,8 @@ async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<(
 async fn live_accident_scenario() -> anyhow::Result<()> {
     let stack = Stack::start(Some(dist()?)).await?;
     let (_driver, page) = browser().await?;
-    page.goto(&stack.server_url).await?;
+    open_live(&page, &stack.server_url).await?;
     let wait = || page.wait().at_most(Duration::from_secs(20));
-
-    wait()
-        .for_element(Locator::Css("[data-testid=link].online"))
-        .await
-        .context("the page never went live")?;
     // The session runs on the WebSocket index.html opened before the app started: one upgrade.
     let metrics = vigie_e2e::get(&format!("{}/metrics", stack.server_url)).await?;
     let upgrades = String::from_utf8_lossy(&metrics)

@@ -8,7 +8,7 @@ use anyhow::Context;
 use fantoccini::Locator;
 use time::OffsetDateTime;
 use vigie_e2e::browser::{
-    browser, count, dist, drawer_lifecycle, screenshot, within, SCENARIO_LIMIT,
+    browser, count, dist, drawer_lifecycle, open_live, screenshot, within, SCENARIO_LIMIT,
 };
 use vigie_e2e::{eventually, Poster, Program, Stack};
 use vigie_model::{Event, EventKind, Severity, Status};
@@ -57,12 +57,8 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
     .await?;
 
     let (_driver, page) = browser().await?;
-    page.goto(&stack.server_url).await?;
+    open_live(&page, &stack.server_url).await?;
     let wait = || page.wait().at_most(Duration::from_secs(20));
-    wait()
-        .for_element(Locator::Css("[data-testid=link].online"))
-        .await
-        .context("the page never went live")?;
     let newest = &posted[posted.len() - 1].id;
     wait()
         .for_element(Locator::Css(&format!("li.card[data-event-id='{newest}']")))

@@ -9,12 +9,12 @@ use std::time::Duration;
 use anyhow::Context;
 use fantoccini::Locator;
 use vigie_e2e::browser::{
-    browser, count, dist, screenshot, submit_login, wait_for, within, SCENARIO_LIMIT,
+    browser, count, dist, open_live, screenshot, submit_login, wait_for, within, ONLINE,
+    SCENARIO_LIMIT,
 };
 use vigie_e2e::{eventually, Stack};
 use vigie_model::contract::XMPP_DOMAIN;
 
-const ONLINE: &str = "[data-testid=link].online";
 const RECONNECTING: &str = "[data-testid=account-reconnecting]";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,13 +25,8 @@ async fn events_missed_during_a_prosody_restart_appear_once() -> anyhow::Result<
 async fn restart_scenario() -> anyhow::Result<()> {
     let mut stack = Stack::start(Some(dist()?)).await?;
     let (_driver, page) = browser().await?;
-    page.goto(&stack.server_url).await?;
+    open_live(&page, &stack.server_url).await?;
     let wait = || page.wait().at_most(Duration::from_secs(30));
-
-    wait()
-        .for_element(Locator::Css(ONLINE))
-        .await
-        .context("the page never went live")?;
     stack.simulate(3, 4.0, 1).await?;
     wait()
         .for_element(Locator::Css(

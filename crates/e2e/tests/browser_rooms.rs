@@ -8,14 +8,14 @@ use anyhow::Context;
 use fantoccini::{Client, Locator};
 use time::OffsetDateTime;
 use vigie_e2e::browser::{
-    assert_fits, browser, click, count, dist, screenshot, within, SCENARIO_LIMIT,
+    assert_fits, browser, click, count, dist, open_live, screenshot, wait_for, within, ONLINE,
+    SCENARIO_LIMIT,
 };
 use vigie_e2e::{Poster, Program, Stack};
 use vigie_model::contract::{room_for, room_jid};
 use vigie_model::{Event, EventKind};
 use vigie_store::fixtures::open;
 
-const ONLINE: &str = "[data-testid=link].online";
 /// A room's unread badge, when it shows a count.
 const UNREAD: &str = " [data-testid=unread]:not([hidden])";
 /// A room's name is the network's text: shown as such, never as markup.
@@ -39,9 +39,8 @@ async fn rooms_scenario() -> anyhow::Result<()> {
     gateway.post(&old_crossing).await?;
 
     let (_driver, page) = browser().await?;
-    page.goto(&stack.server_url).await?;
+    open_live(&page, &stack.server_url).await?;
     let wait = || page.wait().at_most(Duration::from_secs(20));
-    wait().for_element(Locator::Css(ONLINE)).await?;
     let listed = wait()
         .for_element(Locator::Css(&room(&roadworks, "[data-state=left]")))
         .await
@@ -115,7 +114,7 @@ async fn rooms_scenario() -> anyhow::Result<()> {
 
     // Remembered: a reload does not join it; a join brings its history back.
     page.refresh().await?;
-    wait().for_element(Locator::Css(ONLINE)).await?;
+    wait_for(&page, ONLINE).await?;
     wait()
         .for_element(Locator::Css(&card(&later_accident, "history")))
         .await?;
