@@ -4,7 +4,7 @@
 //! `cargo run --profile release-native -p vigie-pipeline --example detector_throughput`
 
 use vigie_model::City;
-use vigie_pipeline::detect::{Detector, IdSource, Thresholds};
+use vigie_pipeline::detect::{Detector, Thresholds};
 use vigie_pipeline::fleet::{Fleet, Jam, Scenario};
 
 const START_MS: i64 = 1_800_000_000_000;
@@ -23,7 +23,7 @@ fn main() {
     };
     let mut fleet = Fleet::new(&city, 10_000, 1, scenario, START_MS);
     let fixes: Vec<_> = (0..=60).flat_map(|s| fleet.tick(s * 1000)).collect();
-    let mut detector = Detector::new(city, Thresholds::default(), IdSource::seeded(1));
+    let mut detector = Detector::new(city, Thresholds::default());
     let started = std::time::Instant::now();
     let mut events = 0;
     for (vehicle, fix) in &fixes {

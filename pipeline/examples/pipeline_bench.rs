@@ -19,7 +19,7 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -60,6 +60,10 @@ enum Bench {
         /// Rounds of (bare subscriber, gateway) drains; the medians are reported.
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// The gateway keeps no checkpoint (by default it does, as in the stack), to measure
+        /// what checkpoints cost.
+        #[arg(long)]
+        without_checkpoints: bool,
     },
     /// Collector catch-up rate through the room archives into MySQL.
     Catchup {
@@ -136,7 +140,11 @@ fn main() -> anyhow::Result<()> {
                 seconds,
                 zones,
                 rounds,
-            } => ingest(&servers, vehicles, seconds, zones, rounds).await,
+                without_checkpoints,
+            } => {
+                let checkpoints = !without_checkpoints;
+                ingest(&servers, vehicles, seconds, zones, rounds, checkpoints).await
+            }
             Bench::Catchup { events } => catchup(&servers, events).await,
             Bench::Latency {
                 samples,
@@ -384,7 +392,7 @@ struct GatewayDrain {
 async fn gateway_drain(
     servers: &Servers,
     recorder: &TallyRecorder,
-    city_file: &Path,
+    (city_file, state): (&Path, Option<PathBuf>),
     client_id: &str,
     total: usize,
 ) -> anyhow::Result<GatewayDrain> {
@@ -396,6 +404,7 @@ async fn gateway_drain(
         nick: gateway::NICK.into(),
         city: Some(city_file.to_owned()),
         emitted_log: None,
+        state,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let run = tokio::spawn(gateway::run(args, async {
@@ -517,6 +526,7 @@ async fn ingest(
     seconds: i64,
     zones: usize,
     rounds: usize,
+    checkpoints: bool,
 ) -> anyhow::Result<()> {
     let city = gridded_city(zones);
     let files = StateDir::temporary("bench")?;
@@ -560,7 +570,13 @@ async fn ingest(
         };
         let drain_gateway = async || {
             let before = cpu_seconds();
-            let drain = gateway_drain(servers, &recorder, &city_file, &gateway_id, total).await?;
+            let state = checkpoints.then(|| files.path().join(format!("{gateway_id}.state")));
+            let files = (city_file.as_path(), state.clone());
+            let drain = gateway_drain(servers, &recorder, files, &gateway_id, total).await?;
+            if let Some(state) = state {
+                let bytes = std::fs::metadata(&state)?.len();
+                eprintln!("  the gateway's last checkpoint: {bytes} bytes");
+            }
             anyhow::Ok((drain, cpu_since(&before)))
         };
         let ((bare, bare_cpu), (gateway, gateway_cpu)) = if round % 2 == 0 {
@@ -669,15 +685,13 @@ fn events(count: usize) -> Vec<Event> {
     let city = City::builtin();
     let (zone, road) = (city.zones[0].id.clone(), city.roads[0].id.clone());
     let start_ms = now_ms() - 3_600_000;
-    let mut ids = vigie_pipeline::detect::IdSource::seeded(1);
     (0..count)
         .map(|i| {
             let at_ms = start_ms + i as i64;
-            let id = ids.next(at_ms);
             let kind = [EventKind::Accident, EventKind::Jam, EventKind::ZoneEnter][i % 3];
-            Event {
-                incident: id.clone(),
-                id,
+            let mut event = Event {
+                id: String::new(),
+                incident: String::new(),
                 kind,
                 status: Status::Open,
                 severity: Severity::Moderate,
@@ -688,7 +702,10 @@ fn events(count: usize) -> Vec<Event> {
                 lon: 4.835,
                 occurred_at: time_of(at_ms),
                 detail: String::new(),
-            }
+            };
+            event.id = vigie_pipeline::detect::event_id(&event);
+            event.incident = event.id.clone();
+            event
         })
         .collect()
 }
@@ -926,6 +943,8 @@ async fn latency(servers: &Servers, samples: usize, per_second: f64) -> anyhow::
         nick: gateway::NICK.into(),
         city: None,
         emitted_log: None,
+        // Events are posted as soon as they are detected; checkpoints delay only the acks.
+        state: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let run = tokio::spawn(gateway::run(args, async {

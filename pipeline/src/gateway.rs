@@ -5,10 +5,14 @@
 //! the order the messages arrived in (MQTT 3.1.1 §4.6). With a persistent session at QoS 1,
 //! a gateway that dies therefore loses nothing: the broker redelivers what was not confirmed.
 //! While the XMPP server is away, events wait in the outbox and are sent again on reconnect.
+//! Given a state file, the gateway also checkpoints its detectors (`checkpoint.rs`) and
+//! acknowledges a message only once a checkpoint covers it, so a crash does not forget the
+//! detections in progress either.
 //! The gateway holds at most [`MAX_HELD`] messages unacknowledged: past it, it stops reading,
 //! and a backlog (telemetry published while it was down, or faster than the rooms confirm)
 //! waits in the broker's persistent session rather than in the gateway's memory.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,12 +23,14 @@ use anyhow::Context;
 use rumqttc::mqttbytes::v4::{PubAck, PubRec};
 use rumqttc::{AsyncClient, MqttState, Packet, Publish, QoS, Request};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use vigie_model::contract::{self, room_for, room_jid, vehicle_of_topic, TELEMETRY_FILTER};
 use vigie_model::{City, Event, EventKind, Telemetry};
 use vigie_xmpp::driver_tokio::Handle;
 use vigie_xmpp::{ArchiveQuery, Event as XmppEvent, History};
 
-use crate::detect::{still_open, Detector, IdSource, Thresholds};
+use crate::checkpoint::{self, Checkpoint};
+use crate::detect::{still_open, Detector, Thresholds};
 use crate::session::{backoff, join_rooms, XmppArgs};
 use crate::stats::Stats;
 
@@ -48,6 +54,11 @@ pub struct GatewayArgs {
     /// truth of what the gateway emitted, for fault tests and audits.
     #[arg(long, env = "GATEWAY_EMITTED_LOG")]
     pub emitted_log: Option<PathBuf>,
+    /// Keeps the detectors' checkpoint in this file and goes on from it at start, so that a
+    /// crash loses no detection in progress. Without it, a crash forgets what was only being
+    /// detected (docs/detection.md).
+    #[arg(long, env = "GATEWAY_STATE")]
+    pub state: Option<PathBuf>,
 }
 
 /// Nick the gateway uses unless told otherwise; its messages are the only events viewers trust.
@@ -91,10 +102,137 @@ impl Admission {
     }
 }
 
+/// The detectors and what goes with them from one message to the next: all a checkpoint saves.
+struct Detection {
+    detector: Detector,
+    admission: Admission,
+    /// The newest telemetry time admitted, and the one at which incidents last expired.
+    latest_ms: i64,
+    expired_ms: i64,
+}
+
+impl Detection {
+    /// Admits one message and returns the events it completes, or the reason it is rejected.
+    fn telemetry(&mut self, publish: &Publish, now_ms: i64) -> Result<Vec<Event>, &'static str> {
+        let (vehicle, fix) = decode(publish)?;
+        self.admission.admit(vehicle, fix.ts, now_ms)?;
+        self.latest_ms = self.latest_ms.max(fix.ts);
+        let mut events = self.detector.observe(vehicle, &fix);
+        if self.latest_ms >= self.expired_ms.saturating_add(EXPIRE_EVERY_MS) {
+            events.extend(self.expire());
+        }
+        Ok(events)
+    }
+
+    /// Clears what timed out by the newest telemetry time.
+    fn expire(&mut self) -> Vec<Event> {
+        self.expired_ms = self.latest_ms;
+        self.detector.expire(self.latest_ms)
+    }
+
+    fn checkpoint(&self, unconfirmed: Vec<Event>) -> Vec<u8> {
+        let times = (self.latest_ms, self.expired_ms);
+        let state = self.detector.state();
+        Checkpoint::new(state, &self.admission.last_ts, times, unconfirmed).to_bytes()
+    }
+
+    /// Goes on from `checkpoint`; returns the events it holds unconfirmed.
+    fn restore(&mut self, checkpoint: Checkpoint<'_>) -> anyhow::Result<Vec<Event>> {
+        self.detector.restore(checkpoint.detector)?;
+        self.admission.last_ts = checkpoint.admitted.into_owned();
+        (self.latest_ms, self.expired_ms) = (checkpoint.latest_ms, checkpoint.expired_ms);
+        Ok(checkpoint.unconfirmed)
+    }
+}
+
+/// Checkpoints written in the background, one at a time.
+struct Checkpoints {
+    path: PathBuf,
+    /// The checkpoint being written, and the sequence number it covers messages up to.
+    writing: Option<(u64, tokio::task::JoinHandle<std::io::Result<()>>)>,
+    /// What the last written checkpoint covers, and the one being written.
+    covered: u64,
+    started: u64,
+    failures: u64,
+}
+
+impl Checkpoints {
+    fn new(path: PathBuf) -> Checkpoints {
+        Checkpoints {
+            path,
+            writing: None,
+            covered: 0,
+            started: 0,
+            failures: 0,
+        }
+    }
+
+    /// Starts writing a checkpoint if one is due after `handled` messages: some are not covered
+    /// yet, and the period is over or many are waiting.
+    fn write_if_due(&mut self, handled: u64, period_over: bool, state: impl FnOnce() -> Vec<u8>) {
+        let waiting = handled.saturating_sub(self.started);
+        if self.writing.is_some() || waiting == 0 || !(period_over || waiting >= CHECKPOINT_EVERY) {
+            return;
+        }
+        let (path, bytes) = (self.path.clone(), state());
+        let write = tokio::task::spawn_blocking(move || checkpoint::write(&path, &bytes));
+        self.writing = Some((handled, write));
+        self.started = handled;
+    }
+
+    /// Waits for the checkpoint being written; returns the sequence number it covers messages
+    /// up to, once it is durable.
+    async fn written(&mut self) -> Option<u64> {
+        let Some((seq, write)) = self.writing.as_mut() else {
+            return std::future::pending().await;
+        };
+        let seq = *seq;
+        let result = write.await;
+        self.writing = None;
+        match result
+            .map_err(std::io::Error::other)
+            .and_then(|written| written)
+        {
+            Ok(()) => {
+                self.covered = seq;
+                Some(seq)
+            }
+            Err(error) => {
+                // Written again at the next period; telemetry stays unacknowledged meanwhile.
+                self.started = self.covered;
+                self.failures += 1;
+                if self.failures.is_power_of_two() {
+                    tracing::error!(%error, failures = self.failures, path = %self.path.display(), "cannot write the checkpoint");
+                }
+                None
+            }
+        }
+    }
+}
+
+async fn checkpoint_written(checkpoints: &mut Option<Checkpoints>) -> Option<u64> {
+    match checkpoints {
+        Some(checkpoints) => checkpoints.written().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Most telemetry messages held unacknowledged (about 260 bytes each, 5 MB in all): 0.4 s of
 /// reading ahead at this machine's rate of confirmation (~50k messages/s in the ingest
 /// benchmark), so the rooms are never left waiting for telemetry.
 pub const MAX_HELD: usize = 20_000;
+
+/// Messages handled after which a checkpoint is written at once, rather than at the next
+/// [`CHECKPOINT_PERIOD`]: a quarter of [`MAX_HELD`], so reading never waits for one.
+const CHECKPOINT_EVERY: u64 = MAX_HELD as u64 / 4;
+
+/// How often a checkpoint is written while telemetry comes in.
+const CHECKPOINT_PERIOD: Duration = Duration::from_millis(250);
+
+/// The detectors expire incidents each time telemetry time has moved on this much: at points
+/// of the stream, not of the wall clock, so that telemetry handled again after a restart
+/// expires the same incidents at the same time, under the same ids.
+const EXPIRE_EVERY_MS: i64 = 5_000;
 
 /// How many times an event is sent before a room's refusal is taken as final: one try and
 /// four more at [`TICK`]s, 20 s in all, for a rate limit to pass or a rejoin to happen.
@@ -122,6 +260,9 @@ struct Outbox {
     events: HashMap<String, (Event, Option<u64>)>,
     /// Sequence number of `queue[0]`.
     first_seq: u64,
+    /// Messages before this sequence number are covered by a checkpoint and may be acknowledged
+    /// (all of them when the gateway keeps no checkpoint).
+    covered: u64,
     /// Event id → how many times a room refused it.
     refusals: HashMap<String, u32>,
     /// Refused events to send again at the next tick.
@@ -140,17 +281,45 @@ enum Refusal {
 }
 
 impl Outbox {
-    /// Queues a message and the events it caused; returns the events to send.
+    /// An outbox whose messages may be acknowledged only once [`Outbox::cover`] says so.
+    fn checkpointed() -> Outbox {
+        Outbox::default()
+    }
+
+    /// An outbox whose messages may be acknowledged as soon as their events are confirmed.
+    fn unchecked() -> Outbox {
+        Outbox {
+            covered: u64::MAX,
+            ..Outbox::default()
+        }
+    }
+
+    /// The sequence number the next message will get: how many were handled.
+    fn handled(&self) -> u64 {
+        self.first_seq + self.queue.len() as u64
+    }
+
+    /// A checkpoint covers the messages before sequence number `seq`.
+    fn cover(&mut self, seq: u64) {
+        self.covered = self.covered.max(seq);
+    }
+
+    /// Queues a message and the events it caused; returns the events to send. An event already
+    /// waiting (the same id: one restored from a checkpoint and detected again) is sent again
+    /// but holds the message back no more than it is: one confirmation will clear it.
     fn push(&mut self, publish: Publish, events: Vec<Event>) -> Vec<Event> {
-        let seq = self.first_seq + self.queue.len() as u64;
+        let seq = self.handled();
+        let mut unconfirmed = 0;
+        for event in &events {
+            if let Entry::Vacant(entry) = self.events.entry(event.id.clone()) {
+                entry.insert((event.clone(), Some(seq)));
+                unconfirmed += 1;
+            }
+        }
         self.queue.push_back(Pending {
             publish,
-            unconfirmed: events.len(),
+            unconfirmed,
         });
-        for event in &events {
-            self.events
-                .insert(event.id.clone(), (event.clone(), Some(seq)));
-        }
         events
     }
 
@@ -200,10 +369,10 @@ impl Outbox {
             .collect()
     }
 
-    /// Messages whose events are all confirmed, in arrival order.
+    /// Messages whose events are all confirmed and which a checkpoint covers, in arrival order.
     fn ready(&mut self) -> impl Iterator<Item = Publish> + '_ {
         std::iter::from_fn(|| {
-            if self.queue.front()?.unconfirmed > 0 {
+            if self.queue.front()?.unconfirmed > 0 || self.first_seq >= self.covered {
                 return None;
             }
             let pending = self.queue.pop_front()?;
@@ -216,10 +385,19 @@ impl Outbox {
     /// ones among them too, so none is due again at the next tick).
     fn unconfirmed(&mut self) -> Vec<Event> {
         self.to_retry.clear();
-        let mut events: Vec<_> = self.events.values().cloned().collect();
+        self.waiting()
+    }
+
+    /// Every unconfirmed event, oldest first.
+    fn waiting(&self) -> Vec<Event> {
+        let mut events: Vec<_> = self
+            .events
+            .values()
+            .map(|(event, _)| event.clone())
+            .collect();
         // ULIDs sort by the time the events occurred.
-        events.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        events.into_iter().map(|(event, _)| event).collect()
+        events.sort_by(|a, b| a.id.cmp(&b.id));
+        events
     }
 
     fn depth(&self) -> usize {
@@ -443,21 +621,36 @@ pub async fn run(
         ),
         None => None,
     };
-    let mut detector = Detector::new(city, Thresholds::default(), IdSource::from_entropy());
-    let mut admission = Admission::default();
-    let mut outbox = Outbox::default();
+    let mut detection = Detection {
+        detector: Detector::new(city, Thresholds::default()),
+        admission: Admission::default(),
+        latest_ms: 0,
+        expired_ms: 0,
+    };
     let mut stats = Stats::default();
-    // The take-over happens once, at the first join, before any telemetry is read.
-    let mut taken_over = false;
-    if let Some(joined) = rooms.as_mut() {
+    let mut checkpoints = args.state.clone().map(Checkpoints::new);
+    let (mut outbox, restored) = match &args.state {
+        Some(path) => (Outbox::checkpointed(), restore(path, &mut detection)),
+        None => (Outbox::unchecked(), None),
+    };
+    // Restored, the detectors know the incidents left open; otherwise they are taken over from
+    // the rooms, once, at the first join, before any telemetry is read.
+    let mut taken_over = restored.is_some();
+    let unconfirmed = outbox.push_unprompted(restored.unwrap_or_default());
+    send_all(rooms.as_ref(), &unconfirmed);
+    if let Some(joined) = rooms.as_mut().filter(|_| !taken_over) {
         taken_over = true;
-        let superseded = outbox.push_unprompted(take_over(joined, &mut detector).await);
+        let superseded = outbox.push_unprompted(take_over(joined, &mut detection.detector).await);
         stats.events(&superseded);
         send_all(rooms.as_ref(), &superseded);
     }
-    let mut latest_ms = 0;
     let mut tick = tokio::time::interval(TICK);
+    let mut checkpoint_tick = tokio::time::interval(CHECKPOINT_PERIOD);
+    let mut received_at_tick = 0;
     let mut reconnect_attempt = 0;
+    // When to try joining again: a deadline, not a delay, since every turn of the loop (a
+    // checkpoint period, a tick) would start a delay anew.
+    let mut rejoin_at = rooms.is_none().then(|| Instant::now() + backoff(0));
     let mut acks = VecDeque::new();
     tokio::pin!(shutdown);
 
@@ -472,15 +665,17 @@ pub async fn run(
             while let Some(event) = eventloop.state.events.pop_front() {
                 if let rumqttc::Event::Incoming(Packet::Publish(publish)) = event {
                     let mut handle = Handling {
-                        detector: &mut detector,
-                        admission: &mut admission,
+                        detection: &mut detection,
                         outbox: &mut outbox,
                         stats: &mut stats,
-                        latest_ms: &mut latest_ms,
                         acks: &mut acks,
                     };
                     handle.telemetry(publish, rooms.as_ref(), now);
                 }
+            }
+            if let Some(checkpoints) = &mut checkpoints {
+                let state = || detection.checkpoint(outbox.waiting());
+                checkpoints.write_if_due(outbox.handled(), false, state);
             }
         }
         let acked = send_acks(&mqtt, &mut eventloop.state, &mut acks);
@@ -489,7 +684,7 @@ pub async fn run(
             () = &mut shutdown => break,
             polled = eventloop.poll(), if reading => match polled {
                 Ok(rumqttc::Event::Incoming(Packet::Publish(publish))) => {
-                    let mut handle = Handling { detector: &mut detector, admission: &mut admission, outbox: &mut outbox, stats: &mut stats, latest_ms: &mut latest_ms, acks: &mut acks };
+                    let mut handle = Handling { detection: &mut detection, outbox: &mut outbox, stats: &mut stats, acks: &mut acks };
                     handle.telemetry(publish, rooms.as_ref(), now_ms());
                 }
                 Ok(rumqttc::Event::Incoming(Packet::ConnAck(ack))) => {
@@ -531,6 +726,7 @@ pub async fn run(
                 Some(XmppEvent::Disconnected { error }) => {
                     tracing::warn!(?error, "XMPP session lost");
                     rooms = None;
+                    rejoin_at = Some(Instant::now() + backoff(0));
                 }
                 Some(XmppEvent::ConnectionLost { error, .. }) => {
                     tracing::warn!(%error, "XMPP connection lost");
@@ -538,15 +734,17 @@ pub async fn run(
                 None => {
                     tracing::warn!("XMPP session lost");
                     rooms = None;
+                    rejoin_at = Some(Instant::now() + backoff(0));
                 }
                 Some(_) => {}
             },
-            () = reconnect_delay(!connected, reconnect_attempt) => {
+            () = deadline(rejoin_at) => {
                 match join(&args).await {
                     Ok(mut joined) => {
                         reconnect_attempt = 0;
+                        rejoin_at = None;
                         if !std::mem::replace(&mut taken_over, true) {
-                            let superseded = outbox.push_unprompted(take_over(&mut joined, &mut detector).await);
+                            let superseded = outbox.push_unprompted(take_over(&mut joined, &mut detection.detector).await);
                             stats.events(&superseded);
                         }
                         let resend = outbox.unconfirmed();
@@ -556,16 +754,34 @@ pub async fn run(
                     }
                     Err(error) => {
                         reconnect_attempt += 1;
+                        rejoin_at = Some(Instant::now() + backoff(reconnect_attempt));
                         tracing::warn!(%error, attempt = reconnect_attempt, "XMPP reconnect failed");
                     }
                 }
             },
+            Some(covered) = checkpoint_written(&mut checkpoints) => {
+                outbox.cover(covered);
+                acks.extend(outbox.ready());
+            }
+            _ = checkpoint_tick.tick(), if checkpoints.is_some() => {
+                if let Some(checkpoints) = &mut checkpoints {
+                    let state = || detection.checkpoint(outbox.waiting());
+                    checkpoints.write_if_due(outbox.handled(), true, state);
+                }
+            }
             _ = tick.tick() => {
-                if latest_ms > 0 && rooms.is_some() {
-                    let events = outbox.push_unprompted(detector.expire(latest_ms));
+                // Telemetry has stopped: what timed out by its last time expires now, rather
+                // than when it comes again (handled again after a restart, the same telemetry
+                // stops at the same point, so this too repeats as it was).
+                let idle = stats.received == received_at_tick;
+                received_at_tick = stats.received;
+                if idle && detection.latest_ms > detection.expired_ms && rooms.is_some() {
+                    let events = outbox.push_unprompted(detection.expire());
                     stats.events(&events);
                     send_all(rooms.as_ref(), &events);
-                    stats.set_lag(now_ms() - latest_ms);
+                }
+                if detection.latest_ms > 0 {
+                    stats.set_lag(now_ms() - detection.latest_ms);
                 }
                 if rooms.is_some() {
                     send_all(rooms.as_ref(), &outbox.retries());
@@ -587,11 +803,9 @@ pub async fn run(
 
 /// What handling one telemetry message touches.
 struct Handling<'a> {
-    detector: &'a mut Detector,
-    admission: &'a mut Admission,
+    detection: &'a mut Detection,
     outbox: &'a mut Outbox,
     stats: &'a mut Stats,
-    latest_ms: &'a mut i64,
     acks: &'a mut VecDeque<Publish>,
 }
 
@@ -599,15 +813,10 @@ impl Handling<'_> {
     /// Admits and detects on one message, sends the events it caused and queues the acks that
     /// became due.
     fn telemetry(&mut self, publish: Publish, rooms: Option<&Rooms>, now_ms: i64) {
-        let admitted = decode(&publish).and_then(|(vehicle, fix)| {
-            self.admission.admit(vehicle, fix.ts, now_ms)?;
-            Ok((vehicle, fix))
-        });
-        let events = match admitted {
-            Ok((vehicle, fix)) => {
+        let events = match self.detection.telemetry(&publish, now_ms) {
+            Ok(events) => {
                 self.stats.receive();
-                *self.latest_ms = (*self.latest_ms).max(fix.ts);
-                self.detector.observe(vehicle, &fix)
+                events
             }
             Err(reason) => {
                 self.stats.reject(reason);
@@ -621,6 +830,30 @@ impl Handling<'_> {
     }
 }
 
+/// The checkpoint at `path` restored into `detection`; returns the events it held unconfirmed,
+/// or `None` if there was no usable checkpoint (the gateway then starts afresh: a checkpoint of
+/// another city or version, or a damaged one, is worth less than a running gateway).
+fn restore(path: &std::path::Path, detection: &mut Detection) -> Option<Vec<Event>> {
+    let restored = checkpoint::read(path).and_then(|checkpoint| match checkpoint {
+        Some(checkpoint) => detection.restore(checkpoint).map(Some),
+        None => Ok(None),
+    });
+    match restored {
+        Ok(Some(unconfirmed)) => {
+            tracing::info!(path = %path.display(), unconfirmed = unconfirmed.len(), "going on from the checkpoint");
+            Some(unconfirmed)
+        }
+        Ok(None) => None,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "cannot go on from the checkpoint; starting afresh"
+            );
+            None
+        }
+    }
+}
+
 async fn next_xmpp(rooms: &mut Option<Rooms>) -> Option<XmppEvent> {
     match rooms {
         Some(joined) => joined.events.recv().await,
@@ -628,11 +861,10 @@ async fn next_xmpp(rooms: &mut Option<Rooms>) -> Option<XmppEvent> {
     }
 }
 
-async fn reconnect_delay(disconnected: bool, attempt: u32) {
-    if disconnected {
-        tokio::time::sleep(backoff(attempt)).await;
-    } else {
-        std::future::pending::<()>().await;
+async fn deadline(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -678,6 +910,7 @@ fn decode(publish: &Publish) -> Result<(&str, Telemetry), &'static str> {
 mod tests {
     use super::*;
     use crate::detect::time_of;
+    use std::collections::HashSet;
     use vigie_model::{EventKind, Severity, Status};
 
     fn publish(n: u16) -> Publish {
@@ -713,7 +946,7 @@ mod tests {
 
     #[test]
     fn acks_wait_for_confirmation_and_keep_arrival_order() {
-        let mut outbox = Outbox::default();
+        let mut outbox = Outbox::unchecked();
         outbox.push(publish(1), vec![event("A"), event("B")]);
         outbox.push(publish(2), vec![]);
         outbox.push(publish(3), vec![event("C")]);
@@ -740,7 +973,7 @@ mod tests {
 
     #[test]
     fn a_refused_event_is_sent_again_then_given_up_so_it_holds_nothing_back_for_ever() {
-        let mut outbox = Outbox::default();
+        let mut outbox = Outbox::unchecked();
         outbox.push(publish(1), vec![event("A")]);
         outbox.push(publish(2), vec![]);
         assert_eq!(outbox.refuse("unknown"), Refusal::Unknown);
@@ -758,7 +991,7 @@ mod tests {
 
     #[test]
     fn a_refusal_then_a_reconnect_sends_the_event_once_and_a_confirmation_clears_it() {
-        let mut outbox = Outbox::default();
+        let mut outbox = Outbox::unchecked();
         outbox.push(publish(1), vec![event("A")]);
         assert_eq!(outbox.refuse("A"), Refusal::Retry);
         assert_eq!(ids(&outbox.unconfirmed()), ["A"]);
@@ -794,8 +1027,148 @@ mod tests {
     }
 
     #[test]
+    fn with_checkpoints_a_message_is_acknowledged_once_confirmed_and_covered() {
+        let mut outbox = Outbox::checkpointed();
+        outbox.push(publish(1), vec![]);
+        outbox.push(publish(2), vec![event("A")]);
+        outbox.push(publish(3), vec![]);
+        assert_eq!(outbox.handled(), 3);
+        assert_eq!(pkids(outbox.ready()), [] as [u16; 0], "no checkpoint yet");
+        outbox.cover(2);
+        assert_eq!(pkids(outbox.ready()), [1], "2 waits for its event");
+        assert!(outbox.confirm("A"));
+        assert_eq!(pkids(outbox.ready()), [2], "3 is not covered yet");
+        outbox.cover(1);
+        assert_eq!(
+            pkids(outbox.ready()),
+            [] as [u16; 0],
+            "a cover never goes back"
+        );
+        outbox.cover(3);
+        assert_eq!(pkids(outbox.ready()), [3]);
+    }
+
+    /// A gateway's telemetry: a seeded fleet with a crash, a stationary jam and zone crossings,
+    /// plus a vehicle that brakes hard and stays stopped (an accident without a crash flag).
+    fn telemetry_stream() -> Vec<Publish> {
+        use crate::fleet::{Crash, Fleet, Jam, Scenario};
+        use vigie_model::contract::telemetry_topic;
+        const START_MS: i64 = 1_700_000_000_000;
+        let scenario = Scenario {
+            crashes: vec![Crash {
+                vehicle: 1,
+                at_ms: 5_000,
+                stopped_for_ms: 20_000,
+            }],
+            jams: vec![Jam {
+                road: "ring-north".into(),
+                at_ms: 5_000,
+                lasting_ms: 40_000,
+                speed_fraction: 0.05,
+            }],
+            repeat_every_ms: None,
+        };
+        let mut fleet = Fleet::new(&City::builtin(), 11, 3, scenario, START_MS);
+        let mut stream = Vec::new();
+        for tick in 0..=220 {
+            let elapsed_ms = tick * 500;
+            let mut fixes = fleet.tick(elapsed_ms);
+            let speed_kmh = if elapsed_ms < 30_000 { 50.0 } else { 0.0 };
+            let braking = Telemetry {
+                ts: START_MS + elapsed_ms,
+                lat: 45.76,
+                lon: 4.835,
+                speed_kmh,
+                heading: 90.0,
+                flags: Vec::new(),
+            };
+            fixes.push(("brakes".into(), braking));
+            for (vehicle, fix) in fixes {
+                let topic = telemetry_topic(&vehicle);
+                stream.push(Publish::new(topic, QoS::AtLeastOnce, fix.encode()));
+            }
+        }
+        stream
+    }
+
+    fn detection() -> Detection {
+        Detection {
+            detector: Detector::new(City::builtin(), Thresholds::default()),
+            admission: Admission::default(),
+            latest_ms: 0,
+            expired_ms: 0,
+        }
+    }
+
+    fn detect(detection: &mut Detection, messages: &[Publish]) -> Vec<Event> {
+        const NOW_MS: i64 = 1_800_000_000_000;
+        let events = messages.iter().map(|m| detection.telemetry(m, NOW_MS));
+        events.flat_map(Result::unwrap_or_default).collect()
+    }
+
+    /// The checkpoints' contract: a gateway restarted from any checkpoint, given again what the
+    /// broker had not had acknowledged, emits exactly what an uninterrupted one does, ids
+    /// included; one restarted without it loses or changes events.
+    #[test]
+    fn a_gateway_restarted_from_any_checkpoint_emits_what_an_uninterrupted_one_does() {
+        let stream = telemetry_stream();
+        let uninterrupted = detect(&mut detection(), &stream);
+        let kinds: HashSet<EventKind> = uninterrupted.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds.len(), 4, "every kind: {uninterrupted:#?}");
+        let accidents = uninterrupted
+            .iter()
+            .filter(|e| e.kind == EventKind::Accident);
+        let braked = accidents.filter(|e| e.vehicles == ["brakes"]).count();
+        assert_eq!(
+            braked, 1,
+            "the hard brake opens an accident: {uninterrupted:#?}"
+        );
+        let mut forgetful = 0;
+        for split in (0..stream.len()).step_by(11) {
+            let mut before = detection();
+            let mut events = detect(&mut before, &stream[..split]);
+            let saved = before.checkpoint(Vec::new());
+            let mut after = detection();
+            let unconfirmed = after
+                .restore(Checkpoint::from_bytes(&saved).unwrap())
+                .unwrap();
+            assert!(unconfirmed.is_empty());
+            // The broker delivers again the messages not acknowledged before the crash: some
+            // before the checkpoint too.
+            events.extend(detect(&mut after, &stream[split.saturating_sub(120)..]));
+            assert_eq!(events, uninterrupted, "restarted at message {split}");
+
+            let mut without = detect(&mut detection(), &stream[..split]);
+            without.extend(detect(&mut detection(), &stream[split..]));
+            forgetful += usize::from(without != uninterrupted);
+        }
+        assert!(
+            forgetful > 20,
+            "without a checkpoint, restarts lose detections: {forgetful}"
+        );
+    }
+
+    #[test]
+    fn an_event_detected_again_while_it_waits_is_confirmed_once_and_holds_nothing_for_ever() {
+        let mut outbox = Outbox::unchecked();
+        outbox.push_unprompted(vec![event("A")]);
+        assert_eq!(ids(&outbox.push(publish(1), vec![event("A")])), ["A"]);
+        assert_eq!(
+            pkids(outbox.ready()),
+            [1],
+            "A waits already, for no message"
+        );
+        outbox.push(publish(2), vec![event("B"), event("B")]);
+        outbox.push(publish(3), vec![event("B")]);
+        assert!(outbox.confirm("B"));
+        assert_eq!(pkids(outbox.ready()), [2, 3]);
+        assert!(outbox.confirm("A"));
+        assert_eq!((outbox.depth(), outbox.held()), (0, 0));
+    }
+
+    #[test]
     fn unconfirmed_events_are_resent_oldest_first() {
-        let mut outbox = Outbox::default();
+        let mut outbox = Outbox::unchecked();
         outbox.push(publish(1), vec![event("01B"), event("01A")]);
         outbox.push_unprompted(vec![event("01C")]);
         outbox.confirm("01B");

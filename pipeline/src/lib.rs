@@ -1,6 +1,7 @@
 //! Vigie's pipeline: the simulated fleet, the gateway's detectors, and the programs that carry
 //! them over MQTT, XMPP and MySQL.
 
+pub mod checkpoint;
 pub mod collector;
 pub mod detect;
 pub mod fleet;

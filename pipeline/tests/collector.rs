@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use vigie_model::contract::room_jid;
 use vigie_model::{Event, EventKind, Severity, Status};
 use vigie_pipeline::collector::{self, CollectorArgs, PAGE};
-use vigie_pipeline::detect::{time_of, IdSource};
+use vigie_pipeline::detect::{event_id, time_of};
 use vigie_pipeline::gateway;
 use vigie_pipeline::session::{join_rooms, XmppArgs};
 use vigie_stack::{Mysql, Prosody};
@@ -22,14 +22,13 @@ use vigie_xmpp::{Event as XmppEvent, History};
 
 const START_MS: i64 = 1_700_000_000_000;
 
-fn accidents(ids: &mut IdSource, from: usize, count: usize) -> Vec<Event> {
+fn accidents(from: usize, count: usize) -> Vec<Event> {
     (from..from + count)
         .map(|i| {
             let at_ms = START_MS + i as i64;
-            let id = ids.next(at_ms);
-            Event {
-                incident: id.clone(),
-                id,
+            let mut event = Event {
+                id: String::new(),
+                incident: String::new(),
                 kind: EventKind::Accident,
                 status: Status::Open,
                 severity: Severity::Minor,
@@ -40,7 +39,10 @@ fn accidents(ids: &mut IdSource, from: usize, count: usize) -> Vec<Event> {
                 lon: 4.835,
                 occurred_at: time_of(at_ms),
                 detail: String::new(),
-            }
+            };
+            event.id = event_id(&event);
+            event.incident = event.id.clone();
+            event
         })
         .collect()
 }
@@ -141,15 +143,14 @@ async fn catch_up_pages_to_the_end_then_resumes_from_the_last_stored() -> anyhow
     // The schema first: the checks below read the tables before the collector has started.
     vigie_store::migrate(&pool).await?;
     let room = room_jid("accidents");
-    let mut ids = IdSource::seeded(7);
 
     // More than two full pages, the last one partial.
     let missed = 2 * PAGE as usize + 7;
-    let last = post(&gateway, &room, &accidents(&mut ids, 0, missed)).await?;
+    let last = post(&gateway, &room, &accidents(0, missed)).await?;
     collect(&args, &pool, &room, missed as i64, &last).await?;
 
     // Posted while the collector was away: caught up from where it stopped.
-    let last = post(&gateway, &room, &accidents(&mut ids, missed, 5)).await?;
+    let last = post(&gateway, &room, &accidents(missed, 5)).await?;
     collect(&args, &pool, &room, missed as i64 + 5, &last).await?;
     pool.close().await;
     Ok(())
@@ -162,7 +163,7 @@ async fn started_before_mysql_the_collector_waits_for_it_then_catches_up() -> an
         tokio::task::spawn_blocking(|| Mysql::shared().fresh_database("collector")).await??;
     let (gateway, collector) = support::pipeline_accounts(&prosody)?;
     let room = room_jid("accidents");
-    let last = post(&gateway, &room, &accidents(&mut IdSource::seeded(9), 0, 3)).await?;
+    let last = post(&gateway, &room, &accidents(0, 3)).await?;
 
     // The collector's MySQL is a port nothing listens on yet: it must wait, not exit.
     let (credentials, rest) = database_url.split_once('@').context("no @ in the URL")?;

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use vigie_model::{City, Event, EventKind, Severity, Status};
-use vigie_pipeline::detect::{jam, Detector, IdSource, Thresholds};
+use vigie_pipeline::detect::{jam, Detector, Thresholds};
 use vigie_pipeline::fleet::{vehicle_id, Crash, Fleet, GroundTruth, Jam, Leeway, Scenario};
 
 const START_MS: i64 = 1_700_000_000_000;
@@ -39,7 +39,7 @@ fn detect_with_truth(
     let city = City::builtin();
     let mut fleet = Fleet::new(&city, vehicles, seed, scenario.clone(), START_MS);
     fleet.record_zone_crossings();
-    let mut detector = Detector::new(city, Thresholds::default(), IdSource::seeded(seed));
+    let mut detector = Detector::new(city, Thresholds::default());
     let mut events = Vec::new();
     for tick in 0..=seconds * rate {
         let elapsed_ms = tick * 1000 / rate;

@@ -138,7 +138,12 @@ fn gateway_flags(args: &GatewayArgs) -> Vec<OsString> {
         (&args.nick).into(),
     ];
     flags.extend(xmpp_flags(&args.xmpp));
-    for (flag, path) in [("--city", &args.city), ("--emitted-log", &args.emitted_log)] {
+    let paths = [
+        ("--city", &args.city),
+        ("--emitted-log", &args.emitted_log),
+        ("--state", &args.state),
+    ];
+    for (flag, path) in paths {
         if let Some(path) = path {
             flags.extend([flag.into(), path.into()]);
         }
@@ -220,6 +225,7 @@ impl Stack {
             nick: vigie_pipeline::gateway::NICK.into(),
             city: None,
             emitted_log: Some(files.path().join("emitted.log")),
+            state: Some(files.path().join("gateway.state")),
         };
         let mut stack = Stack {
             prosody,
@@ -291,6 +297,15 @@ impl Stack {
             Program::Gateway => &mut self.gateway,
             Program::Collector => &mut self.collector,
         }
+    }
+
+    /// Deletes the gateway's checkpoint, as on a new machine: the next gateway launched takes the
+    /// open incidents over from the rooms' archives instead.
+    pub fn forget_gateway_checkpoint(&self) -> anyhow::Result<()> {
+        if let Some(state) = &self.gateway_args.state {
+            std::fs::remove_file(state)?;
+        }
+        Ok(())
     }
 
     /// Ids of the events the rooms confirmed to every gateway launched so far, in order.
@@ -589,6 +604,7 @@ mod tests {
             nick: "nick".into(),
             city: Some("/city.json".into()),
             emitted_log: Some("/emitted.log".into()),
+            state: Some("/gateway.state".into()),
         };
         let flags = gateway_flags(&gateway);
         let parsed = Gateway::try_parse_from(std::iter::once("gateway".into()).chain(flags))

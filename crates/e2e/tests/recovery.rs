@@ -1,6 +1,7 @@
 //! Programs killed with SIGKILL (child processes of the test, see `Stack::kill`) come back and
 //! lose nothing: the collector catches up from the room archive, the gateway from its persistent
-//! MQTT session and, for the incidents it had open, from the rooms' archives.
+//! MQTT session and, for the incidents it had open when it lost its checkpoint too, from the
+//! rooms' archives.
 
 use std::time::Duration;
 
@@ -57,6 +58,9 @@ async fn the_gateway_detects_what_was_published_while_it_was_down_and_clears_wha
     assert_eq!(first.vehicles, ["veh-0001"]);
 
     stack.kill(Program::Gateway).await;
+    // Without its checkpoint (a new machine, a lost disk), the next gateway must learn of the
+    // open accident from the rooms (a restart from the checkpoint: tests/scenario.rs).
+    stack.forget_gateway_checkpoint()?;
     // The fleet drives again: veh-0001, whose accident the killed gateway left open, moves on,
     // and veh-0002 crashes.
     stack.simulate(3, 3.0, 2).await?;

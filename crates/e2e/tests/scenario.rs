@@ -11,6 +11,10 @@
 //!   vehicle and zone;
 //! - nothing else is stored, and MySQL holds exactly the events the rooms archived.
 //!
+//! The gateway is killed (SIGKILL) twice during the run and started again: while the jam's speed
+//! window fills, and while the jam is open. Going on from its checkpoint, it must still report
+//! all of the above once (docs/detection.md, "Across a crash").
+//!
 //! Times are matched with the lags the detectors' thresholds imply (docs/detection.md): an
 //! accident opens at the first crash fix and clears once the vehicle is back above 15 km/h; a jam
 //! opens 20 s (`begin_ms`) after the road's mean speed falls under the queuing line, plus up to
@@ -24,7 +28,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use vigie_e2e::{eventually, metric, Stack};
+use vigie_e2e::{eventually, metric, Program, Stack};
 use vigie_model::contract::telemetry_topic;
 use vigie_model::{Event, EventKind};
 use vigie_pipeline::detect::Thresholds;
@@ -41,6 +45,10 @@ const CRASH: &str = "1:5:20";
 /// the jam opens by 55 s and clears by 95 s, within the run.
 const JAM: &str = "ring-north:5:40:0.05";
 const SLACK_MS: i64 = 1500;
+/// When the gateway is killed, in wall-clock seconds since the simulator started (× `SPEEDUP`
+/// for simulated ones: 28 s and 64 s), and how long it stays down.
+const GATEWAY_KILLS: [f64; 2] = [3.5, 8.0];
+const GATEWAY_DOWN: Duration = Duration::from_millis(1500);
 
 /// The gateway's (telemetry received, telemetry acknowledged, outbox depth).
 async fn gateway_progress(stack: &Stack) -> anyhow::Result<Option<(u64, u64, u64)>> {
@@ -144,7 +152,7 @@ fn quoted(name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seeded_run_stores_exactly_its_ground_truth() -> anyhow::Result<()> {
-    let stack = Stack::start(None).await?;
+    let mut stack = Stack::start(None).await?;
     wait_for_the_gateway(&stack).await?;
 
     let truth_file = std::env::temp_dir().join(format!("vigie-truth-{}.json", std::process::id()));
@@ -154,7 +162,18 @@ async fn a_seeded_run_stores_exactly_its_ground_truth() -> anyhow::Result<()> {
     simulator.crashes = vec![CRASH.parse().map_err(anyhow::Error::msg)?];
     simulator.jams = vec![JAM.parse().map_err(anyhow::Error::msg)?];
     simulator.ground_truth = Some(truth_file.clone());
-    vigie_pipeline::simulator::run(simulator, std::future::pending()).await?;
+    let started = tokio::time::Instant::now();
+    let run = tokio::spawn(vigie_pipeline::simulator::run(
+        simulator,
+        std::future::pending(),
+    ));
+    for kill in GATEWAY_KILLS {
+        tokio::time::sleep_until(started + Duration::from_secs_f64(kill)).await;
+        stack.kill(Program::Gateway).await;
+        tokio::time::sleep(GATEWAY_DOWN).await;
+        stack.launch(Program::Gateway)?;
+    }
+    run.await??;
     let truth: GroundTruth = serde_json::from_slice(&std::fs::read(&truth_file)?)?;
     std::fs::remove_file(&truth_file).ok();
     assert!(

@@ -139,6 +139,11 @@ fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm()
     let gateway = read_env_file(&bin_dir.join("vigie-gateway.env")).unwrap();
     assert_eq!(gateway["XMPP_JID"], "gateway@localhost");
     assert_eq!(gateway["XMPP_PASSWORD"], stack["GATEWAY_PASSWORD"]);
+    assert!(
+        gateway["GATEWAY_STATE"].ends_with("/gateway.state"),
+        "the gateway keeps its checkpoint in the state directory: {:?}",
+        gateway.get("GATEWAY_STATE")
+    );
     let collector = read_env_file(&bin_dir.join("vigie-collector.env")).unwrap();
     assert_eq!(collector["XMPP_JID"], "collector@localhost");
     assert_eq!(collector["XMPP_PASSWORD"], stack["COLLECTOR_PASSWORD"]);

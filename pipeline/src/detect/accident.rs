@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use vigie_model::telemetry::FLAG_CRASH;
 use vigie_model::{EventKind, Severity, Status, Telemetry};
 
@@ -37,13 +38,13 @@ impl Default for Thresholds {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Fix {
     at_ms: i64,
     speed_kmh: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Phase {
     Driving,
     /// Braked hard at `since_ms` with this deceleration; waiting to see it stay stopped.
@@ -75,22 +76,28 @@ impl Phase {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct VehicleState {
     last: Fix,
     phase: Phase,
 }
 
+/// What the detector knows of each vehicle: all it carries from one fix to the next.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    vehicles: HashMap<String, VehicleState>,
+}
+
 pub struct AccidentDetector {
     thresholds: Thresholds,
-    vehicles: HashMap<String, VehicleState>,
+    pub(super) state: State,
 }
 
 impl AccidentDetector {
     pub fn new(thresholds: Thresholds) -> AccidentDetector {
         AccidentDetector {
             thresholds,
-            vehicles: HashMap::new(),
+            state: State::default(),
         }
     }
 
@@ -100,14 +107,15 @@ impl AccidentDetector {
             at_ms: fix.ts,
             speed_kmh: fix.speed_kmh,
         };
-        let Some(state) = self.vehicles.get_mut(vehicle) else {
+        let Some(state) = self.state.vehicles.get_mut(vehicle) else {
             let phase = if fix.has_flag(FLAG_CRASH) {
                 Phase::opened_at(fix, Severity::Major)
             } else {
                 Phase::Driving
             };
             let crashed = matches!(phase, Phase::Open { .. });
-            self.vehicles
+            self.state
+                .vehicles
                 .insert(vehicle.to_owned(), VehicleState { last: now, phase });
             return crashed
                 .then(|| opened(vehicle, fix, Severity::Major, "crash sensor"))
@@ -191,7 +199,12 @@ impl AccidentDetector {
                 lon,
             },
         };
-        match self.vehicles.insert(vehicle.to_owned(), adopted)?.phase {
+        match self
+            .state
+            .vehicles
+            .insert(vehicle.to_owned(), adopted)?
+            .phase
+        {
             Phase::Open {
                 incident: Some(earlier),
                 severity,
@@ -218,7 +231,7 @@ impl AccidentDetector {
         if let Some(VehicleState {
             phase: Phase::Open { incident, .. },
             ..
-        }) = self.vehicles.get_mut(vehicle)
+        }) = self.state.vehicles.get_mut(vehicle)
         {
             *incident = Some(id.to_owned());
         }
@@ -228,7 +241,7 @@ impl AccidentDetector {
     pub fn expire(&mut self, now_ms: i64) -> Vec<Finding> {
         let timeout = self.thresholds.timeout_ms;
         let mut findings = Vec::new();
-        for (vehicle, state) in &mut self.vehicles {
+        for (vehicle, state) in &mut self.state.vehicles {
             if let Phase::Open {
                 opened_ms,
                 incident,

@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
 use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
 
 use super::grid::{Grid, Rect};
@@ -76,7 +77,7 @@ impl Default for Thresholds {
 }
 
 /// DATEX II traffic status classes by speed ÷ free-flow speed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Class {
     FreeFlow,
     Slow,
@@ -129,7 +130,7 @@ struct Segment {
 }
 
 /// A vehicle's recent speeds on one road.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Samples {
     speeds: VecDeque<(i64, f64)>,
     sum: f64,
@@ -154,7 +155,7 @@ impl Samples {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Phase {
     Clear {
         /// Since when the jam condition has held.
@@ -173,6 +174,7 @@ enum Phase {
     },
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Road {
     id: String,
     free_flow_kmh: f64,
@@ -183,7 +185,7 @@ struct Road {
     evaluated_ms: Option<i64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct VehicleState {
     road: Option<usize>,
     last_ms: i64,
@@ -196,6 +198,12 @@ pub struct JamDetector {
     segments: Vec<Segment>,
     /// The segments (by index) that may lie within the match tolerance of each cell.
     index: Grid,
+    pub(super) state: State,
+}
+
+/// Each road's vehicles, speeds and jam phase, and the road each vehicle is on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
     roads: Vec<Road>,
     vehicles: HashMap<String, VehicleState>,
 }
@@ -254,26 +262,28 @@ impl JamDetector {
             scale_lon,
             segments,
             index,
-            roads,
-            vehicles: HashMap::new(),
+            state: State {
+                roads,
+                vehicles: HashMap::new(),
+            },
         }
     }
 
     /// The road a vehicle is currently matched to.
     pub fn road_of(&self, vehicle: &str) -> Option<&str> {
-        let road = self.vehicles.get(vehicle)?.road?;
-        Some(self.roads[road].id.as_str())
+        let road = self.state.vehicles.get(vehicle)?.road?;
+        Some(self.state.roads[road].id.as_str())
     }
 
     pub fn observe(&mut self, vehicle: &str, fix: &Telemetry) -> Vec<Finding> {
-        let previous = match self.vehicles.get(vehicle) {
+        let previous = match self.state.vehicles.get(vehicle) {
             Some(state) if fix.ts <= state.last_ms => return Vec::new(), // out of order or repeated
             Some(state) => state.road,
             None => None,
         };
         let matched = self.map_match(fix, previous);
-        if !self.vehicles.contains_key(vehicle) {
-            self.vehicles.insert(
+        if !self.state.vehicles.contains_key(vehicle) {
+            self.state.vehicles.insert(
                 vehicle.to_owned(),
                 VehicleState {
                     road: None,
@@ -281,7 +291,7 @@ impl JamDetector {
                 },
             );
         }
-        let Some(state) = self.vehicles.get_mut(vehicle) else {
+        let Some(state) = self.state.vehicles.get_mut(vehicle) else {
             return Vec::new();
         };
         state.last_ms = fix.ts;
@@ -292,10 +302,10 @@ impl JamDetector {
         state.road = Some(road);
         let mut findings = Vec::new();
         if let Some(left) = previous.filter(|&left| left != road) {
-            self.roads[left].vehicles.remove(vehicle);
+            self.state.roads[left].vehicles.remove(vehicle);
             findings.extend(self.evaluate(left, fix.ts, false));
         }
-        let vehicles = &mut self.roads[road].vehicles;
+        let vehicles = &mut self.state.roads[road].vehicles;
         if !vehicles.contains_key(vehicle) {
             vehicles.insert(vehicle.to_owned(), Samples::default());
         }
@@ -311,7 +321,7 @@ impl JamDetector {
 
     /// Re-evaluates every road at `now_ms`, so jams whose vehicles went quiet still clear.
     pub fn expire(&mut self, now_ms: i64) -> Vec<Finding> {
-        (0..self.roads.len())
+        (0..self.state.roads.len())
             .flat_map(|road| self.evaluate(road, now_ms, true))
             .collect()
     }
@@ -324,6 +334,7 @@ impl JamDetector {
     /// taken over and the earlier returned, cleared.
     pub fn adopt(&mut self, latest: &Event, opened_ms: i64) -> Option<Finding> {
         let road = self
+            .state
             .roads
             .iter_mut()
             .find(|r| latest.road.as_deref() == Some(r.id.as_str()))?;
@@ -370,7 +381,7 @@ impl JamDetector {
         if let Some(Road {
             phase: Phase::Open { incident, .. },
             ..
-        }) = self.roads.iter_mut().find(|r| r.id == road)
+        }) = self.state.roads.iter_mut().find(|r| r.id == road)
         {
             *incident = Some(id.to_owned());
         }
@@ -436,7 +447,7 @@ impl JamDetector {
     /// Runs a road's state machine at `now_ms` (at most every `evaluate_every_ms` unless forced).
     fn evaluate(&mut self, index: usize, now_ms: i64, force: bool) -> Vec<Finding> {
         let t = &self.thresholds;
-        let road = &mut self.roads[index];
+        let road = &mut self.state.roads[index];
         road.now_ms = road.now_ms.max(now_ms);
         let now = road.now_ms;
         if !force
@@ -567,7 +578,7 @@ impl JamDetector {
 }
 
 /// Who is on a road and where, for an event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Snapshot {
     /// The vehicles, by id, at most `max_listed_vehicles` of them.
     vehicles: Vec<String>,

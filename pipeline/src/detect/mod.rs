@@ -6,8 +6,10 @@ mod grid;
 pub mod jam;
 pub mod zone;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
 
@@ -19,37 +21,44 @@ pub struct Thresholds {
     pub zone: zone::Thresholds,
 }
 
-/// Makes event ids: ULIDs whose time part is the event's time, so ids sort by occurrence.
-pub struct IdSource {
-    rng: StdRng,
-}
-
-impl IdSource {
-    pub fn from_entropy() -> IdSource {
-        IdSource {
-            rng: StdRng::from_os_rng(),
-        }
-    }
-
-    pub fn seeded(seed: u64) -> IdSource {
-        IdSource {
-            rng: StdRng::seed_from_u64(seed),
-        }
-    }
-
-    pub fn next(&mut self, at_ms: i64) -> String {
-        ulid::Ulid::from_parts(at_ms.max(0) as u64, self.rng.random()).to_string()
-    }
+/// An event's id: a ULID whose time part is the event's time, so ids sort by occurrence, and
+/// whose other 80 bits are a digest of all the event says (its `id`, and its `incident` when it
+/// opens one, left empty). The same finding always gets the same id: telemetry handled again
+/// after a restart from a snapshot (docs/detection.md) repeats its events under the same ids,
+/// and the collector, which stores by id, stores them once.
+pub fn event_id(event: &Event) -> String {
+    let content = serde_json::to_vec(event).unwrap_or_default();
+    let digest = Sha256::digest(&content);
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    let at_ms = millis(event.occurred_at).max(0) as u64;
+    ulid::Ulid::from_parts(at_ms, u128::from_be_bytes(random)).to_string()
 }
 
 /// All detectors over one city.
 pub struct Detector {
     city: City,
+    /// A digest of the city, to refuse a state saved for another one.
+    city_digest: String,
     accidents: accident::AccidentDetector,
     jams: jam::JamDetector,
     zones: zone::ZoneDetector,
-    ids: IdSource,
 }
+
+/// Everything the detectors carry from one fix to the next: saved, and restored into a new
+/// detector over the same city, it lets that one go on as if it were the first.
+#[derive(Serialize, Deserialize)]
+pub struct DetectorState<'a> {
+    city: Cow<'a, str>,
+    accidents: Cow<'a, accident::State>,
+    zones: Cow<'a, zone::State>,
+    jams: Cow<'a, jam::State>,
+}
+
+/// A saved state made for another city than the detector's.
+#[derive(Debug, thiserror::Error)]
+#[error("the detectors' state was saved for another city")]
+pub struct OtherCity;
 
 /// What a detector found, before it gets its id and place.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,14 +80,36 @@ pub struct Finding {
 }
 
 impl Detector {
-    pub fn new(city: City, thresholds: Thresholds, ids: IdSource) -> Detector {
+    pub fn new(city: City, thresholds: Thresholds) -> Detector {
+        let city_json = serde_json::to_vec(&city).unwrap_or_default();
         Detector {
             accidents: accident::AccidentDetector::new(thresholds.accident),
             jams: jam::JamDetector::new(&city, thresholds.jam),
             zones: zone::ZoneDetector::new(&city, thresholds.zone),
+            city_digest: format!("{:x}", Sha256::digest(&city_json)),
             city,
-            ids,
         }
+    }
+
+    /// The detectors' state, borrowed, to be saved.
+    pub fn state(&self) -> DetectorState<'_> {
+        DetectorState {
+            city: Cow::Borrowed(&self.city_digest),
+            accidents: Cow::Borrowed(&self.accidents.state),
+            zones: Cow::Borrowed(&self.zones.state),
+            jams: Cow::Borrowed(&self.jams.state),
+        }
+    }
+
+    /// Goes on from a state [`Detector::state`] saved, in place of this detector's own.
+    pub fn restore(&mut self, state: DetectorState<'_>) -> Result<(), OtherCity> {
+        if state.city != self.city_digest {
+            return Err(OtherCity);
+        }
+        self.accidents.state = state.accidents.into_owned();
+        self.zones.state = state.zones.into_owned();
+        self.jams.state = state.jams.into_owned();
+        Ok(())
     }
 
     /// Feeds one fix; returns the events it completes, in order.
@@ -126,25 +157,14 @@ impl Detector {
     }
 
     fn event_of(&mut self, finding: Finding) -> Event {
-        let id = self.ids.next(finding.at_ms);
-        let incident = finding.incident.clone().unwrap_or_else(|| id.clone());
-        if finding.status == Status::Open {
-            match (finding.kind, finding.vehicles.first(), &finding.road) {
-                (EventKind::Accident, Some(vehicle), _) => {
-                    self.accidents.assign_incident(vehicle, &incident)
-                }
-                (EventKind::Jam, _, Some(road)) => self.jams.assign_incident(road, &incident),
-                _ => {}
-            }
-        }
         let zone = finding.zone.or_else(|| {
             self.city
                 .zone_at(finding.lat, finding.lon)
                 .map(|zone| zone.id.clone())
         });
-        Event {
-            id,
-            incident,
+        let mut event = Event {
+            id: String::new(),
+            incident: finding.incident.unwrap_or_default(),
             kind: finding.kind,
             status: finding.status,
             severity: finding.severity,
@@ -155,7 +175,21 @@ impl Detector {
             lon: finding.lon,
             occurred_at: time_of(finding.at_ms),
             detail: finding.detail,
+        };
+        event.id = event_id(&event);
+        if event.incident.is_empty() {
+            event.incident = event.id.clone();
         }
+        if event.status == Status::Open {
+            match (event.kind, event.vehicles.first(), &event.road) {
+                (EventKind::Accident, Some(vehicle), _) => {
+                    self.accidents.assign_incident(vehicle, &event.incident)
+                }
+                (EventKind::Jam, _, Some(road)) => self.jams.assign_incident(road, &event.incident),
+                _ => {}
+            }
+        }
+        event
     }
 }
 
@@ -191,7 +225,7 @@ mod tests {
     const T0: i64 = 1_764_000_000_000;
 
     fn detector() -> Detector {
-        Detector::new(City::builtin(), Thresholds::default(), IdSource::seeded(1))
+        Detector::new(City::builtin(), Thresholds::default())
     }
 
     fn fix(seconds: i64, speed_kmh: f64, crash: bool) -> Telemetry {
@@ -228,6 +262,35 @@ mod tests {
         };
         posted.extend([jam, jam_cleared]);
         posted
+    }
+
+    #[test]
+    fn a_state_saved_for_another_city_is_refused() {
+        let mut city = City::builtin();
+        let saved = serde_json::to_vec(&detector().state()).unwrap();
+        city.zones.pop();
+        let mut other = Detector::new(city, Thresholds::default());
+        let state: DetectorState = serde_json::from_slice(&saved).unwrap();
+        assert!(other.restore(state).is_err());
+        let state: DetectorState = serde_json::from_slice(&saved).unwrap();
+        assert!(detector().restore(state).is_ok());
+    }
+
+    #[test]
+    fn the_same_finding_gets_the_same_id_and_any_difference_another() {
+        let crash = fix(1, 0.0, true);
+        let first = detector().observe("v1", &crash);
+        let again = detector().observe("v1", &crash);
+        assert_eq!(
+            (first.len(), first[0].id.as_str()),
+            (1, again[0].id.as_str())
+        );
+        assert_eq!(first[0].incident, first[0].id);
+        let other = detector().observe("v2", &crash);
+        assert_ne!(other[0].id, first[0].id);
+        let later = detector().observe("v1", &fix(2, 0.0, true));
+        assert_ne!(later[0].id, first[0].id);
+        assert!(later[0].id > first[0].id, "ids sort by time");
     }
 
     #[test]

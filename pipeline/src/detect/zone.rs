@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use vigie_model::{City, EventKind, Severity, Status, Telemetry};
 
 use super::grid::{Grid, Rect};
@@ -54,7 +55,7 @@ impl ZoneIndex {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct VehicleZone {
     /// The zone (index in the city) the vehicle is known to be in.
     current: Option<usize>,
@@ -62,10 +63,16 @@ struct VehicleZone {
     candidate: Option<(Option<usize>, u32)>,
 }
 
+/// Where each vehicle is, and the zone change it may be confirming.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    vehicles: HashMap<String, VehicleZone>,
+}
+
 pub struct ZoneDetector {
     thresholds: Thresholds,
     zones: ZoneIndex,
-    vehicles: HashMap<String, VehicleZone>,
+    pub(super) state: State,
 }
 
 impl ZoneDetector {
@@ -73,16 +80,16 @@ impl ZoneDetector {
         ZoneDetector {
             thresholds,
             zones: ZoneIndex::new(city),
-            vehicles: HashMap::new(),
+            state: State::default(),
         }
     }
 
     /// `city` must be the one the detector was made for.
     pub fn observe(&mut self, city: &City, vehicle: &str, fix: &Telemetry) -> Vec<Finding> {
         let seen = self.zones.zone_at(city, fix.lat, fix.lon);
-        let Some(state) = self.vehicles.get_mut(vehicle) else {
+        let Some(state) = self.state.vehicles.get_mut(vehicle) else {
             // A vehicle's first fix tells where it is, not that it crossed anything.
-            self.vehicles.insert(
+            self.state.vehicles.insert(
                 vehicle.to_owned(),
                 VehicleZone {
                     current: seen,

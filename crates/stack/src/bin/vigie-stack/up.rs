@@ -215,7 +215,8 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
         match name {
             "vigie-gateway" => command
                 .env("XMPP_JID", &gateway_jid)
-                .env("XMPP_PASSWORD", &secrets["GATEWAY_PASSWORD"]),
+                .env("XMPP_PASSWORD", &secrets["GATEWAY_PASSWORD"])
+                .env("GATEWAY_STATE", state.path().join("gateway.state")),
             "vigie-collector" => command
                 .env("XMPP_JID", &collector_jid)
                 .env("XMPP_PASSWORD", &secrets["COLLECTOR_PASSWORD"]),

@@ -1,0 +1,137 @@
+//! The gateway's checkpoints: the detectors' state, the admission watermarks and the events not
+//! yet confirmed by their rooms, written durably. The gateway acknowledges telemetry to the
+//! broker only once a checkpoint covers it, so a gateway killed in the middle of a detection
+//! (a zone crossing being confirmed, a hard brake waiting for its stop, a jam's speed window)
+//! restarts from its last checkpoint, and the broker delivers again what came after it: handled
+//! once more, it gives the same events under the same ids (`detect::event_id`).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use vigie_model::Event;
+
+use crate::detect::DetectorState;
+
+/// Bumped when the layout changes: a checkpoint of another version is not used.
+const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+pub struct Checkpoint<'a> {
+    version: u32,
+    pub detector: DetectorState<'a>,
+    /// Each vehicle's latest admitted telemetry time: what comes again up to it is dropped.
+    pub admitted: Cow<'a, HashMap<String, i64>>,
+    /// The newest telemetry time admitted, and when the detectors last expired incidents.
+    pub latest_ms: i64,
+    pub expired_ms: i64,
+    /// Events sent but not yet confirmed: sent again after a restart.
+    pub unconfirmed: Vec<Event>,
+}
+
+impl<'a> Checkpoint<'a> {
+    pub fn new(
+        detector: DetectorState<'a>,
+        admitted: &'a HashMap<String, i64>,
+        (latest_ms, expired_ms): (i64, i64),
+        unconfirmed: Vec<Event>,
+    ) -> Checkpoint<'a> {
+        Checkpoint {
+            version: VERSION,
+            detector,
+            admitted: Cow::Borrowed(admitted),
+            latest_ms,
+            expired_ms,
+            unconfirmed,
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Every field serializes: strings, integers and finite numbers (telemetry is checked).
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Checkpoint<'static>> {
+        let checkpoint: Checkpoint = serde_json::from_slice(bytes).context("not a checkpoint")?;
+        anyhow::ensure!(
+            checkpoint.version == VERSION,
+            "a checkpoint of version {}, not {VERSION}",
+            checkpoint.version
+        );
+        Ok(checkpoint)
+    }
+}
+
+/// The checkpoint at `path`, if there is one.
+pub fn read(path: &Path) -> anyhow::Result<Option<Checkpoint<'static>>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    };
+    Checkpoint::from_bytes(&bytes)
+        .with_context(|| format!("reading {}", path.display()))
+        .map(Some)
+}
+
+/// Replaces the checkpoint at `path` with `bytes`, durably: written beside it, synced, renamed
+/// over it and the directory synced, so a crash at any point leaves the old one or the new one.
+pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut staging = path.as_os_str().to_owned();
+    staging.push(".new");
+    let staging = PathBuf::from(staging);
+    let mut file = std::fs::File::create(&staging)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&staging, path)?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(directory)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{Detector, Thresholds};
+    use vigie_model::City;
+
+    #[test]
+    fn a_written_checkpoint_reads_back_and_a_foreign_file_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("vigie-checkpoint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gateway.state");
+        assert!(read(&path).unwrap().is_none(), "no checkpoint yet");
+
+        let detector = Detector::new(City::builtin(), Thresholds::default());
+        let admitted = HashMap::from([("v1".to_owned(), 42)]);
+        let bytes = Checkpoint::new(detector.state(), &admitted, (42, 40), Vec::new()).to_bytes();
+        write(&path, &bytes).unwrap();
+        write(&path, &bytes).unwrap();
+        let back = read(&path).unwrap().expect("the checkpoint");
+        assert_eq!(back.admitted.get("v1"), Some(&42));
+        assert_eq!((back.latest_ms, back.expired_ms), (42, 40));
+        assert!(!dir.join("gateway.state.new").exists());
+
+        std::fs::write(&path, b"{\"version\": 1}").unwrap();
+        let error = read(&path).err().expect("not a checkpoint");
+        assert!(
+            format!("{error:#}").contains("not a checkpoint"),
+            "{error:#}"
+        );
+        std::fs::write(
+            &path,
+            String::from_utf8(bytes)
+                .unwrap()
+                .replacen("\"version\":1", "\"version\":0", 1),
+        )
+        .unwrap();
+        let error = read(&path).err().expect("another version");
+        assert!(format!("{error:#}").contains("version 0"), "{error:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
