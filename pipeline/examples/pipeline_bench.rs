@@ -689,7 +689,7 @@ fn events(count: usize) -> Vec<Event> {
         .map(|i| {
             let at_ms = start_ms + i as i64;
             let kind = [EventKind::Accident, EventKind::Jam, EventKind::ZoneEnter][i % 3];
-            let mut event = Event {
+            vigie_pipeline::detect::identified(Event {
                 id: String::new(),
                 incident: String::new(),
                 kind,
@@ -702,10 +702,7 @@ fn events(count: usize) -> Vec<Event> {
                 lon: 4.835,
                 occurred_at: time_of(at_ms),
                 detail: String::new(),
-            };
-            event.id = vigie_pipeline::detect::event_id(&event);
-            event.incident = event.id.clone();
-            event
+            })
         })
         .collect()
 }

@@ -49,9 +49,8 @@ impl<'a> Checkpoint<'a> {
         }
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // Every field serializes: strings, integers and finite numbers (telemetry is checked).
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Checkpoint<'static>> {
@@ -109,7 +108,8 @@ mod tests {
 
         let detector = Detector::new(City::builtin(), Thresholds::default());
         let admitted = HashMap::from([("v1".to_owned(), 42)]);
-        let bytes = Checkpoint::new(detector.state(), &admitted, (42, 40), Vec::new()).to_bytes();
+        let checkpoint = Checkpoint::new(detector.state(), &admitted, (42, 40), Vec::new());
+        let bytes = checkpoint.to_bytes().unwrap();
         write(&path, &bytes).unwrap();
         write(&path, &bytes).unwrap();
         let back = read(&path).unwrap().expect("the checkpoint");

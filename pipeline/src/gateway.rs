@@ -68,7 +68,7 @@ pub const NICK: &str = contract::GATEWAY_USER;
 /// below it.
 const MAX_PACKET_BYTES: usize = 8 * 1024 * 1024;
 
-/// How often timed-out incidents are looked for and counters logged.
+/// How often refused events are sent again and counters logged.
 const TICK: Duration = Duration::from_secs(5);
 
 /// Telemetry stamped further ahead of the gateway's clock than this is rejected (`future`):
@@ -130,7 +130,7 @@ impl Detection {
         self.detector.expire(self.latest_ms)
     }
 
-    fn checkpoint(&self, unconfirmed: Vec<Event>) -> Vec<u8> {
+    fn checkpoint(&self, unconfirmed: Vec<Event>) -> serde_json::Result<Vec<u8>> {
         let times = (self.latest_ms, self.expired_ms);
         let state = self.detector.state();
         Checkpoint::new(state, &self.admission.last_ts, times, unconfirmed).to_bytes()
@@ -169,12 +169,21 @@ impl Checkpoints {
 
     /// Starts writing a checkpoint if one is due after `handled` messages: some are not covered
     /// yet, and the period is over or many are waiting.
-    fn write_if_due(&mut self, handled: u64, period_over: bool, state: impl FnOnce() -> Vec<u8>) {
+    fn write_if_due(
+        &mut self,
+        handled: u64,
+        period_over: bool,
+        checkpoint: impl FnOnce() -> serde_json::Result<Vec<u8>>,
+    ) {
         let waiting = handled.saturating_sub(self.started);
         if self.writing.is_some() || waiting == 0 || !(period_over || waiting >= CHECKPOINT_EVERY) {
             return;
         }
-        let (path, bytes) = (self.path.clone(), state());
+        let bytes = match checkpoint() {
+            Ok(bytes) => bytes,
+            Err(error) => return self.failed(&error),
+        };
+        let path = self.path.clone();
         let write = tokio::task::spawn_blocking(move || checkpoint::write(&path, &bytes));
         self.writing = Some((handled, write));
         self.started = handled;
@@ -195,17 +204,23 @@ impl Checkpoints {
         {
             Ok(()) => {
                 self.covered = seq;
+                self.failures = 0;
                 Some(seq)
             }
             Err(error) => {
-                // Written again at the next period; telemetry stays unacknowledged meanwhile.
                 self.started = self.covered;
-                self.failures += 1;
-                if self.failures.is_power_of_two() {
-                    tracing::error!(%error, failures = self.failures, path = %self.path.display(), "cannot write the checkpoint");
-                }
+                self.failed(&error);
                 None
             }
+        }
+    }
+
+    /// Tried again at the next period; telemetry stays unacknowledged meanwhile.
+    fn failed(&mut self, error: &dyn std::fmt::Display) {
+        self.failures += 1;
+        if self.failures.is_power_of_two() {
+            let (failures, path) = (self.failures, self.path.display());
+            tracing::error!(%error, failures, %path, "cannot write the checkpoint");
         }
     }
 }
@@ -230,9 +245,10 @@ const CHECKPOINT_EVERY: u64 = MAX_HELD as u64 / 4;
 const CHECKPOINT_PERIOD: Duration = Duration::from_millis(250);
 
 /// The detectors expire incidents each time telemetry time has moved on this much: at points
-/// of the stream, not of the wall clock, so that telemetry handled again after a restart
-/// expires the same incidents at the same time, under the same ids.
-const EXPIRE_EVERY_MS: i64 = 5_000;
+/// of the stream, never of the wall clock, so that telemetry handled again after a restart
+/// expires the same incidents at the same time, under the same ids. (When telemetry stops,
+/// so does expiry: what times out is measured in telemetry time anyway.)
+const EXPIRE_EVERY_MS: i64 = 1_000;
 
 /// How many times an event is sent before a room's refusal is taken as final: one try and
 /// four more at [`TICK`]s, 20 s in all, for a rate limit to pass or a rejoin to happen.
@@ -252,7 +268,6 @@ struct Pending {
 }
 
 /// Events sent but not yet reflected, and the MQTT messages they hold back.
-#[derive(Default)]
 struct Outbox {
     queue: VecDeque<Pending>,
     /// Event id → the event and the sequence number of the telemetry message it holds back,
@@ -281,16 +296,24 @@ enum Refusal {
 }
 
 impl Outbox {
-    /// An outbox whose messages may be acknowledged only once [`Outbox::cover`] says so.
-    fn checkpointed() -> Outbox {
-        Outbox::default()
+    /// An outbox whose messages may be acknowledged once their events are confirmed and a
+    /// checkpoint covers them ([`Outbox::cover`]).
+    fn acked_when_covered() -> Outbox {
+        Outbox {
+            covered: 0,
+            ..Outbox::acked_when_confirmed()
+        }
     }
 
     /// An outbox whose messages may be acknowledged as soon as their events are confirmed.
-    fn unchecked() -> Outbox {
+    fn acked_when_confirmed() -> Outbox {
         Outbox {
+            queue: VecDeque::new(),
+            events: HashMap::new(),
+            first_seq: 0,
             covered: u64::MAX,
-            ..Outbox::default()
+            refusals: HashMap::new(),
+            to_retry: Vec::new(),
         }
     }
 
@@ -326,7 +349,8 @@ impl Outbox {
     /// Queues events no telemetry message waits for.
     fn push_unprompted(&mut self, events: Vec<Event>) -> Vec<Event> {
         for event in &events {
-            self.events.insert(event.id.clone(), (event.clone(), None));
+            let waiting = (event.clone(), None);
+            self.events.entry(event.id.clone()).or_insert(waiting);
         }
         events
     }
@@ -467,7 +491,7 @@ async fn take_over(joined: &mut Rooms, detector: &mut Detector) -> Vec<Event> {
 /// How far back, at start, the gateway reads the archive of each kind's room for incidents a
 /// previous run left open. A jam lasts as long as its traffic. An accident times out 15 minutes
 /// after it opened, but only while a gateway runs: one left open by a gateway that was down
-/// longer than that is taken over like the others and times out at the first tick.
+/// longer than that is taken over like the others and times out at the first fix.
 const ADOPTION_WINDOWS: [(EventKind, Duration); 2] = [
     (EventKind::Accident, Duration::from_secs(24 * 3600)),
     (EventKind::Jam, Duration::from_secs(24 * 3600)),
@@ -630,8 +654,8 @@ pub async fn run(
     let mut stats = Stats::default();
     let mut checkpoints = args.state.clone().map(Checkpoints::new);
     let (mut outbox, restored) = match &args.state {
-        Some(path) => (Outbox::checkpointed(), restore(path, &mut detection)),
-        None => (Outbox::unchecked(), None),
+        Some(path) => (Outbox::acked_when_covered(), restore(path, &mut detection)),
+        None => (Outbox::acked_when_confirmed(), None),
     };
     // Restored, the detectors know the incidents left open; otherwise they are taken over from
     // the rooms, once, at the first join, before any telemetry is read.
@@ -646,7 +670,6 @@ pub async fn run(
     }
     let mut tick = tokio::time::interval(TICK);
     let mut checkpoint_tick = tokio::time::interval(CHECKPOINT_PERIOD);
-    let mut received_at_tick = 0;
     let mut reconnect_attempt = 0;
     // When to try joining again: a deadline, not a delay, since every turn of the loop (a
     // checkpoint period, a tick) would start a delay anew.
@@ -674,8 +697,8 @@ pub async fn run(
                 }
             }
             if let Some(checkpoints) = &mut checkpoints {
-                let state = || detection.checkpoint(outbox.waiting());
-                checkpoints.write_if_due(outbox.handled(), false, state);
+                let checkpoint = || detection.checkpoint(outbox.waiting());
+                checkpoints.write_if_due(outbox.handled(), false, checkpoint);
             }
         }
         let acked = send_acks(&mqtt, &mut eventloop.state, &mut acks);
@@ -765,21 +788,11 @@ pub async fn run(
             }
             _ = checkpoint_tick.tick(), if checkpoints.is_some() => {
                 if let Some(checkpoints) = &mut checkpoints {
-                    let state = || detection.checkpoint(outbox.waiting());
-                    checkpoints.write_if_due(outbox.handled(), true, state);
+                    let checkpoint = || detection.checkpoint(outbox.waiting());
+                    checkpoints.write_if_due(outbox.handled(), true, checkpoint);
                 }
             }
             _ = tick.tick() => {
-                // Telemetry has stopped: what timed out by its last time expires now, rather
-                // than when it comes again (handled again after a restart, the same telemetry
-                // stops at the same point, so this too repeats as it was).
-                let idle = stats.received == received_at_tick;
-                received_at_tick = stats.received;
-                if idle && detection.latest_ms > detection.expired_ms && rooms.is_some() {
-                    let events = outbox.push_unprompted(detection.expire());
-                    stats.events(&events);
-                    send_all(rooms.as_ref(), &events);
-                }
                 if detection.latest_ms > 0 {
                     stats.set_lag(now_ms() - detection.latest_ms);
                 }
@@ -946,7 +959,7 @@ mod tests {
 
     #[test]
     fn acks_wait_for_confirmation_and_keep_arrival_order() {
-        let mut outbox = Outbox::unchecked();
+        let mut outbox = Outbox::acked_when_confirmed();
         outbox.push(publish(1), vec![event("A"), event("B")]);
         outbox.push(publish(2), vec![]);
         outbox.push(publish(3), vec![event("C")]);
@@ -973,7 +986,7 @@ mod tests {
 
     #[test]
     fn a_refused_event_is_sent_again_then_given_up_so_it_holds_nothing_back_for_ever() {
-        let mut outbox = Outbox::unchecked();
+        let mut outbox = Outbox::acked_when_confirmed();
         outbox.push(publish(1), vec![event("A")]);
         outbox.push(publish(2), vec![]);
         assert_eq!(outbox.refuse("unknown"), Refusal::Unknown);
@@ -991,7 +1004,7 @@ mod tests {
 
     #[test]
     fn a_refusal_then_a_reconnect_sends_the_event_once_and_a_confirmation_clears_it() {
-        let mut outbox = Outbox::unchecked();
+        let mut outbox = Outbox::acked_when_confirmed();
         outbox.push(publish(1), vec![event("A")]);
         assert_eq!(outbox.refuse("A"), Refusal::Retry);
         assert_eq!(ids(&outbox.unconfirmed()), ["A"]);
@@ -1028,7 +1041,7 @@ mod tests {
 
     #[test]
     fn with_checkpoints_a_message_is_acknowledged_once_confirmed_and_covered() {
-        let mut outbox = Outbox::checkpointed();
+        let mut outbox = Outbox::acked_when_covered();
         outbox.push(publish(1), vec![]);
         outbox.push(publish(2), vec![event("A")]);
         outbox.push(publish(3), vec![]);
@@ -1127,7 +1140,7 @@ mod tests {
         for split in (0..stream.len()).step_by(11) {
             let mut before = detection();
             let mut events = detect(&mut before, &stream[..split]);
-            let saved = before.checkpoint(Vec::new());
+            let saved = before.checkpoint(Vec::new()).unwrap();
             let mut after = detection();
             let unconfirmed = after
                 .restore(Checkpoint::from_bytes(&saved).unwrap())
@@ -1150,7 +1163,7 @@ mod tests {
 
     #[test]
     fn an_event_detected_again_while_it_waits_is_confirmed_once_and_holds_nothing_for_ever() {
-        let mut outbox = Outbox::unchecked();
+        let mut outbox = Outbox::acked_when_confirmed();
         outbox.push_unprompted(vec![event("A")]);
         assert_eq!(ids(&outbox.push(publish(1), vec![event("A")])), ["A"]);
         assert_eq!(
@@ -1168,7 +1181,7 @@ mod tests {
 
     #[test]
     fn unconfirmed_events_are_resent_oldest_first() {
-        let mut outbox = Outbox::unchecked();
+        let mut outbox = Outbox::acked_when_confirmed();
         outbox.push(publish(1), vec![event("01B"), event("01A")]);
         outbox.push_unprompted(vec![event("01C")]);
         outbox.confirm("01B");

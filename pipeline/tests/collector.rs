@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use vigie_model::contract::room_jid;
 use vigie_model::{Event, EventKind, Severity, Status};
 use vigie_pipeline::collector::{self, CollectorArgs, PAGE};
-use vigie_pipeline::detect::{event_id, time_of};
+use vigie_pipeline::detect::{identified, time_of};
 use vigie_pipeline::gateway;
 use vigie_pipeline::session::{join_rooms, XmppArgs};
 use vigie_stack::{Mysql, Prosody};
@@ -26,7 +26,7 @@ fn accidents(from: usize, count: usize) -> Vec<Event> {
     (from..from + count)
         .map(|i| {
             let at_ms = START_MS + i as i64;
-            let mut event = Event {
+            identified(Event {
                 id: String::new(),
                 incident: String::new(),
                 kind: EventKind::Accident,
@@ -39,10 +39,7 @@ fn accidents(from: usize, count: usize) -> Vec<Event> {
                 lon: 4.835,
                 occurred_at: time_of(at_ms),
                 detail: String::new(),
-            };
-            event.id = event_id(&event);
-            event.incident = event.id.clone();
-            event
+            })
         })
         .collect()
 }

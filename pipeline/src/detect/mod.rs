@@ -21,18 +21,24 @@ pub struct Thresholds {
     pub zone: zone::Thresholds,
 }
 
-/// An event's id: a ULID whose time part is the event's time, so ids sort by occurrence, and
-/// whose other 80 bits are a digest of all the event says (its `id`, and its `incident` when it
-/// opens one, left empty). The same finding always gets the same id: telemetry handled again
-/// after a restart from a snapshot (docs/detection.md) repeats its events under the same ids,
-/// and the collector, which stores by id, stores them once.
-pub fn event_id(event: &Event) -> String {
-    let content = serde_json::to_vec(event).unwrap_or_default();
+/// `event` with its id, and its incident if it opens one (an empty `incident`): the id is a
+/// ULID whose time part is the event's time, so ids sort by occurrence, and whose other 80 bits
+/// are a digest of all else the event says. The same finding always gets the same id:
+/// telemetry handled again after a restart from a checkpoint (docs/detection.md) repeats its
+/// events under the same ids, and the collector, which stores by id, stores them once.
+pub fn identified(mut event: Event) -> Event {
+    event.id.clear();
+    // JSON, stable across builds; Debug only if it ever failed (it has no reason to).
+    let content = serde_json::to_vec(&event).unwrap_or_else(|_| format!("{event:?}").into());
     let digest = Sha256::digest(&content);
-    let mut random = [0u8; 16];
-    random[6..].copy_from_slice(&digest[..10]);
+    let mut digest_bits = [0u8; 16];
+    digest_bits[6..].copy_from_slice(&digest[..10]);
     let at_ms = millis(event.occurred_at).max(0) as u64;
-    ulid::Ulid::from_parts(at_ms, u128::from_be_bytes(random)).to_string()
+    event.id = ulid::Ulid::from_parts(at_ms, u128::from_be_bytes(digest_bits)).to_string();
+    if event.incident.is_empty() {
+        event.incident = event.id.clone();
+    }
+    event
 }
 
 /// All detectors over one city.
@@ -162,7 +168,7 @@ impl Detector {
                 .zone_at(finding.lat, finding.lon)
                 .map(|zone| zone.id.clone())
         });
-        let mut event = Event {
+        let event = identified(Event {
             id: String::new(),
             incident: finding.incident.unwrap_or_default(),
             kind: finding.kind,
@@ -175,11 +181,7 @@ impl Detector {
             lon: finding.lon,
             occurred_at: time_of(finding.at_ms),
             detail: finding.detail,
-        };
-        event.id = event_id(&event);
-        if event.incident.is_empty() {
-            event.incident = event.id.clone();
-        }
+        });
         if event.status == Status::Open {
             match (event.kind, event.vehicles.first(), &event.road) {
                 (EventKind::Accident, Some(vehicle), _) => {
@@ -274,6 +276,26 @@ mod tests {
         assert!(other.restore(state).is_err());
         let state: DetectorState = serde_json::from_slice(&saved).unwrap();
         assert!(detector().restore(state).is_ok());
+    }
+
+    #[test]
+    fn a_saved_state_reads_back_exactly_floats_included() {
+        let scenario = crate::fleet::Scenario::default();
+        let mut fleet = crate::fleet::Fleet::new(&City::builtin(), 30, 5, scenario, T0);
+        let mut before = detector();
+        for tick in 0..60 {
+            for (vehicle, fix) in fleet.tick(tick * 700) {
+                before.observe(&vehicle, &fix);
+            }
+        }
+        let saved = serde_json::to_vec(&before.state()).unwrap();
+        let mut after = detector();
+        after
+            .restore(serde_json::from_slice(&saved).unwrap())
+            .unwrap();
+        // Values, not text: maps are compared whatever their order, numbers bit for bit.
+        let value = |detector: &Detector| serde_json::to_value(detector.state()).unwrap();
+        assert_eq!(value(&after), value(&before));
     }
 
     #[test]
