@@ -130,7 +130,7 @@ impl Detection {
         self.detector.expire(self.latest_ms)
     }
 
-    fn checkpoint(&self, unconfirmed: Vec<Event>) -> serde_json::Result<Vec<u8>> {
+    fn checkpoint(&self, unconfirmed: Vec<Event>) -> postcard::Result<Vec<u8>> {
         let times = (self.latest_ms, self.expired_ms);
         let state = self.detector.state();
         Checkpoint::new(state, &self.admission.last_ts, times, unconfirmed).to_bytes()
@@ -173,7 +173,7 @@ impl Checkpoints {
         &mut self,
         handled: u64,
         period_over: bool,
-        checkpoint: impl FnOnce() -> serde_json::Result<Vec<u8>>,
+        checkpoint: impl FnOnce() -> postcard::Result<Vec<u8>>,
     ) {
         let waiting = handled.saturating_sub(self.started);
         if self.writing.is_some() || waiting == 0 || !(period_over || waiting >= CHECKPOINT_EVERY) {
@@ -232,14 +232,16 @@ async fn checkpoint_written(checkpoints: &mut Option<Checkpoints>) -> Option<u64
     }
 }
 
-/// Most telemetry messages held unacknowledged (about 260 bytes each, 5 MB in all): 0.4 s of
-/// reading ahead at this machine's rate of confirmation (~50k messages/s in the ingest
-/// benchmark), so the rooms are never left waiting for telemetry.
-pub const MAX_HELD: usize = 20_000;
+/// Most telemetry messages held unacknowledged (about 260 bytes each, 13 MB in all): room for
+/// a checkpoint's worth of messages and the one being written at this machine's rates (up to
+/// ~120k messages/s handled with 100,000 vehicles in the ingest benchmark), so that neither the
+/// rooms nor the checkpoints leave reading waiting.
+pub const MAX_HELD: usize = 50_000;
 
 /// Messages handled after which a checkpoint is written at once, rather than at the next
-/// [`CHECKPOINT_PERIOD`]: a quarter of [`MAX_HELD`], so reading never waits for one.
-const CHECKPOINT_EVERY: u64 = MAX_HELD as u64 / 4;
+/// [`CHECKPOINT_PERIOD`]: half of [`MAX_HELD`], the other half for what comes in while it is
+/// written.
+const CHECKPOINT_EVERY: u64 = MAX_HELD as u64 / 2;
 
 /// How often a checkpoint is written while telemetry comes in.
 const CHECKPOINT_PERIOD: Duration = Duration::from_millis(250);

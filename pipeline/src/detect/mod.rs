@@ -288,10 +288,10 @@ mod tests {
                 before.observe(&vehicle, &fix);
             }
         }
-        let saved = serde_json::to_vec(&before.state()).unwrap();
+        let saved = postcard::to_stdvec(&before.state()).unwrap();
         let mut after = detector();
         after
-            .restore(serde_json::from_slice(&saved).unwrap())
+            .restore(postcard::from_bytes(&saved).unwrap())
             .unwrap();
         // Values, not text: maps are compared whatever their order, numbers bit for bit.
         let value = |detector: &Detector| serde_json::to_value(detector.state()).unwrap();
