@@ -102,8 +102,10 @@ impl Status {
 }
 wire_names!(Severity { Minor = "minor", Moderate = "moderate", Major = "major" });
 
-/// One road event. `id` is unique per message (a ULID); `incident` names the incident it belongs
-/// to: the id of its `open` event, so updates and clearing attach to it.
+/// One road event. `id` (a ULID) names it: the gateway derives it from the event's time and
+/// content (`vigie_pipeline::detect::identified`), so an event detected again after a restart
+/// keeps its id. `incident` names the incident it belongs to: the id of its `open` event, so
+/// updates and clearing attach to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,
