@@ -3,7 +3,7 @@
 //! broker only once a checkpoint covers it, so a gateway killed in the middle of a detection
 //! (a zone crossing being confirmed, a hard brake waiting for its stop, a jam's speed window)
 //! restarts from its last checkpoint, and the broker delivers again what came after it: handled
-//! once more, it gives the same events under the same ids (`detect::event_id`).
+//! once more, it gives the same events under the same ids (`detect::identified`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -66,7 +66,13 @@ impl<'a> Checkpoint<'a> {
             version == VERSION,
             "a checkpoint of version {version}, not {VERSION}"
         );
-        postcard::from_bytes(body).context("a damaged checkpoint")
+        let (checkpoint, rest) = postcard::take_from_bytes(body).context("a damaged checkpoint")?;
+        anyhow::ensure!(
+            rest.is_empty(),
+            "a damaged checkpoint: {} bytes too many",
+            rest.len()
+        );
+        Ok(checkpoint)
     }
 }
 
@@ -103,7 +109,32 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::detect::{Detector, Thresholds};
-    use vigie_model::City;
+    use sha2::{Digest, Sha256};
+    use vigie_model::{City, Telemetry};
+
+    const T0: i64 = 1_764_000_000_000;
+
+    /// A checkpoint with one vehicle (so its maps have one order) in a crash, the crash's
+    /// event unconfirmed: every kind of field the format holds.
+    fn one_crash() -> (Detector, HashMap<String, i64>, Vec<Event>) {
+        let mut detector = Detector::new(City::builtin(), Thresholds::default());
+        let fix = |second: i64, speed_kmh: f64, flags: Vec<String>| Telemetry {
+            ts: T0 + second * 1000,
+            lat: 45.760_123_456_789_01,
+            lon: 4.835_987_654_321_09,
+            speed_kmh,
+            heading: 90.0,
+            flags,
+        };
+        detector.observe("v1", &fix(0, 42.5, Vec::new()));
+        let events = detector.observe("v1", &fix(1, 0.0, vec!["crash".into()]));
+        assert_eq!(events.len(), 1);
+        (
+            detector,
+            HashMap::from([("v1".to_owned(), T0 + 1000)]),
+            events,
+        )
+    }
 
     #[test]
     fn a_written_checkpoint_reads_back_and_a_foreign_file_is_an_error() {
@@ -112,15 +143,16 @@ mod tests {
         let path = dir.join("gateway.state");
         assert!(read(&path).unwrap().is_none(), "no checkpoint yet");
 
-        let detector = Detector::new(City::builtin(), Thresholds::default());
-        let admitted = HashMap::from([("v1".to_owned(), 42)]);
-        let checkpoint = Checkpoint::new(detector.state(), &admitted, (42, 40), Vec::new());
+        let (detector, admitted, events) = one_crash();
+        let times = (T0 + 1000, T0);
+        let checkpoint = Checkpoint::new(detector.state(), &admitted, times, events.clone());
         let bytes = checkpoint.to_bytes().unwrap();
         write(&path, &bytes).unwrap();
         write(&path, &bytes).unwrap();
         let back = read(&path).unwrap().expect("the checkpoint");
-        assert_eq!(back.admitted.get("v1"), Some(&42));
-        assert_eq!((back.latest_ms, back.expired_ms), (42, 40));
+        assert_eq!(*back.admitted, admitted);
+        assert_eq!((back.latest_ms, back.expired_ms), times);
+        assert_eq!(back.unconfirmed, events);
         assert!(!dir.join("gateway.state.new").exists());
 
         let expect_error = |bytes: &[u8], message: &str| {
@@ -133,6 +165,24 @@ mod tests {
         other_version[MAGIC.len()] = 0;
         expect_error(&other_version, "version 0");
         expect_error(&bytes[..bytes.len() - 1], "a damaged checkpoint");
+        expect_error(&[&bytes[..], b"?"].concat(), "1 bytes too many");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Postcard stores fields by position and variants by number: a field moved or a variant
+    /// reordered (here, or in `vigie_model::Event` and its enums) would read an old checkpoint
+    /// back wrong, silently. Such a change must bump `VERSION`, then update this digest.
+    #[test]
+    fn the_layout_is_pinned_to_its_version() {
+        let (detector, admitted, events) = one_crash();
+        let checkpoint = Checkpoint::new(detector.state(), &admitted, (T0 + 1000, T0), events);
+        let digest = format!("{:x}", Sha256::digest(checkpoint.to_bytes().unwrap()));
+        assert_eq!(
+            (VERSION, digest.as_str()),
+            (
+                1,
+                "912ca34c41467a837b71a25e787a2aeb52ec70376e2e0f63c022e28fe397fd42"
+            )
+        );
     }
 }

@@ -13,7 +13,7 @@
 //! waits in the broker's persistent session rather than in the gateway's memory.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -267,6 +267,10 @@ fn now_ms() -> i64 {
 struct Pending {
     publish: Publish,
     unconfirmed: usize,
+    /// False for a second copy of a message still held (the broker sends what was not
+    /// acknowledged again after a reconnect, under the same packet id): the first copy's ack
+    /// acknowledges it, and a second ack could acknowledge another message given that id.
+    ack: bool,
 }
 
 /// Events sent but not yet reflected, and the MQTT messages they hold back.
@@ -280,6 +284,8 @@ struct Outbox {
     /// Messages before this sequence number are covered by a checkpoint and may be acknowledged
     /// (all of them when the gateway keeps no checkpoint).
     covered: u64,
+    /// Packet ids of the held messages that will be acknowledged.
+    ids_to_ack: HashSet<u16>,
     /// Event id → how many times a room refused it.
     refusals: HashMap<String, u32>,
     /// Refused events to send again at the next tick.
@@ -314,6 +320,7 @@ impl Outbox {
             events: HashMap::new(),
             first_seq: 0,
             covered: u64::MAX,
+            ids_to_ack: HashSet::new(),
             refusals: HashMap::new(),
             to_retry: Vec::new(),
         }
@@ -341,9 +348,11 @@ impl Outbox {
                 unconfirmed += 1;
             }
         }
+        let ack = publish.qos == QoS::AtMostOnce || self.ids_to_ack.insert(publish.pkid);
         self.queue.push_back(Pending {
             publish,
             unconfirmed,
+            ack,
         });
         events
     }
@@ -396,14 +405,18 @@ impl Outbox {
     }
 
     /// Messages whose events are all confirmed and which a checkpoint covers, in arrival order.
+    /// (A second copy of a message is passed over: one ack is due for both.)
     fn ready(&mut self) -> impl Iterator<Item = Publish> + '_ {
-        std::iter::from_fn(|| {
+        std::iter::from_fn(|| loop {
             if self.queue.front()?.unconfirmed > 0 || self.first_seq >= self.covered {
                 return None;
             }
             let pending = self.queue.pop_front()?;
             self.first_seq += 1;
-            Some(pending.publish)
+            if pending.ack {
+                self.ids_to_ack.remove(&pending.publish.pkid);
+                return Some(pending.publish);
+            }
         })
     }
 
@@ -1179,6 +1192,25 @@ mod tests {
         assert_eq!(pkids(outbox.ready()), [2, 3]);
         assert!(outbox.confirm("A"));
         assert_eq!((outbox.depth(), outbox.held()), (0, 0));
+    }
+
+    #[test]
+    fn a_message_delivered_again_while_held_is_acknowledged_once() {
+        let mut outbox = Outbox::acked_when_confirmed();
+        outbox.push(publish(1), vec![event("A")]);
+        outbox.push(publish(2), vec![]);
+        // After a reconnect the broker sends message 1 again, under its packet id.
+        outbox.push(publish(1), vec![]);
+        outbox.confirm("A");
+        assert_eq!(
+            pkids(outbox.ready()),
+            [1, 2],
+            "one ack for both copies of 1"
+        );
+        // Acknowledged, the id is free: the broker may give it to a new message.
+        outbox.push(publish(1), vec![]);
+        assert_eq!(pkids(outbox.ready()), [1]);
+        assert_eq!(outbox.held(), 0);
     }
 
     #[test]

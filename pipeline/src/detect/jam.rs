@@ -208,6 +208,21 @@ pub struct State {
     vehicles: HashMap<String, VehicleState>,
 }
 
+impl State {
+    /// Whether it has `city`'s roads, in order, and its vehicles are on them (by index).
+    pub(super) fn fits(&self, city: &City) -> bool {
+        let same_roads = self.roads.len() == city.roads.len()
+            && self
+                .roads
+                .iter()
+                .zip(&city.roads)
+                .all(|(mine, road)| mine.id == road.id);
+        let on_them =
+            |vehicle: &VehicleState| vehicle.road.is_none_or(|road| road < city.roads.len());
+        same_roads && self.vehicles.values().all(on_them)
+    }
+}
+
 impl JamDetector {
     pub fn new(city: &City, thresholds: Thresholds) -> JamDetector {
         let origin = [city.bounds.min_lon, city.bounds.min_lat];

@@ -61,10 +61,10 @@ pub struct DetectorState<'a> {
     jams: Cow<'a, jam::State>,
 }
 
-/// A saved state made for another city than the detector's.
+/// A saved state that does not fit the detector's city: saved for another, or damaged.
 #[derive(Debug, thiserror::Error)]
-#[error("the detectors' state was saved for another city")]
-pub struct OtherCity;
+#[error("the detectors' state does not fit this city (saved for another one, or damaged)")]
+pub struct UnfitState;
 
 /// What a detector found, before it gets its id and place.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,9 +108,10 @@ impl Detector {
     }
 
     /// Goes on from a state [`Detector::state`] saved, in place of this detector's own.
-    pub fn restore(&mut self, state: DetectorState<'_>) -> Result<(), OtherCity> {
-        if state.city != self.city_digest {
-            return Err(OtherCity);
+    pub fn restore(&mut self, state: DetectorState<'_>) -> Result<(), UnfitState> {
+        let city = &self.city;
+        if state.city != self.city_digest || !state.zones.fits(city) || !state.jams.fits(city) {
+            return Err(UnfitState);
         }
         self.accidents.state = state.accidents.into_owned();
         self.zones.state = state.zones.into_owned();
@@ -269,17 +270,17 @@ mod tests {
     #[test]
     fn a_state_saved_for_another_city_is_refused() {
         let mut city = City::builtin();
-        let saved = serde_json::to_vec(&detector().state()).unwrap();
+        let saved = postcard::to_stdvec(&detector().state()).unwrap();
         city.zones.pop();
         let mut other = Detector::new(city, Thresholds::default());
-        let state: DetectorState = serde_json::from_slice(&saved).unwrap();
+        let state: DetectorState = postcard::from_bytes(&saved).unwrap();
         assert!(other.restore(state).is_err());
-        let state: DetectorState = serde_json::from_slice(&saved).unwrap();
+        let state: DetectorState = postcard::from_bytes(&saved).unwrap();
         assert!(detector().restore(state).is_ok());
     }
 
     #[test]
-    fn a_saved_state_reads_back_exactly_floats_included() {
+    fn a_saved_state_reads_back_whole() {
         let scenario = crate::fleet::Scenario::default();
         let mut fleet = crate::fleet::Fleet::new(&City::builtin(), 30, 5, scenario, T0);
         let mut before = detector();

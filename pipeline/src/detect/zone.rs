@@ -69,6 +69,20 @@ pub struct State {
     vehicles: HashMap<String, VehicleZone>,
 }
 
+impl State {
+    /// Whether every zone it names is one of `city`'s (they are named by index).
+    pub(super) fn fits(&self, city: &City) -> bool {
+        let known = |zone: &Option<usize>| zone.is_none_or(|zone| zone < city.zones.len());
+        self.vehicles.values().all(|vehicle| {
+            known(&vehicle.current)
+                && vehicle
+                    .candidate
+                    .as_ref()
+                    .is_none_or(|(zone, _)| known(zone))
+        })
+    }
+}
+
 pub struct ZoneDetector {
     thresholds: Thresholds,
     zones: ZoneIndex,
@@ -139,6 +153,19 @@ impl ZoneDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_naming_a_zone_the_city_lacks_does_not_fit() {
+        let city = City::builtin();
+        let vehicle = |current, candidate| VehicleZone { current, candidate };
+        let state = |vehicle| State {
+            vehicles: HashMap::from([("v1".to_owned(), vehicle)]),
+        };
+        let last = city.zones.len() - 1;
+        assert!(state(vehicle(Some(last), Some((None, 1)))).fits(&city));
+        assert!(!state(vehicle(Some(last + 1), None)).fits(&city));
+        assert!(!state(vehicle(None, Some((Some(last + 1), 2)))).fits(&city));
+    }
 
     fn at(ts: i64, lon: f64) -> Telemetry {
         Telemetry {
