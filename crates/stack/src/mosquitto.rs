@@ -1,7 +1,7 @@
 //! A private Mosquitto 2 broker from `deploy/mosquitto.conf`, on one loopback port.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -61,8 +61,20 @@ impl Mosquitto {
     /// again on the same port with the same persisted data.
     pub fn kill_and_restart(&mut self) -> Result<()> {
         self.server.kill();
+        self.restart()
+    }
+
+    /// Starts the broker again, after it ended, on the same port with the same persisted data.
+    pub fn restart(&mut self) -> Result<()> {
+        // Sweeps what a dead broker left in its group; its pid file is the new one's.
+        self.server.kill();
         self.server = start(&self.state_dir, self.port, self.tie.clone())?.server;
         Ok(())
+    }
+
+    /// The exit status if the broker has ended on its own (a crash).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.server.exited()
     }
 
     /// Stops the broker now (drop does the same).

@@ -3,8 +3,8 @@
 //! needs no database driver and works from sync and async code alike.
 
 use std::fmt;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -98,6 +98,8 @@ impl fmt::Display for MysqlUrl {
 #[derive(Debug)]
 pub struct Mysql {
     admin: MysqlUrl,
+    /// How a private server was started: its state folder and its tie, to start it again.
+    private: Option<(PathBuf, Option<TieOptions>)>,
     // Field order matters: the server stops before its state folder is removed.
     server: Option<Daemon>,
     _state: Option<StateDir>,
@@ -113,6 +115,7 @@ impl Mysql {
         admin.query("SELECT 1")?;
         Ok(Mysql {
             admin,
+            private: None,
             server: None,
             _state: None,
         })
@@ -193,6 +196,25 @@ impl Mysql {
         Ok(self.admin.with_database(name).to_string())
     }
 
+    /// The exit status if the private server this value started has ended on its own (a crash).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.server.as_mut().and_then(Daemon::exited)
+    }
+
+    /// Starts the private server again, after it ended, on the same port with the same data.
+    pub fn restart(&mut self) -> Result<()> {
+        let Some((state_dir, tie)) = &self.private else {
+            bail!("this MySQL server was not started by Vigie");
+        };
+        if let Some(server) = &mut self.server {
+            // Sweeps what the dead server left in its group; its pid file is the new one's.
+            server.kill();
+        }
+        let restarted = start_private(state_dir, self.admin.port, tie.clone())?;
+        self.server = restarted.server;
+        Ok(())
+    }
+
     /// Stops the private server, if this value started one.
     pub fn stop(mut self) {
         if let Some(server) = &mut self.server {
@@ -242,7 +264,7 @@ fn start_private(state_dir: &Path, port: u16, tie: Option<TieOptions>) -> Result
         SpawnOptions {
             output: Some(log.clone()),
             pid_file: Some(pid_file),
-            tie_to_this_process: tie,
+            tie_to_this_process: tie.clone(),
         },
     )?;
     wait_ready(&mut server, &log, log_start, port)?;
@@ -272,6 +294,7 @@ fn start_private(state_dir: &Path, port: u16, tie: Option<TieOptions>) -> Result
             port,
             database: None,
         },
+        private: Some((state_dir.to_owned(), tie)),
         server: Some(server),
         _state: None,
     })

@@ -2,7 +2,7 @@
 //! BOSH) on the ports given, storage on MySQL, the admin shell for provisioning.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -148,8 +148,11 @@ impl Prosody {
         self.server.kill();
     }
 
-    /// Starts the server again on the same ports with the same files and database.
+    /// Starts the server again, after it ended, on the same ports with the same files and
+    /// database.
     pub fn restart(&mut self) -> Result<()> {
+        // Sweeps what a dead server left in its group; its pid file is the new one's.
+        self.server.kill();
         let restarted = start(
             &self.state_dir,
             &self.database_url,
@@ -159,6 +162,11 @@ impl Prosody {
         )?;
         self.server = restarted.server;
         Ok(())
+    }
+
+    /// The exit status if the server has ended on its own (a crash).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.server.exited()
     }
 
     /// Stops the server now (drop does the same).

@@ -1,11 +1,12 @@
 //! `vigie-stack up` end to end, with stand-in programs (shell scripts that record their
-//! environment): what they are given, and that Ctrl-C/SIGTERM stops everything.
+//! environment): what they are given, that what crashes is started again, and that
+//! Ctrl-C/SIGTERM stops everything.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use vigie_stack::{read_env_file, Mysql, StateDir};
@@ -83,14 +84,18 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm() {
-    let state = StateDir::temporary("up-test").unwrap();
+/// `up` prefers the development stack's ports (5222, 5280, 1883…) when they are free: two
+/// at once in this process would both choose them.
+static ONE_UP_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// `vigie-stack up` with stand-in programs in `STATE/bin`, once it says it is up, and the
+/// URL of the fresh database it was given.
+fn start_up(state: &StateDir, database: &str) -> (Running, String) {
     let bin_dir = state.subdir("bin").unwrap();
     for name in PROGRAMS {
         fake_program(&bin_dir, name);
     }
-    let database_url = Mysql::shared().fresh_database("up_test").unwrap();
+    let database_url = Mysql::shared().fresh_database(database).unwrap();
     let mut up = Running(
         vigie_stack(state.path(), &bin_dir, &database_url)
             .stdout(Stdio::piped())
@@ -112,7 +117,41 @@ fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm()
         ready.starts_with("Vigie is up: open http://127.0.0.1:"),
         "{ready}"
     );
+    (up, database_url)
+}
 
+fn one_up_at_a_time() -> MutexGuard<'static, ()> {
+    // A test that failed while holding it poisoned it; the next may still run.
+    ONE_UP_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The pid a pid file names first (`PID` or `PID STARTTIME`), if the file is there.
+fn pid_in(file: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn is_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
+}
+
+fn kill_9(pid: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    assert_eq!(
+        unsafe { libc::kill(pid, libc::SIGKILL) },
+        0,
+        "kill -9 {pid}"
+    );
+}
+
+#[test]
+fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm() {
+    let state = StateDir::temporary("up-test").unwrap();
+    let _one = one_up_at_a_time();
+    let (mut up, database_url) = start_up(&state, "up_test");
+    let bin_dir = state.path().join("bin");
     let stack = read_env_file(&state.path().join("stack.env")).unwrap();
     assert_eq!(stack["DATABASE_URL"], database_url);
     for key in [
@@ -159,6 +198,43 @@ fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm()
         );
     }
     assert!(!state.path().join("up.pid").exists(), "up.pid left behind");
+}
+
+#[test]
+fn up_starts_again_a_program_and_a_server_that_crash() {
+    let state = StateDir::temporary("up-restart").unwrap();
+    let _one = one_up_at_a_time();
+    let (mut up, _) = start_up(&state, "up_restart");
+    let gateway_pid_file = state.path().join("bin/vigie-gateway.pid");
+    wait_for("the gateway's pid", Duration::from_secs(10), || {
+        pid_in(&gateway_pid_file).is_some()
+    });
+    let crashed = pid_in(&gateway_pid_file).unwrap();
+    kill_9(crashed);
+    wait_for("the gateway started again", Duration::from_secs(15), || {
+        pid_in(&gateway_pid_file).is_some_and(|pid| pid != crashed && is_alive(pid))
+    });
+
+    let prosody_pid_file = state.path().join("prosody/prosody.owner.pid");
+    let crashed = pid_in(&prosody_pid_file).expect("Prosody's pid file");
+    kill_9(crashed);
+    wait_for("Prosody started again", Duration::from_secs(30), || {
+        pid_in(&prosody_pid_file).is_some_and(|pid| pid != crashed && is_alive(pid))
+    });
+    let stack = read_env_file(&state.path().join("stack.env")).unwrap();
+    let ws_port: u16 = stack["XMPP_WS_URL"]
+        .rsplit(':')
+        .next()
+        .and_then(|port_and_path| port_and_path.split('/').next())
+        .and_then(|port| port.parse().ok())
+        .expect("a port in XMPP_WS_URL");
+    wait_for("Prosody answering again", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", ws_port)).is_ok()
+    });
+
+    assert!(up.0.try_wait().unwrap().is_none(), "up stopped");
+    let status = up.stop();
+    assert!(status.success(), "{status}");
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! `vigie-stack`: runs Vigie locally from a state folder.
 //!
-//! - `up`: MySQL, Prosody, Mosquitto, accounts and rooms, then the programs; Ctrl-C stops all.
+//! - `up`: MySQL, Prosody, Mosquitto, accounts and rooms, then the programs; starts again
+//!   whatever crashes; Ctrl-C stops all.
 //! - `mysql`: a private MariaDB for the test suite, until SIGTERM.
 //! - `down`: stops whatever a crashed `up` left behind in a state folder.
 
 mod shutdown;
+mod supervise;
 mod up;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start MySQL, Prosody, Mosquitto and the programs; stop everything on Ctrl-C/SIGTERM.
+    /// Start MySQL, Prosody, Mosquitto and the programs, and start again whatever crashes;
+    /// stop everything on Ctrl-C/SIGTERM.
     Up(up::UpArgs),
     /// Start a private MariaDB for tests; write `STATE_DIR/mysql.env`; stop on SIGTERM.
     Mysql {

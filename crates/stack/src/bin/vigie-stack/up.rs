@@ -1,4 +1,6 @@
-//! `vigie-stack up`: the whole system on one machine, from a state folder.
+//! `vigie-stack up`: the whole system on one machine, from a state folder. A server or program
+//! that crashes once everything is up is started again (`supervise`); during start-up, any
+//! failure stops all.
 //!
 //! Every program gets, as environment variables (also written to `STATE_DIR/stack.env`):
 //! `DATABASE_URL`, `MQTT_URL`, `XMPP_WS_URL`, `XMPP_BOSH_URL`, `PROSODY_HTTP_URL`,
@@ -7,10 +9,11 @@
 //! `vigie-gateway` and `vigie-collector` also get `XMPP_JID` and `XMPP_PASSWORD`, their own.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -23,6 +26,7 @@ use vigie_stack::{
 };
 
 use crate::shutdown::Signals;
+use crate::supervise::{AfterExit, Restarts};
 
 /// Records the running `up` itself, so a second one refuses to fight over the state folder.
 pub const UP_PID_FILE: &str = "up.pid";
@@ -75,33 +79,144 @@ pub struct UpArgs {
 
 /// Everything started so far; dropping it stops all, last started first.
 #[derive(Default)]
-struct Started(Vec<(String, Part)>);
+struct Started(Vec<Supervised>);
 
-#[allow(dead_code)] // Parts are held for their Drop.
 enum Part {
     Mysql(Mysql),
     Prosody(Prosody),
     Mosquitto(Mosquitto),
-    Program(Daemon),
+    Program {
+        daemon: Daemon,
+        start: Box<dyn Fn() -> Result<Daemon>>,
+    },
+}
+
+impl Part {
+    fn exited(&mut self) -> Option<ExitStatus> {
+        match self {
+            Part::Mysql(mysql) => mysql.exited(),
+            Part::Prosody(prosody) => prosody.exited(),
+            Part::Mosquitto(broker) => broker.exited(),
+            Part::Program { daemon, .. } => daemon.exited(),
+        }
+    }
+
+    /// Starts again, the same way, a part that ended.
+    fn restart(&mut self) -> Result<()> {
+        match self {
+            Part::Mysql(mysql) => mysql.restart(),
+            Part::Prosody(prosody) => prosody.restart(),
+            Part::Mosquitto(broker) => broker.restart(),
+            Part::Program { daemon, start } => {
+                // Sweeps what the dead program left in its group; its pid file is the new one's.
+                daemon.kill();
+                *daemon = start()?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A part, and what `up` knows of its runs.
+struct Supervised {
+    name: String,
+    part: Part,
+    started_at: Instant,
+    restarts: Restarts,
+    /// When it is to be started again, after it ended.
+    start_again_at: Option<Instant>,
+    /// Ended with success: left alone.
+    finished: bool,
+}
+
+impl Supervised {
+    /// Notices that the part ended and starts it again when due; an error once `up` should
+    /// give up on it.
+    fn watch(&mut self) -> Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        match self.start_again_at {
+            None => match self.part.exited() {
+                Some(status) => self.ended(Some(status), self.started_at.elapsed()),
+                None => Ok(()),
+            },
+            Some(due) if Instant::now() >= due => match self.part.restart() {
+                Ok(()) => {
+                    tracing::info!("started {} again", self.name);
+                    self.started_at = Instant::now();
+                    self.start_again_at = None;
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::warn!("cannot start {} again: {e:#}", self.name);
+                    self.ended(None, Duration::ZERO)
+                }
+            },
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn ended(&mut self, status: Option<ExitStatus>, ran_for: Duration) -> Result<()> {
+        let name = &self.name;
+        let what = status.map_or_else(|| "did not start".to_owned(), |s| format!("exited ({s})"));
+        match self.restarts.after_exit(status, ran_for) {
+            AfterExit::Finished => {
+                tracing::info!("{name} {what}: finished");
+                self.finished = true;
+            }
+            AfterExit::StartAgainIn(delay) => {
+                tracing::warn!("{name} {what}; starting it again in {delay:?}");
+                self.start_again_at = Some(Instant::now() + delay);
+            }
+            AfterExit::GiveUp(crashes) => bail!(
+                "{name} {what}, {crashes} times in a row within a minute of its start; \
+                 stopping everything"
+            ),
+        }
+        Ok(())
+    }
 }
 
 impl Started {
     fn push(&mut self, name: &str, part: Part) {
-        self.0.push((name.to_owned(), part));
+        self.0.push(Supervised {
+            name: name.to_owned(),
+            part,
+            started_at: Instant::now(),
+            restarts: Restarts::default(),
+            start_again_at: None,
+            finished: false,
+        });
     }
 
     /// The first program found to have exited, with its status.
-    fn exited_program(&mut self) -> Option<(String, std::process::ExitStatus)> {
-        self.0.iter_mut().find_map(|(name, part)| match part {
-            Part::Program(daemon) => daemon.exited().map(|status| (name.clone(), status)),
-            _ => None,
-        })
+    fn exited_program(&mut self) -> Option<(String, ExitStatus)> {
+        self.0
+            .iter_mut()
+            .find_map(|supervised| match &mut supervised.part {
+                Part::Program { daemon, .. } => daemon
+                    .exited()
+                    .map(|status| (supervised.name.clone(), status)),
+                _ => None,
+            })
+    }
+
+    /// Until a signal: starts again whatever ends on its own; an error once it gives up.
+    fn supervise(&mut self, signals: &Signals) -> Result<()> {
+        while !signals.received() {
+            for supervised in &mut self.0 {
+                supervised.watch()?;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(())
     }
 }
 
 impl Drop for Started {
     fn drop(&mut self) {
-        while let Some((name, part)) = self.0.pop() {
+        while let Some(Supervised { name, part, .. }) = self.0.pop() {
             tracing::info!("stopping {name}");
             drop(part);
         }
@@ -207,36 +322,52 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
     for (name, path) in programs {
         interrupted(signals)?;
         let pid_file = pids.join(format!("{name}{PID_FILE_SUFFIX}"));
-        let mut command = Command::new(&path);
-        command.envs(env.iter().copied());
+        let mut program_env: Vec<(String, OsString)> = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.into()))
+            .collect();
         if std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "info");
+            program_env.push(("RUST_LOG".to_owned(), "info".into()));
         }
-        match name {
-            "vigie-gateway" => command
-                .env("XMPP_JID", &gateway_jid)
-                .env("XMPP_PASSWORD", &secrets["GATEWAY_PASSWORD"])
-                .env("GATEWAY_STATE", state.path().join("gateway.state")),
-            "vigie-collector" => command
-                .env("XMPP_JID", &collector_jid)
-                .env("XMPP_PASSWORD", &secrets["COLLECTOR_PASSWORD"]),
-            "vigie-simulator" => command.envs(
-                DEV_SCENARIO
-                    .into_iter()
-                    .filter(|(name, _)| std::env::var_os(name).is_none()),
-            ),
-            _ => &mut command,
+        let own_env: Vec<(&str, OsString)> = match name {
+            "vigie-gateway" => vec![
+                ("XMPP_JID", gateway_jid.clone().into()),
+                ("XMPP_PASSWORD", secrets["GATEWAY_PASSWORD"].clone().into()),
+                ("GATEWAY_STATE", state.path().join("gateway.state").into()),
+            ],
+            "vigie-collector" => vec![
+                ("XMPP_JID", collector_jid.clone().into()),
+                (
+                    "XMPP_PASSWORD",
+                    secrets["COLLECTOR_PASSWORD"].clone().into(),
+                ),
+            ],
+            "vigie-simulator" => DEV_SCENARIO
+                .into_iter()
+                .filter(|(name, _)| std::env::var_os(name).is_none())
+                .map(|(name, value)| (name, value.into()))
+                .collect(),
+            _ => Vec::new(),
         };
-        let daemon = Daemon::spawn(
-            name,
-            command,
-            SpawnOptions {
-                pid_file: Some(pid_file),
+        program_env.extend(
+            own_env
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value)),
+        );
+        let start = move || {
+            let mut command = Command::new(&path);
+            command.envs(program_env.iter().map(|(key, value)| (key, value)));
+            let options = SpawnOptions {
+                pid_file: Some(pid_file.clone()),
                 ..SpawnOptions::default()
-            },
-        )?;
-        tracing::info!("started {name} (pid {})", daemon.pid());
-        started.push(name, Part::Program(daemon));
+            };
+            let daemon = Daemon::spawn(name, command, options)?;
+            tracing::info!("started {name} (pid {})", daemon.pid());
+            Ok(daemon)
+        };
+        let daemon = start()?;
+        let start = Box::new(start);
+        started.push(name, Part::Program { daemon, start });
         if name == "vigie-server" {
             // It applies the database migrations: let it finish before the collector starts
             // (it answers at once, and is ready once they are applied).
@@ -257,12 +388,9 @@ fn run_in(args: &UpArgs, state: &StateDir, signals: &Signals) -> Result<ExitCode
         );
     }
     println!("Press Ctrl-C to stop.");
-    while !signals.received() {
-        if let Some((name, status)) = started.exited_program() {
-            tracing::error!("{name} exited ({status}); stopping everything");
-            return Ok(ExitCode::FAILURE);
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    if let Err(e) = started.supervise(signals) {
+        tracing::error!("{e:#}");
+        return Ok(ExitCode::FAILURE);
     }
     tracing::info!("stopping");
     drop(started);
