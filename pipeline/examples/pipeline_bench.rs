@@ -11,6 +11,9 @@
 //! - `latency`: a crash fix published → its accident event in the room, seen by a viewer.
 //! - `detect`: no servers; the jam detector alone (map matching and the per-road state
 //!   machines) over a fleet's fixes, in the built-in city or a generated street grid.
+//! - `checkpoint`: no servers; the gateway's checkpoint once every detector has seen a fleet's
+//!   fixes: its size, the time to serialize it (on the gateway's loop) and to write it (on a
+//!   blocking thread, synced).
 //!
 //! `cargo run --profile release-native -p vigie-pipeline --example pipeline_bench -- ingest`
 //! (`bench/pipeline/run.sh` runs all three with the documented settings).
@@ -34,9 +37,10 @@ use vigie_model::contract::{
     room_for, room_jid, telemetry_topic, ANON_DOMAIN, EVENT_ROOMS, TELEMETRY_FILTER,
 };
 use vigie_model::{City, Event, EventKind, Severity, Status, Telemetry};
+use vigie_pipeline::checkpoint::Checkpoint;
 use vigie_pipeline::collector::CollectorArgs;
 use vigie_pipeline::detect::jam::{self, JamDetector};
-use vigie_pipeline::detect::time_of;
+use vigie_pipeline::detect::{time_of, Detector, Thresholds};
 use vigie_pipeline::fleet::{Fleet, Scenario};
 use vigie_pipeline::gateway::{self, GatewayArgs};
 use vigie_pipeline::session::{join_rooms, XmppArgs};
@@ -93,6 +97,19 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         passes: usize,
     },
+    /// The gateway's checkpoint with the detectors' windows full: size, serialize, write.
+    Checkpoint {
+        #[arg(long, default_value_t = 100_000)]
+        vehicles: usize,
+        /// Seconds of telemetry the detectors see first (their speed windows are 20 s).
+        #[arg(long, default_value_t = 30)]
+        seconds: i64,
+        #[arg(long, default_value_t = 100)]
+        zones: usize,
+        /// Serializations and writes; the medians are reported.
+        #[arg(long, default_value_t = 5)]
+        passes: usize,
+    },
 }
 
 /// The servers and the pipeline's accounts.
@@ -128,6 +145,15 @@ fn main() -> anyhow::Result<()> {
         detect(vehicles, seconds, streets, passes);
         return Ok(());
     }
+    if let Bench::Checkpoint {
+        vehicles,
+        seconds,
+        zones,
+        passes,
+    } = bench
+    {
+        return checkpoint(vehicles, seconds, zones, passes);
+    }
     let servers = servers()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -150,7 +176,9 @@ fn main() -> anyhow::Result<()> {
                 samples,
                 per_second,
             } => latency(&servers, samples, per_second).await,
-            Bench::Detect { .. } => unreachable!("run above, without servers"),
+            Bench::Detect { .. } | Bench::Checkpoint { .. } => {
+                unreachable!("run above, without servers")
+            }
         }
     })
 }
@@ -678,6 +706,46 @@ fn detect(vehicles: usize, seconds: i64, streets: usize, passes: usize) {
         median(&costs),
         spread(&costs),
     );
+}
+
+fn checkpoint(vehicles: usize, seconds: i64, zones: usize, passes: usize) -> anyhow::Result<()> {
+    let city = gridded_city(zones);
+    let mut fleet = Fleet::new(&city, vehicles, 1, Scenario::default(), 1_800_000_000_000);
+    let mut detector = Detector::new(city, Thresholds::default());
+    let mut admitted = HashMap::new();
+    let mut latest_ms = 0;
+    for second in 0..seconds {
+        for (vehicle, fix) in fleet.tick(second * 1000) {
+            detector.observe(&vehicle, &fix);
+            latest_ms = latest_ms.max(fix.ts);
+            admitted.insert(vehicle, fix.ts);
+        }
+    }
+    let folder = StateDir::temporary("checkpoint-bench")?;
+    let path = folder.path().join("gateway.state");
+    let (mut serialize_ms, mut write_ms, mut size) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..passes {
+        let started = Instant::now();
+        let times = (latest_ms, latest_ms);
+        let bytes = Checkpoint::new(detector.state(), &admitted, times, Vec::new()).to_bytes()?;
+        serialize_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        let started = Instant::now();
+        vigie_pipeline::checkpoint::write(&path, &bytes)?;
+        write_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        size = bytes.len();
+    }
+    println!(
+        "checkpoint: {vehicles} vehicles after {seconds} s, {} zones: {:.1} MB ({:.0} B a \
+         vehicle); median of {passes}: serialize {:.1} ms ({}), write and sync {:.1} ms ({})",
+        zones,
+        size as f64 / 1e6,
+        size as f64 / vehicles as f64,
+        median(&serialize_ms),
+        spread(&serialize_ms),
+        median(&write_ms),
+        spread(&write_ms),
+    );
+    Ok(())
 }
 
 /// `count` valid events spread over the kinds (and so the rooms), all in the last hour.

@@ -154,6 +154,9 @@ struct Checkpoints {
     covered: u64,
     started: u64,
     failures: u64,
+    /// When the last checkpoint was serialized, and how long that took.
+    serialized_at: Option<Instant>,
+    cost: Duration,
 }
 
 impl Checkpoints {
@@ -164,22 +167,36 @@ impl Checkpoints {
             covered: 0,
             started: 0,
             failures: 0,
+            serialized_at: None,
+            cost: Duration::ZERO,
         }
     }
 
-    /// Starts writing a checkpoint if one is due after `handled` messages: some are not covered
-    /// yet, and the period is over or many are waiting.
+    /// Starts writing a checkpoint if one is due at `now`, after `handled` messages: some are
+    /// not covered yet, the period is over or many are waiting, and the loop has had its share
+    /// of time since the last one ([`CHECKPOINT_SHARE`]).
     fn write_if_due(
         &mut self,
         handled: u64,
         period_over: bool,
+        now: Instant,
         checkpoint: impl FnOnce() -> postcard::Result<Vec<u8>>,
     ) {
         let waiting = handled.saturating_sub(self.started);
-        if self.writing.is_some() || waiting == 0 || !(period_over || waiting >= CHECKPOINT_EVERY) {
+        let rested = self
+            .serialized_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.cost * CHECKPOINT_SHARE);
+        if self.writing.is_some()
+            || waiting == 0
+            || !(period_over || waiting >= CHECKPOINT_EVERY)
+            || !rested
+        {
             return;
         }
-        let bytes = match checkpoint() {
+        let serializing = std::time::Instant::now();
+        let serialized = checkpoint();
+        (self.serialized_at, self.cost) = (Some(now), serializing.elapsed());
+        let bytes = match serialized {
             Ok(bytes) => bytes,
             Err(error) => return self.failed(&error),
         };
@@ -245,6 +262,12 @@ const CHECKPOINT_EVERY: u64 = MAX_HELD as u64 / 2;
 
 /// How often a checkpoint is written while telemetry comes in.
 const CHECKPOINT_PERIOD: Duration = Duration::from_millis(250);
+
+/// A checkpoint starts no sooner than this many times its serialization's duration after the
+/// last one started, so that checkpoints take at most a fifth of the gateway's loop: serializing
+/// walks every vehicle's state, ~90 ms at 100,000 vehicles (docs/benchmarks/pipeline.md), which
+/// every [`CHECKPOINT_PERIOD`] would be over a third of the loop.
+const CHECKPOINT_SHARE: u32 = 5;
 
 /// The detectors expire incidents each time telemetry time has moved on this much: at points
 /// of the stream, never of the wall clock, so that telemetry handled again after a restart
@@ -713,7 +736,7 @@ pub async fn run(
             }
             if let Some(checkpoints) = &mut checkpoints {
                 let checkpoint = || detection.checkpoint(outbox.waiting());
-                checkpoints.write_if_due(outbox.handled(), false, checkpoint);
+                checkpoints.write_if_due(outbox.handled(), false, Instant::now(), checkpoint);
             }
         }
         let acked = send_acks(&mqtt, &mut eventloop.state, &mut acks);
@@ -804,7 +827,7 @@ pub async fn run(
             _ = checkpoint_tick.tick(), if checkpoints.is_some() => {
                 if let Some(checkpoints) = &mut checkpoints {
                     let checkpoint = || detection.checkpoint(outbox.waiting());
-                    checkpoints.write_if_due(outbox.handled(), true, checkpoint);
+                    checkpoints.write_if_due(outbox.handled(), true, Instant::now(), checkpoint);
                 }
             }
             _ = tick.tick() => {
@@ -940,6 +963,30 @@ mod tests {
     use crate::detect::time_of;
     use std::collections::HashSet;
     use vigie_model::{EventKind, Severity, Status};
+
+    #[tokio::test]
+    async fn a_checkpoint_waits_until_the_loop_has_had_its_share_of_time() {
+        let folder = vigie_stack::StateDir::temporary("checkpoint-share").unwrap();
+        let mut checkpoints = Checkpoints::new(folder.path().join("gateway.state"));
+        let slow = || {
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_millis(3) {}
+            Ok(b"state".to_vec())
+        };
+        let start = Instant::now();
+        checkpoints.write_if_due(1, true, start, slow);
+        assert_eq!(checkpoints.written().await, Some(1));
+        let cost = checkpoints.cost;
+        assert!(cost >= Duration::from_millis(3), "{cost:?}");
+
+        let many = CHECKPOINT_EVERY * 2;
+        let too_soon = start + cost * CHECKPOINT_SHARE - Duration::from_micros(1);
+        checkpoints.write_if_due(many, true, too_soon, || panic!("serialized too soon"));
+        assert!(checkpoints.writing.is_none());
+        let rested = start + cost * CHECKPOINT_SHARE;
+        checkpoints.write_if_due(many, false, rested, || Ok(b"state".to_vec()));
+        assert_eq!(checkpoints.written().await, Some(many));
+    }
 
     fn publish(n: u16) -> Publish {
         let mut publish = Publish::new("vigie/vehicles/v1/telemetry", QoS::AtLeastOnce, vec![]);

@@ -132,6 +132,7 @@ struct Segment {
 /// A vehicle's recent speeds on one road.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Samples {
+    #[serde(with = "crate::checkpoint::packed_speeds")]
     speeds: VecDeque<(i64, f64)>,
     sum: f64,
     lat: f64,
