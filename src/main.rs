@@ -9,6 +9,7 @@ mod clock;
 mod components;
 mod feed;
 mod filters;
+mod focus;
 mod json;
 mod keyed;
 mod open;

@@ -19,8 +19,10 @@ use vigie_model::number::fixed;
 #[component]
 pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
-    // Where focus was when the drawer opened, to give it back on close.
+    // Where focus was when the drawer opened, to give it back on close: the element, or its
+    // focus key when a live row drew it anew meanwhile (`focus`).
     let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    let opener_key = StoredValue::new(None::<String>);
     // The selected incident's answer; one for an incident no longer selected is dropped.
     let detail = RwSignal::new(None::<Result<IncidentDetail, String>>);
     Effect::new(move |_| {
@@ -42,6 +44,7 @@ pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {
                 .active_element()
                 .map(|element| element.unchecked_into::<web_sys::HtmlElement>());
             opener.set_value(focused);
+            opener_key.set_value(crate::focus::focused_key());
             let _ = dialog.show_modal();
         } else if !open && dialog.open() {
             dialog.close();
@@ -49,8 +52,14 @@ pub fn IncidentDrawer(selected: RwSignal<Option<String>>) -> impl IntoView {
     });
     let closed = move |_| {
         selected.set(None);
-        if let Some(opener) = opener.get_value() {
-            let _ = opener.focus();
+        match (opener.get_value(), opener_key.get_value()) {
+            (Some(opener), _) if opener.is_connected() => {
+                let _ = opener.focus();
+            }
+            (_, Some(key)) => {
+                crate::focus::focus(&key);
+            }
+            _ => {}
         }
     };
     let body = move || match detail.get() {

@@ -117,6 +117,7 @@ fn marker(
     let (x, y) = projection.point([event.lon, event.lat]);
     let class = format!("marker {} {}", event.kind.as_str(), event.severity.as_str());
     let incident = event.incident.clone();
+    let focus_key = ["marker-", &event.incident].concat();
     let open = move || select.set(Some(incident.clone()));
     let on_key = {
         let open = open.clone();
@@ -129,7 +130,7 @@ fn marker(
     };
     view! {
         <circle class=class class:newest=newest cx=fixed(x, 1) cy=fixed(y, 1) r="12" data-incident-id=event.incident.clone()
-            tabindex="0" role="button" aria-label=event.body() on:click=move |_| open() on:keydown=on_key>
+            data-focus-key=focus_key tabindex="0" role="button" aria-label=event.body() on:click=move |_| open() on:keydown=on_key>
             <title>{event.body()}</title>
         </circle>
     }

@@ -31,7 +31,8 @@ const ROWS_PER_REBUILD: u32 = 1000;
 /// each row's reactive owner a child of its own, and an owner keeps its children (about 100
 /// bytes each, even once dropped) until it is itself cleaned up (reactive_graph 0.2.16,
 /// `Owner::new`): with a row per live event, the wasm memory grew by 1.4 MB a minute at 100
-/// events/s. A rebuild lets them all go, at the cost of drawing the shown rows once more.
+/// events/s. A rebuild lets them all go, at the cost of drawing the shown rows once more. A
+/// row's element that had the keyboard focus has it again after a redraw (`focus`).
 pub fn rows<T, I, K, N>(
     each: impl Fn() -> I + Send + Sync + Clone + 'static,
     key: impl Fn(&T) -> K + Send + Sync + Clone + 'static,
@@ -45,6 +46,12 @@ where
 {
     let built = StoredValue::new(0u32);
     let generation = RwSignal::new(0u32);
+    let each = move || {
+        if let Some(key) = crate::focus::focused_key() {
+            crate::focus::keep_through_redraw(key);
+        }
+        each()
+    };
     move || {
         generation.track();
         built.set_value(0);

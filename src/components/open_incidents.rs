@@ -52,9 +52,10 @@ fn row(open: OpenIncident, minutes: i64, select: RwSignal<Option<String>>) -> im
         place_name(&event)
     );
     let incident = event.incident.clone();
+    let focus_key = ["open-", &event.incident].concat();
     view! {
         <li class=class data-incident-id=event.incident.clone()>
-            <button class="kind row-open" aria-label=label on:click=move |_| select.set(Some(incident.clone()))>
+            <button class="kind row-open" aria-label=label data-focus-key=focus_key on:click=move |_| select.set(Some(incident.clone()))>
                 {kind_label(event.kind)}
             </button>
             <span class="where">{place_name(&event).to_owned()}</span>

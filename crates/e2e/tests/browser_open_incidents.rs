@@ -99,10 +99,109 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         .click()
         .await?;
     assert_eq!(drawer_lifecycle(&page).await?, ["open"]);
-    page.active_element()
-        .await?
-        .send_keys(&fantoccini::key::Key::Escape.to_string())
+    // An update while the drawer is open draws the row anew; closing the drawer gives the focus
+    // to the new row's button, and the next update keeps it there.
+    let mut vehicles = old.vehicles.clone();
+    let steps = [
+        ("veh-0043", "veh-0042, veh-0043", "open-"),
+        ("veh-0044", "veh-0042, veh-0043, veh-0044", "open-"),
+        (
+            "veh-0045",
+            "veh-0042, veh-0043, veh-0044 +1 more",
+            "marker-",
+        ),
+    ];
+    for (n, label, focused) in steps {
+        if focused == "marker-" {
+            page.execute(
+                "document.querySelector(arguments[0]).focus()",
+                vec![marker(&old.incident).into()],
+            )
+            .await?;
+        }
+        vehicles.push(n.to_owned());
+        let update = Event {
+            vehicles: vehicles.clone(),
+            ..follow(&old, Status::Update, OffsetDateTime::now_utc())
+        };
+        gateway.post(&update).await?;
+        let shown = format!("{} .vehicle", open_row(&old.incident));
+        eventually(Duration::from_secs(20), "the update to show", || {
+            let (page, shown) = (page.clone(), shown.clone());
+            async move {
+                let text = page.find(Locator::Css(&shown)).await?.text().await?;
+                Ok((text == label).then_some(()))
+            }
+        })
         .await?;
+        if n == "veh-0043" {
+            page.active_element()
+                .await?
+                .send_keys(&fantoccini::key::Key::Escape.to_string())
+                .await?;
+        }
+        let expected = [focused, &old.incident].concat();
+        let what = format!("the keyboard focus on {expected} after the update naming {n}");
+        eventually(Duration::from_secs(5), &what, || {
+            let (page, expected) = (page.clone(), expected.clone());
+            async move { Ok((focused_key(&page).await? == Some(expected)).then_some(())) }
+        })
+        .await?;
+    }
+
+    // Markup in an event's fields shows as text: in the feed, the panel and the marker's label.
+    let pwn = "window.__vigie_pwned=1";
+    let hostile = Event {
+        // The event's wire form lists vehicles apart by spaces: an id has none (a topic level).
+        vehicles: vec![format!("<img/src=x/onerror={pwn}>")],
+        detail: format!("<script>{pwn}</script><iframe srcdoc='<b>'></iframe>"),
+        ..open(EventKind::Accident, OffsetDateTime::now_utc())
+    };
+    gateway.post(&hostile).await?;
+    let vehicle = wait()
+        .for_element(Locator::Css(&format!(
+            "{} .vehicle",
+            open_row(&hostile.incident)
+        )))
+        .await
+        .context("the hostile accident is not among the open incidents")?;
+    assert_eq!(vehicle.text().await?, hostile.vehicles[0]);
+    let card = wait()
+        .for_element(Locator::Css(&format!(
+            "li.card[data-event-id='{}']",
+            hostile.id
+        )))
+        .await
+        .context("the hostile accident is not in the feed")?;
+    let text = card.text().await?;
+    assert!(
+        text.contains(&hostile.vehicles[0]) && text.contains(&hostile.detail),
+        "shown as text: {text}"
+    );
+    let label = page
+        .find(Locator::Css(&marker(&hostile.incident)))
+        .await?
+        .attr("aria-label")
+        .await?
+        .unwrap_or_default();
+    assert!(label.contains(&hostile.vehicles[0]), "{label}");
+    let probe = page
+        .execute(
+            "return { pwned: window.__vigie_pwned === 1, \
+               injected: document.querySelectorAll('body [onerror], body iframe, .pane img, .pane script').length }",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        probe["pwned"],
+        serde_json::Value::Bool(false),
+        "a hostile script ran"
+    );
+    assert_eq!(
+        probe["injected"],
+        serde_json::Value::from(0),
+        "markup became elements"
+    );
 
     // Its clearing, live, takes it off the panel and the map.
     let cleared = follow(&old, Status::Cleared, OffsetDateTime::now_utc());
@@ -121,6 +220,18 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
     gateway.close().await;
     page.close().await?;
     stack.stop().await
+}
+
+/// The focus key (`data-focus-key`) of the focused element, if it is in the page.
+async fn focused_key(page: &fantoccini::Client) -> anyhow::Result<Option<String>> {
+    let key = page
+        .execute(
+            "const e = document.activeElement; \
+             return e && e.isConnected ? e.getAttribute('data-focus-key') : null",
+            vec![],
+        )
+        .await?;
+    Ok(key.as_str().map(str::to_owned))
 }
 
 fn open_row(incident: &str) -> String {
