@@ -28,6 +28,9 @@ const REFRESH_PERIOD: Duration = Duration::from_secs(10);
 /// Least time between two histogram refreshes caused by live events (each costs a request per
 /// refinement step; a busy feed would otherwise ask every REFRESH_DELAY).
 const HISTOGRAM_PERIOD: Duration = Duration::from_secs(5);
+/// Rows the table holds at most (20 pages): past that, "Load more" gives way to narrower
+/// filters or the export, which have no limit, so the page's memory stays bounded.
+const MAX_ROWS: usize = 1000;
 
 /// What the history shares with the map and the details drawer.
 #[derive(Clone, Copy)]
@@ -199,14 +202,7 @@ pub fn HistoryPanel(
     let status = move || match loading.get() {
         Loading::Busy => "Loading…".to_owned(),
         Loading::Failed(error) => format!("Could not load the history: {error}"),
-        Loading::Done => {
-            let shown = results.with(Vec::len);
-            match (shown, next_cursor.with(Option::is_some)) {
-                (0, _) => "No incidents match these filters.".to_owned(),
-                (n, true) => format!("{n} newest incidents shown; more below."),
-                (n, false) => format!("{n} incidents: all shown."),
-            }
-        }
+        Loading::Done => results_status(results.with(Vec::len), next_cursor.with(Option::is_some)),
     };
     let chart = move || match histogram.get() {
         Some(Ok(histogram)) if !histogram.bars.is_empty() => {
@@ -221,7 +217,8 @@ pub fn HistoryPanel(
     };
     let select = state.selected;
     let results_shown = move || results.get();
-    let has_more = Memo::new(move |_| next_cursor.with(Option::is_some));
+    let has_more =
+        Memo::new(move |_| next_cursor.with(Option::is_some) && results.with(Vec::len) < MAX_ROWS);
     move || {
         shown.get().then(|| view! {
         <section class="pane history" id="history" aria-labelledby="history-title">
@@ -259,6 +256,18 @@ pub fn HistoryPanel(
 }
 
 /// Runs `look_again` after [`REFRESH_DELAY`], or later while `busy`, then clears `pending`.
+/// What the table shows, for its status line.
+fn results_status(shown: usize, more: bool) -> String {
+    match (shown, more) {
+        (0, _) => "No incidents match these filters.".to_owned(),
+        (n, true) if n >= MAX_ROWS => format!(
+            "The {n} newest incidents shown, the table's most: narrow the filters, or export them all."
+        ),
+        (n, true) => format!("{n} newest incidents shown; more below."),
+        (n, false) => format!("{n} incidents: all shown."),
+    }
+}
+
 fn refresh_when_idle(
     pending: StoredValue<bool>,
     busy: impl Fn() -> bool + Copy + 'static,
@@ -294,9 +303,10 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
         "Details of the {} opened {opened}",
         kind_label(incident.kind)
     );
+    let focus_key = ["history-", &incident.id].concat();
     view! {
         <tr data-incident-id=incident.id.clone() on:click=open_from_row>
-            <td><button class="row-open" aria-label=label on:click=open_from_button>
+            <td><button class="row-open" aria-label=label data-focus-key=focus_key on:click=open_from_button>
                 <time datetime=format_time(incident.opened_at)>{opened}</time>
             </button></td>
             <td>{kind_label(incident.kind)}</td>
@@ -305,5 +315,26 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
             <td>{incident.zone.as_deref().map(zone_name).unwrap_or_default().to_owned()}</td>
             <td>{incident.vehicles.join(", ")}</td>
         </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_says_when_the_table_is_full_and_what_to_do() {
+        assert_eq!(results_status(0, true), "No incidents match these filters.");
+        assert_eq!(
+            results_status(50, true),
+            "50 newest incidents shown; more below."
+        );
+        assert_eq!(results_status(7, false), "7 incidents: all shown.");
+        let full = results_status(MAX_ROWS, true);
+        assert!(full.contains("narrow the filters, or export"), "{full}");
+        assert_eq!(
+            results_status(MAX_ROWS, false),
+            "1000 incidents: all shown."
+        );
     }
 }

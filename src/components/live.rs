@@ -33,6 +33,15 @@ pub fn LiveFeed(session: Session) -> impl IntoView {
     let filter = RwSignal::new(LiveFilter::default());
     let limit = RwSignal::new(WINDOW);
     let room = Memo::new(move |_| session.rooms.with(|rooms| rooms.shown().map(str::to_owned)));
+    // Another room or other chips start again from the newest cards: "Show more" is for reading
+    // back, and every card drawn costs the page time at each event.
+    Effect::new(move |previous: Option<()>| {
+        room.track();
+        filter.track();
+        if previous.is_some() {
+            limit.set(WINDOW);
+        }
+    });
     let window = Memo::new(move |_| {
         room.with(|room| {
             filter
