@@ -17,7 +17,7 @@ use vigie_e2e::browser::{
 use vigie_e2e::{eventually, Stack};
 use vigie_model::contract::{room_jid, OPS_ROOM, XMPP_DOMAIN};
 use vigie_xmpp::driver_tokio::{connect, Handle};
-use vigie_xmpp::{ClientConfig, Event, History, MessageType, Presence, PresenceType};
+use vigie_xmpp::{ClientConfig, Event, History, MessageType, Presence, PresenceType, Show};
 
 /// Sets `window.__vigie_pwned` if it ever runs.
 const PWN: &str = "window.__vigie_pwned=1";
@@ -34,6 +34,26 @@ fn hostile_bodies() -> Vec<String> {
         "&lt;b&gt;escaped&lt;/b&gt; &amp; <b>bold?</b>".to_owned(),
     ]
 }
+
+/// The plain body of a message whose XHTML-IM (XEP-0071) carries a script and an image: the
+/// page shows this, and never the markup.
+const XHTML_PLAIN: &str = "rich text, shown plain";
+
+/// XEP-0071's payload with a script, an event handler and a link.
+fn hostile_xhtml() -> anyhow::Result<vigie_xmpp::xml::Element> {
+    let xml = format!(
+        "<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'>\
+         <p>rich <img src='x' onerror='{PWN}'/><script>{PWN}</script>\
+         <a href='javascript:{PWN}'>text</a>, shown plain</p></body></html>"
+    );
+    Ok(vigie_xmpp::xml::Element::parse(
+        &xml,
+        &vigie_xmpp::xml::Limits::default(),
+    )?)
+}
+
+/// A presence status with markup in it, shown beside the occupant.
+const HOSTILE_STATUS: &str = "<b onmouseover=window.__vigie_pwned=1>busy</b>";
 
 /// A nickname with markup in it (MUC nicks allow `<`, `>`, `"` and `=`).
 const HOSTILE_NICK: &str = "<img src=x onerror=window.__vigie_pwned=1>";
@@ -230,18 +250,31 @@ async fn steps(
     for body in &bodies {
         mallory.send_groupchat(&room, body, None).await?;
     }
+    mallory
+        .send_groupchat(&room, XHTML_PLAIN, Some(hostile_xhtml()?))
+        .await?;
+    mallory
+        .send_presence(
+            Presence::new(PresenceType::Available)
+                .with_to(format!("{room}/{HOSTILE_NICK}"))
+                .with_show(Show::Dnd)
+                .with_status(HOSTILE_STATUS),
+        )
+        .await?;
     for page in [&page_a, &page_b] {
         click(page, "[data-peer=room]").await?;
     }
     wait_text(&page_b, "[data-testid=occupants]", HOSTILE_NICK).await?;
+    wait_text(&page_b, "[data-testid=occupants] .presence", HOSTILE_STATUS).await?;
     for page in [&page_a, &page_b] {
         let shown = eventually(Duration::from_secs(20), "the hostile bodies", || async {
             let shown = texts(page, "[data-testid=chat-log] .body").await?;
             let huge_shown = shown.iter().any(|body| body.starts_with("AAAA"));
-            Ok(
-                (huge_shown && hostile_bodies().iter().all(|body| shown.contains(body)))
-                    .then_some(shown),
-            )
+            let all = hostile_bodies()
+                .iter()
+                .chain([&XHTML_PLAIN.to_owned()])
+                .all(|body| shown.contains(body));
+            Ok((huge_shown && all).then_some(shown))
         })
         .await?;
         let huge = shown
