@@ -8,6 +8,7 @@ use crate::account::{Account, Status};
 use crate::chat::{ChatLog, Line, OwnTyping};
 use crate::clock::clock;
 use crate::components::roster::RosterPanel;
+use crate::components::rows;
 
 /// How often typing indicators are re-evaluated (they fade, and our own turns to "paused").
 const TICK: Duration = Duration::from_secs(1);
@@ -83,21 +84,25 @@ fn Conversation(account: Account) -> impl IntoView {
         });
         view! { {room_tab}{peer_tabs} }
     };
+    // Keyed by conversation and line: a new message adds its line alone (and a screen reader
+    // reads that one), rather than drawing the whole log again.
     let lines = move || {
-        let today = crate::clock::now();
-        let render = |log: &ChatLog| {
-            log.lines()
-                .map(|line| line_view(line, today))
-                .collect_view()
-        };
-        match account.selected.get() {
-            None => account.room.with(render),
+        let peer = account.selected.get();
+        let copy = |log: &ChatLog| log.lines().cloned().collect::<Vec<Line>>();
+        let lines = match &peer {
+            None => account.room.with(copy),
             Some(peer) => account
                 .chats
-                .with(|chats| chats.get(&peer).map(render))
+                .with(|chats| chats.get(peer).map(copy))
                 .unwrap_or_default(),
-        }
+        };
+        lines.into_iter().map(move |line| (peer.clone(), line))
     };
+    let lines = rows(
+        lines,
+        |(peer, line): &(Option<String>, Line)| (peer.clone(), line.key),
+        |(_, line)| line_view(&line, crate::clock::now()),
+    );
     let typing = move || {
         let now = now.get();
         match account.selected.get() {
