@@ -34,16 +34,17 @@ pub fn StartPanel(account: Account) -> impl IntoView {
     let tick = ticker(move || account.lost.with(Option::is_some));
     let lost = move || {
         account.lost.get().map(|(error, at)| {
+            // Kept from screen readers: the status would be read out again every second.
             let countdown = move || {
                 tick.track();
                 match seconds_until(at, Instant::now()) {
-                    0 => "reconnecting…".to_owned(),
-                    seconds => format!("reconnecting in {seconds} s"),
+                    0 => "…".to_owned(),
+                    seconds => format!(" in {seconds} s"),
                 }
             };
             view! {
                 <p class="error" role="status" data-testid="account-reconnecting">
-                    "Connection lost ("{error}"); "{countdown}
+                    "Connection lost ("{error}"); reconnecting"<span aria-hidden="true">{countdown}</span>
                 </p>
             }
         })

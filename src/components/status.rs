@@ -10,10 +10,10 @@ use crate::session::Link;
 #[component]
 pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
     let tick = ticker(move || matches!(link.get(), Link::Reconnecting { .. }));
-    let text = move || {
+    let words = Memo::new(move |_| {
         tick.track();
         describe(&link.get(), Instant::now())
-    };
+    });
     let state = move || match link.get() {
         Link::Online { .. } => "link online",
         Link::Failed(_) => "link failed",
@@ -29,7 +29,9 @@ pub fn LinkIndicator(link: RwSignal<Link>) -> impl IntoView {
     };
     view! {
         <span class=state role="status" aria-live="polite" data-testid="link" data-transport=transport>
-            {text}
+            {move || words.with(|(said, _, _)| said.clone())}
+            <span aria-hidden="true">{move || words.with(|(_, countdown, _)| countdown.clone())}</span>
+            {move || words.with(|(_, _, after)| after.clone())}
         </span>
     }
 }
@@ -60,20 +62,29 @@ pub fn seconds_until(at: Instant, now: Instant) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
-/// The indicator's words for `link` at `now`.
-fn describe(link: &Link, now: Instant) -> String {
+/// The indicator's words for `link` at `now`, in three parts: the middle one, a countdown, is
+/// kept from screen readers, which would read the live region out again every second.
+fn describe(link: &Link, now: Instant) -> (String, String, String) {
+    let said = |words: String| (words, String::new(), String::new());
     match link {
-        Link::Connecting(kind) => format!("connecting · {}…", kind.label()),
-        Link::Joining(kind) => format!("joining the rooms · {}…", kind.label()),
+        Link::Connecting(kind) => said(format!("connecting · {}…", kind.label())),
+        Link::Joining(kind) => said(format!("joining the rooms · {}…", kind.label())),
         Link::Online { transport, rooms } => {
             let plural = if *rooms == 1 { "" } else { "s" };
-            format!("live · {} · {rooms} room{plural}", transport.label())
+            said(format!(
+                "live · {} · {rooms} room{plural}",
+                transport.label()
+            ))
         }
         Link::Reconnecting { attempt, at } => {
             let seconds = seconds_until(*at, now);
-            format!("reconnecting in {seconds} s (attempt {attempt})")
+            (
+                "reconnecting".to_owned(),
+                format!(" in {seconds} s"),
+                format!(" (attempt {attempt})"),
+            )
         }
-        Link::Failed(error) => format!("offline: {error}"),
+        Link::Failed(error) => said(format!("offline: {error}")),
     }
 }
 
@@ -83,24 +94,27 @@ mod tests {
 
     use super::*;
 
+    /// What the indicator shows.
+    fn shown(link: &Link, now: Instant) -> String {
+        let (said, countdown, after) = describe(link, now);
+        [said, countdown, after].concat()
+    }
+
     #[test]
     fn names_the_transport() {
         let now = Instant::now();
         let online = |transport, rooms| Link::Online { transport, rooms };
         assert_eq!(
-            describe(&online(Kind::WebSocket, 3), now),
+            shown(&online(Kind::WebSocket, 3), now),
             "live · WebSocket · 3 rooms"
         );
+        assert_eq!(shown(&online(Kind::Bosh, 1), now), "live · BOSH · 1 room");
         assert_eq!(
-            describe(&online(Kind::Bosh, 1), now),
-            "live · BOSH · 1 room"
-        );
-        assert_eq!(
-            describe(&Link::Connecting(Kind::Bosh), now),
+            shown(&Link::Connecting(Kind::Bosh), now),
             "connecting · BOSH…"
         );
         assert_eq!(
-            describe(&Link::Joining(Kind::WebSocket), now),
+            shown(&Link::Joining(Kind::WebSocket), now),
             "joining the rooms · WebSocket…"
         );
     }
@@ -112,14 +126,21 @@ mod tests {
             attempt: 2,
             at: now + Duration::from_millis(4200),
         };
-        assert_eq!(describe(&link, now), "reconnecting in 5 s (attempt 2)");
+        assert_eq!(shown(&link, now), "reconnecting in 5 s (attempt 2)");
         assert_eq!(
-            describe(&link, now + Duration::from_secs(3)),
+            shown(&link, now + Duration::from_secs(3)),
             "reconnecting in 2 s (attempt 2)"
         );
         assert_eq!(
-            describe(&link, now + Duration::from_secs(9)),
+            shown(&link, now + Duration::from_secs(9)),
             "reconnecting in 0 s (attempt 2)"
         );
+        let (said, countdown, after) = describe(&link, now);
+        assert_eq!(
+            (said.as_str(), after.as_str()),
+            ("reconnecting", " (attempt 2)"),
+            "what a screen reader reads changes with the attempt, not every second"
+        );
+        assert_eq!(countdown, " in 5 s");
     }
 }
