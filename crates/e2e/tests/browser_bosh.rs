@@ -1,8 +1,10 @@
 //! WebSocket blocked → the page works over BOSH: the dashboard is reached through a proxy
 //! that refuses every WebSocket upgrade (as some corporate proxies do), and still shows an
 //! accident live, its connection indicator saying BOSH. When the network drops, the
-//! indicator counts down to each reconnection attempt, and the page comes back over BOSH.
+//! indicator counts down to each reconnection attempt, and the page comes back over BOSH with
+//! the accident it missed meanwhile, from the rooms' archives, once.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +14,7 @@ use fantoccini::Locator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use vigie_e2e::browser::{browser, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::browser::{browser, count, dist, screenshot, within, SCENARIO_LIMIT};
 use vigie_e2e::{eventually, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,13 +78,37 @@ async fn blocked_websocket_scenario() -> anyhow::Result<()> {
     );
     screenshot(&page, "dashboard-reconnecting").await?;
 
-    // Back again: still over BOSH, without trying the blocked WebSocket again.
+    // An accident while the page is away: it can reach the page only from the archives.
+    stack.simulate(3, 4.0, 2).await?;
+    let emitted: BTreeSet<String> =
+        eventually(Duration::from_secs(30), "two emitted accidents", || async {
+            let ids: BTreeSet<String> = stack.emitted_event_ids()?.into_iter().collect();
+            Ok((ids.len() >= 2).then_some(ids))
+        })
+        .await?;
+
+    // Back again: still over BOSH, without trying the blocked WebSocket again, and the missed
+    // accident shows, once.
     proxy.restore();
-    wait()
+    page.wait()
+        .at_most(Duration::from_secs(60))
         .for_element(online_over_bosh)
         .await
         .context("the page did not come back over BOSH")?;
     assert_eq!(proxy.refused.load(Ordering::SeqCst), refused);
+    let card = |id: &str| format!("li.card[data-event-id='{id}']");
+    for id in &emitted {
+        wait()
+            .for_element(Locator::Css(&card(id)))
+            .await
+            .with_context(|| format!("event {id} never showed after the network came back"))?;
+    }
+    // Let any late repeat (room history, archive page) arrive before counting.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for id in &emitted {
+        assert_eq!(count(&page, &card(id)).await?, 1, "event {id}");
+    }
+    assert_eq!(count(&page, "li.card").await?, emitted.len());
 
     page.close().await?;
     proxying.abort();
