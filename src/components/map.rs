@@ -52,10 +52,20 @@ impl Projection {
 /// Most history results drawn at once (the table pages further).
 const MAX_HISTORY_MARKERS: usize = 500;
 
-/// The city in SVG (zones, roads) with a marker per open incident, the newest one pulsing, and
-/// a diamond per history result. A marker opens the incident's details.
+/// How long an incident's marker stands out after its latest event.
+const RECENT: time::Duration = time::Duration::minutes(1);
+/// How often markers are checked for having stopped being recent.
+const TICK: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The city in SVG (zones, roads) with a marker per open incident, those with an event in the
+/// last minute pulsing, and a diamond per history result. A marker opens the incident's
+/// details.
 #[component]
 pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl IntoView {
+    let now = RwSignal::new(crate::clock::now());
+    if let Ok(ticker) = set_interval_with_handle(move || now.set(crate::clock::now()), TICK) {
+        on_cleanup(move || ticker.clear());
+    }
     let city = crate::api::city();
     let projection = Projection::new(city.bounds);
     let zones = city
@@ -93,16 +103,20 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
             <h2 id="map-title">"Map"</h2>
             <svg viewBox=["0 0 ", &fixed(WIDTH, 0), " ", &fixed(projection.height, 0)].concat() role="group" aria-labelledby="map-title">
                 <g aria-hidden="true">{zones}{roads}</g>
-                <g class="history-markers" data-testid="map-history">{past}</g>
+                // For the mouse: the table's rows are the keyboard's (and screen readers') way in.
+                <g class="history-markers" data-testid="map-history" aria-hidden="true">{past}</g>
                 <g class="markers" data-testid="map-markers">
                     {rows(
-                        move || open.get().into_iter().enumerate().map(|(i, open)| (i == 0, open)),
-                        |(newest, open)| (open.latest.id.clone(), *newest),
-                        move |(newest, open)| marker(&projection, open.latest, newest, select),
+                        move || {
+                            let now = now.get();
+                            open.get().into_iter().map(move |open| (now - open.latest.occurred_at < RECENT, open))
+                        },
+                        |(recent, open)| (open.latest.id.clone(), *recent),
+                        move |(recent, open)| marker(&projection, open.latest, recent, select),
                     )}
                 </g>
             </svg>
-            <p class="map-legend">"● open incidents, live · ◆ history results · Enter on a marker opens its details"</p>
+            <p class="map-legend">"● open incidents, live (pulsing: an event in the last minute) · ◆ history results · Enter on a marker opens its details"</p>
         </section>
     }
 }
@@ -111,7 +125,7 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
 fn marker(
     projection: &Projection,
     event: Event,
-    newest: bool,
+    recent: bool,
     select: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let (x, y) = projection.point([event.lon, event.lat]);
@@ -129,7 +143,7 @@ fn marker(
         }
     };
     view! {
-        <circle class=class class:newest=newest cx=fixed(x, 1) cy=fixed(y, 1) r="12" data-incident-id=event.incident.clone()
+        <circle class=class class:recent=recent cx=fixed(x, 1) cy=fixed(y, 1) r="12" data-incident-id=event.incident.clone()
             data-focus-key=focus_key tabindex="0" role="button" aria-label=event.body() on:click=move |_| open() on:keydown=on_key>
             <title>{event.body()}</title>
         </circle>

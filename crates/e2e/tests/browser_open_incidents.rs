@@ -91,6 +91,11 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         "only the old accident is open"
     );
     assert_eq!(count(&page, "[data-testid=map-markers] circle").await?, 1);
+    assert_eq!(
+        count(&page, "[data-testid=map-markers] circle.recent").await?,
+        0,
+        "an hour without an event: its marker does not stand out"
+    );
     screenshot(&page, "dashboard-old-open-accident").await?;
 
     // Its row opens its details: the lifecycle so far, one opening.
@@ -185,6 +190,11 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         .await?
         .unwrap_or_default();
     assert!(label.contains(&hostile.vehicles[0]), "{label}");
+    assert_eq!(
+        count(&page, &format!("{}.recent", marker(&hostile.incident))).await?,
+        1,
+        "a new incident's marker stands out"
+    );
     let probe = page
         .execute(
             "return { pwned: window.__vigie_pwned === 1, \
