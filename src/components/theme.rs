@@ -1,18 +1,23 @@
-//! Light or dark: the system's choice at first, the reader's once they pick (remembered in
-//! `localStorage`). The stylesheet reads `data-theme` on the root element.
+//! Light or dark: the system's choice, followed as it changes, until the reader picks (then
+//! theirs, remembered in `localStorage`). The stylesheet reads `data-theme` on the root element.
 
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 
 use crate::remembered;
 
 const STORAGE_KEY: &str = "vigie-theme";
 
-fn system_prefers_dark() -> bool {
+fn dark_scheme() -> Option<web_sys::MediaQueryList> {
     window()
         .match_media("(prefers-color-scheme: dark)")
         .ok()
         .flatten()
-        .is_some_and(|query| query.matches())
+}
+
+fn system_prefers_dark() -> bool {
+    dark_scheme().is_some_and(|query| query.matches())
 }
 
 #[component]
@@ -23,6 +28,16 @@ pub fn ThemeToggle() -> impl IntoView {
         Some("light") => false,
         _ => system_prefers_dark(),
     });
+    if let Some(scheme) = dark_scheme() {
+        let follow = Closure::<dyn Fn()>::new(move || {
+            if remembered::recall(STORAGE_KEY).is_none() {
+                dark.set(system_prefers_dark());
+            }
+        });
+        scheme.set_onchange(Some(follow.as_ref().unchecked_ref()));
+        // The toggle lives as long as the page.
+        follow.forget();
+    }
     Effect::new(move |_| {
         let theme = if dark.get() { "dark" } else { "light" };
         if let Some(root) = document().document_element() {

@@ -217,3 +217,42 @@ pub async fn browser() -> anyhow::Result<(ProcessGroup, Client)> {
         .map(anyhow::Error::from)
         .unwrap_or_else(|| anyhow::anyhow!("chromedriver never answered")))
 }
+
+/// A Chrome DevTools Protocol command, through chromedriver's `goog/cdp/execute`: what
+/// WebDriver cannot do, such as emulating the system's colour scheme.
+#[derive(Debug)]
+struct DevTools {
+    command: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.command, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Makes the page see the system's colour scheme as `scheme` (`"dark"` or `"light"`), as when
+/// the reader's desktop changes it.
+pub async fn emulate_color_scheme(page: &Client, scheme: &str) -> anyhow::Result<()> {
+    let features = serde_json::json!([{ "name": "prefers-color-scheme", "value": scheme }]);
+    page.issue_cmd(DevTools {
+        command: "Emulation.setEmulatedMedia",
+        params: serde_json::json!({ "features": features }),
+    })
+    .await
+    .context("Emulation.setEmulatedMedia")?;
+    Ok(())
+}

@@ -10,7 +10,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use vigie_e2e::browser::{
-    assert_fits, browser, dist, drawer_lifecycle, screenshot, SCENARIO_LIMIT,
+    assert_fits, browser, dist, drawer_lifecycle, emulate_color_scheme, screenshot, SCENARIO_LIMIT,
 };
 use vigie_e2e::{eventually, get_json, Stack};
 use vigie_model::{EventKind, Incident, IncidentDetail, Status};
@@ -303,11 +303,35 @@ async fn history_scenario() -> anyhow::Result<()> {
         "focus returns to the row that opened it"
     );
 
+    // The theme follows the system's until the reader picks one: then it stays theirs.
+    let theme = || async {
+        let theme = page
+            .execute("return document.documentElement.dataset.theme", vec![])
+            .await?;
+        anyhow::Ok(theme.as_str().unwrap_or_default().to_owned())
+    };
+    for scheme in ["dark", "light"] {
+        emulate_color_scheme(&page, scheme).await?;
+        eventually(
+            Duration::from_secs(5),
+            &format!("the {scheme} theme"),
+            || async { Ok((theme().await? == scheme).then_some(())) },
+        )
+        .await?;
+    }
     // Small screens, dark theme.
     page.find(Locator::Css("[data-testid=theme]"))
         .await?
         .click()
         .await?;
+    assert_eq!(theme().await?, "dark");
+    emulate_color_scheme(&page, "light").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        theme().await?,
+        "dark",
+        "the reader's pick outlasts the system's change"
+    );
     assert_fits(&page, 360).await?;
     screenshot(&page, "history-360px-theme").await?;
 
