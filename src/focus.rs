@@ -26,6 +26,13 @@ pub fn keep_through_redraw(key: String) {
     });
 }
 
+/// Once the redraw under way is done, moves the focus to the element keyed `key`.
+pub fn move_after_redraw(key: String) {
+    queue_microtask(move || {
+        focus(&key);
+    });
+}
+
 /// Whether the focus is nowhere: on the body, where a focused element taken out leaves it.
 fn lost() -> bool {
     let document = document();

@@ -57,7 +57,11 @@ fn Conversation(account: Account) -> impl IntoView {
         }
         selected
     });
+    // The tabs are drawn anew with each unread count: a focused tab keeps the focus.
     let tabs = move || {
+        if let Some(key) = crate::focus::focused_key() {
+            crate::focus::keep_through_redraw(key);
+        }
         let selected = account.selected.get();
         let room_unread = account.room.with(|r| r.unread);
         let room_tab = tab(
@@ -131,9 +135,36 @@ fn Conversation(account: Account) -> impl IntoView {
             account.chat_state(state);
         }
     };
+    // WAI-ARIA's tabs: arrows, Home and End go from tab to tab, choosing as they go.
+    let arrows = move |ev: leptos::ev::KeyboardEvent| {
+        let peers: Vec<Option<String>> = std::iter::once(None)
+            .chain(account.chats.with(|chats| {
+                chats
+                    .peers()
+                    .map(|(peer, _)| Some(peer.to_owned()))
+                    .collect::<Vec<_>>()
+            }))
+            .collect();
+        let at = account
+            .selected
+            .with_untracked(|selected| peers.iter().position(|peer| peer == selected))
+            .unwrap_or(0);
+        let to = match ev.key().as_str() {
+            "ArrowRight" => (at + 1) % peers.len(),
+            "ArrowLeft" => (at + peers.len() - 1) % peers.len(),
+            "Home" => 0,
+            "End" => peers.len() - 1,
+            _ => return,
+        };
+        ev.prevent_default();
+        let peer = peers[to].clone();
+        crate::focus::move_after_redraw(tab_key(peer.as_deref()));
+        account.select(peer);
+    };
+    let panel_label = move || account.selected.with(|peer| tab_id(peer.as_deref()));
     view! {
-        <div class="tabs" role="tablist" aria-label="Conversations" data-testid="chat-tabs">{tabs}</div>
-        <div class="chat-body">
+        <div class="tabs" role="tablist" aria-label="Conversations" data-testid="chat-tabs" on:keydown=arrows>{tabs}</div>
+        <div class="chat-body" role="tabpanel" id="chat-panel" aria-labelledby=panel_label>
             <div class="chat-main">
                 // Reversed flow keeps the scroll pinned to the newest line.
                 <div class="chat-scroll"><ol class="chat-log" data-testid="chat-log" aria-live="polite">{lines}</ol></div>
@@ -157,13 +188,25 @@ fn tab(
     current: bool,
 ) -> impl IntoView {
     let testid = peer.clone().unwrap_or_else(|| "room".to_owned());
+    let (id, key) = (tab_id(peer.as_deref()), tab_key(peer.as_deref()));
+    // One tab in the page's tab order, the chosen one; arrows reach the others.
+    let tabindex = if current { "0" } else { "-1" };
     view! {
-        <button type="button" role="tab" class="tab" aria-selected=current.to_string() data-peer=testid
-            on:click=move |_| account.select(peer.clone())>
+        <button type="button" role="tab" class="tab" id=id aria-selected=current.to_string() aria-controls="chat-panel"
+            tabindex=tabindex data-peer=testid data-focus-key=key on:click=move |_| account.select(peer.clone())>
             <bdi>{label}</bdi>
             {(unread > 0).then(|| view! { <span class="unread" aria-label="unread">{unread}</span> })}
         </button>
     }
+}
+
+/// A conversation's tab: the room's (`None`) or a peer's.
+fn tab_id(peer: Option<&str>) -> String {
+    ["chat-tab-", peer.unwrap_or("room")].concat()
+}
+
+fn tab_key(peer: Option<&str>) -> String {
+    ["tab-", peer.unwrap_or("room")].concat()
 }
 
 fn line_view(line: &Line, today: time::OffsetDateTime) -> impl IntoView {

@@ -157,6 +157,38 @@ async fn steps(
     assert!(text.contains(offline_body), "{text}");
     let time = line.find(Locator::Css("time")).await?.text().await?;
     assert!(time.chars().filter(|c| *c == ':').count() >= 1, "{time}");
+    // The tabs from the keyboard: an arrow chooses the next tab, and the focus goes with it.
+    for (key, peer) in [
+        (fantoccini::key::Key::Left, "room"),
+        (fantoccini::key::Key::Right, mallory_jid.as_str()),
+    ] {
+        page_b
+            .active_element()
+            .await?
+            .send_keys(&key.to_string())
+            .await?;
+        eventually(
+            Duration::from_secs(5),
+            &format!("the {peer} tab focused and chosen"),
+            || async {
+                let focused = page_b
+                    .execute(
+                        "const e = document.activeElement; \
+                     return e && e.isConnected && e.getAttribute('aria-selected') === 'true' \
+                        ? e.dataset.peer : null",
+                        vec![],
+                    )
+                    .await?;
+                Ok((focused.as_str() == Some(peer)).then_some(()))
+            },
+        )
+        .await?;
+    }
+    let line = wait_for(&page_b, "[data-testid=chat-log] .line.delayed").await?;
+    assert!(
+        line.text().await?.contains(offline_body),
+        "back in Mallory's conversation"
+    );
 
     // Ana asks to see Bob's presence; Bob accepts (and asks back), Ana accepts.
     fill(&page_a, "[data-testid=contact-jid]", &bob).await?;
