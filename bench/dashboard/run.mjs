@@ -454,6 +454,11 @@ async function soak(browser, ready) {
       wasm: window.__vigieSoak.memory.buffer.byteLength,
       nodes: document.getElementsByTagName('*').length,
       cards: document.querySelectorAll('[data-testid=live-feed] li.card').length,
+      // What holds listeners and nodes besides the feed: to tell growth from a leak.
+      open: document.querySelectorAll('[data-testid=open-incidents] li').length,
+      markers: document.querySelectorAll('[data-testid=map-markers] circle').length,
+      bars: document.querySelectorAll('[data-testid=histogram] svg > g').length,
+      buttons: document.querySelectorAll('button').length,
     }));
     gcWindows.push([before, probe.now]);
     const { metrics } = await cdp.send('Performance.getMetrics');
@@ -535,6 +540,7 @@ async function soak(browser, ready) {
     samples: samples.map((s) => ({
       minute: round(s.minute, 2), heap_mb: round(s.heap / MB, 2), wasm_mb: round(s.wasm / MB, 2),
       nodes: s.nodes, cards: s.cards, listeners: s.metric.JSEventListeners,
+      open: s.open, markers: s.markers, bars: s.bars, buttons: s.buttons,
     })),
   };
 }
