@@ -96,9 +96,19 @@ impl Daemon {
         self.child.id()
     }
 
-    /// The exit status if the process has ended.
+    /// The exit status if the process has ended on its own. At the first sight of its end,
+    /// whatever it left in its group is killed and its pid file removed, while the group id is
+    /// still its own: once reaped, that id may go to another process, so nothing signals it
+    /// again (`stop` and `kill` become no-ops).
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        let status = self.child.try_wait().ok().flatten()?;
+        if !std::mem::replace(&mut self.stopped, true) {
+            signal_group(self.child.id() as i32, libc::SIGKILL);
+            if let Some(pid_file) = &self.pid_file {
+                let _ = std::fs::remove_file(pid_file);
+            }
+        }
+        Some(status)
     }
 
     /// SIGTERM to the whole group, SIGKILL after a grace period; idempotent.

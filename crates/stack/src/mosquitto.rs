@@ -66,7 +66,7 @@ impl Mosquitto {
 
     /// Starts the broker again, after it ended, on the same port with the same persisted data.
     pub fn restart(&mut self) -> Result<()> {
-        // Sweeps what a dead broker left in its group; its pid file is the new one's.
+        // A no-op once it has ended (`Daemon::exited` swept its group); else it ends now.
         self.server.kill();
         self.server = start(&self.state_dir, self.port, self.tie.clone())?.server;
         Ok(())

@@ -207,7 +207,7 @@ impl Mysql {
             bail!("this MySQL server was not started by Vigie");
         };
         if let Some(server) = &mut self.server {
-            // Sweeps what the dead server left in its group; its pid file is the new one's.
+            // A no-op once it has ended (`Daemon::exited` swept its group); else it ends now.
             server.kill();
         }
         let restarted = start_private(state_dir, self.admin.port, tie.clone())?;

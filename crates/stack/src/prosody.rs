@@ -151,7 +151,7 @@ impl Prosody {
     /// Starts the server again, after it ended, on the same ports with the same files and
     /// database.
     pub fn restart(&mut self) -> Result<()> {
-        // Sweeps what a dead server left in its group; its pid file is the new one's.
+        // A no-op once it has ended (`Daemon::exited` swept its group); else it ends now.
         self.server.kill();
         let restarted = start(
             &self.state_dir,

@@ -201,7 +201,7 @@ fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm()
 }
 
 #[test]
-fn up_starts_again_a_program_and_a_server_that_crash() {
+fn up_starts_again_a_program_and_servers_that_end() {
     let state = StateDir::temporary("up-restart").unwrap();
     let _one = one_up_at_a_time();
     let (mut up, _) = start_up(&state, "up_restart");
@@ -230,6 +230,15 @@ fn up_starts_again_a_program_and_a_server_that_crash() {
         .expect("a port in XMPP_WS_URL");
     wait_for("Prosody answering again", Duration::from_secs(30), || {
         std::net::TcpStream::connect(("127.0.0.1", ws_port)).is_ok()
+    });
+
+    // A server that exits cleanly (a plain kill) is as gone as a crashed one.
+    let broker_pid_file = state.path().join("mosquitto/mosquitto.owner.pid");
+    let stopped = pid_in(&broker_pid_file).expect("Mosquitto's pid file");
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(stopped, libc::SIGTERM) }, 0);
+    wait_for("Mosquitto started again", Duration::from_secs(30), || {
+        pid_in(&broker_pid_file).is_some_and(|pid| pid != stopped && is_alive(pid))
     });
 
     assert!(up.0.try_wait().unwrap().is_none(), "up stopped");

@@ -1,7 +1,9 @@
-//! When `up` starts again a server or program that ended on its own: soon after a crash, later
-//! and later while it keeps crashing, never for a clean exit, and not at all once it crashes
-//! again and again right after each start (a broken configuration or binary, which waiting
-//! cannot mend: then `up` stops everything and says so).
+//! When `up` starts again a server or program that ended on its own: soon after it ends,
+//! later and later while it keeps ending, and not at all once it ends again and again right
+//! after each start (a broken configuration or binary, which waiting cannot mend: then `up`
+//! stops everything and says so). Only a part that may finish (the simulator, after its
+//! `--duration`) is left alone after a clean exit; a server that exits cleanly (a plain `kill`
+//! of Prosody) is as gone as one that crashed.
 
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -17,7 +19,7 @@ const GIVE_UP_AFTER: u32 = 6;
 /// What to do about a part that ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AfterExit {
-    /// It finished its work (exit status 0, as the simulator after `--duration`): leave it.
+    /// It finished its work (exit status 0 of a part that may finish): leave it.
     Finished,
     /// Start it again after this long.
     StartAgainIn(Duration),
@@ -33,9 +35,14 @@ pub struct Restarts {
 
 impl Restarts {
     /// Decides about a part that ended with `status` (`None`: it could not even be started)
-    /// after running for `ran_for`.
-    pub fn after_exit(&mut self, status: Option<ExitStatus>, ran_for: Duration) -> AfterExit {
-        if status.is_some_and(|status| status.success()) {
+    /// after running for `ran_for`; `may_finish`: a clean exit means its work is done.
+    pub fn after_exit(
+        &mut self,
+        status: Option<ExitStatus>,
+        ran_for: Duration,
+        may_finish: bool,
+    ) -> AfterExit {
+        if may_finish && status.is_some_and(|status| status.success()) {
             return AfterExit::Finished;
         }
         if ran_for >= STEADY_RUN {
@@ -60,11 +67,16 @@ mod tests {
     }
 
     #[test]
-    fn a_clean_exit_is_left_alone() {
+    fn a_clean_exit_is_left_alone_only_for_a_part_that_may_finish() {
+        let clean = Some(ExitStatus::from_raw(0));
         let mut restarts = Restarts::default();
         assert_eq!(
-            restarts.after_exit(Some(ExitStatus::from_raw(0)), Duration::ZERO),
+            restarts.after_exit(clean, Duration::ZERO, true),
             AfterExit::Finished
+        );
+        assert_eq!(
+            restarts.after_exit(clean, Duration::ZERO, false),
+            AfterExit::StartAgainIn(FIRST_DELAY)
         );
     }
 
@@ -73,7 +85,7 @@ mod tests {
         let mut restarts = Restarts::default();
         let quick = Duration::from_secs(5);
         let waits: Vec<AfterExit> = (0..GIVE_UP_AFTER)
-            .map(|_| restarts.after_exit(killed(), quick))
+            .map(|_| restarts.after_exit(killed(), quick, false))
             .collect();
         assert_eq!(
             waits,
@@ -88,9 +100,9 @@ mod tests {
     #[test]
     fn a_failed_start_counts_as_a_crash() {
         let mut restarts = Restarts::default();
-        restarts.after_exit(killed(), Duration::ZERO);
+        restarts.after_exit(killed(), Duration::ZERO, false);
         assert_eq!(
-            restarts.after_exit(None, Duration::ZERO),
+            restarts.after_exit(None, Duration::ZERO, false),
             AfterExit::StartAgainIn(Duration::from_secs(2))
         );
     }
@@ -99,10 +111,10 @@ mod tests {
     fn a_steady_run_starts_the_count_afresh() {
         let mut restarts = Restarts::default();
         for _ in 0..GIVE_UP_AFTER - 1 {
-            restarts.after_exit(killed(), Duration::from_secs(1));
+            restarts.after_exit(killed(), Duration::from_secs(1), false);
         }
         assert_eq!(
-            restarts.after_exit(killed(), STEADY_RUN),
+            restarts.after_exit(killed(), STEADY_RUN, false),
             AfterExit::StartAgainIn(FIRST_DELAY)
         );
     }

@@ -108,7 +108,7 @@ impl Part {
             Part::Prosody(prosody) => prosody.restart(),
             Part::Mosquitto(broker) => broker.restart(),
             Part::Program { daemon, start } => {
-                // Sweeps what the dead program left in its group; its pid file is the new one's.
+                // A no-op once it has ended (`Daemon::exited` swept its group); else it ends now.
                 daemon.kill();
                 *daemon = start()?;
                 Ok(())
@@ -123,6 +123,8 @@ struct Supervised {
     part: Part,
     started_at: Instant,
     restarts: Restarts,
+    /// A clean exit means its work is done (the simulator's `--duration`).
+    may_finish: bool,
     /// When it is to be started again, after it ended.
     start_again_at: Option<Instant>,
     /// Ended with success: left alone.
@@ -160,7 +162,7 @@ impl Supervised {
     fn ended(&mut self, status: Option<ExitStatus>, ran_for: Duration) -> Result<()> {
         let name = &self.name;
         let what = status.map_or_else(|| "did not start".to_owned(), |s| format!("exited ({s})"));
-        match self.restarts.after_exit(status, ran_for) {
+        match self.restarts.after_exit(status, ran_for, self.may_finish) {
             AfterExit::Finished => {
                 tracing::info!("{name} {what}: finished");
                 self.finished = true;
@@ -185,6 +187,7 @@ impl Started {
             part,
             started_at: Instant::now(),
             restarts: Restarts::default(),
+            may_finish: name == "vigie-simulator",
             start_again_at: None,
             finished: false,
         });
@@ -202,10 +205,15 @@ impl Started {
             })
     }
 
-    /// Until a signal: starts again whatever ends on its own; an error once it gives up.
+    /// Until a signal: starts again whatever ends on its own; an error once it gives up. A
+    /// server's start waits until it answers (up to 30 s for MariaDB): a signal meanwhile is
+    /// acted on after it.
     fn supervise(&mut self, signals: &Signals) -> Result<()> {
         while !signals.received() {
             for supervised in &mut self.0 {
+                if signals.received() {
+                    break;
+                }
                 supervised.watch()?;
             }
             std::thread::sleep(Duration::from_millis(200));
