@@ -163,7 +163,8 @@ pub(crate) mod packed_speeds {
                         .split_first()
                         .ok_or_else(|| E::custom("a speed window cut short"))?;
                     bytes = rest;
-                    if shift > 63 {
+                    // The tenth byte holds the 64th bit alone.
+                    if shift > 63 || (shift == 63 && byte > 1) {
                         return Err(E::custom("a speed window's time is too long"));
                     }
                     zigzag |= u64::from(byte & 0x7f) << shift;
@@ -283,6 +284,14 @@ mod tests {
         cut.pop();
         let error = postcard::from_bytes::<Window>(&cut).unwrap_err();
         assert!(format!("{error:?}").contains("Custom"), "{error:?}");
+        // A time step whose tenth byte says more than the 64th bit.
+        let overlong = [&[18u8][..], &[0xff; 9], &[0x02], &[0; 8]].concat();
+        assert!(postcard::from_bytes::<Window>(&overlong).is_err());
+        let widest = [&[18u8][..], &[0xff; 9], &[0x01], &[0; 8]].concat();
+        assert!(
+            postcard::from_bytes::<Window>(&widest).is_ok(),
+            "i64::MIN's step fits"
+        );
     }
 
     /// Postcard stores fields by position and variants by number: a field moved or a variant

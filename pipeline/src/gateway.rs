@@ -174,18 +174,21 @@ impl Checkpoints {
 
     /// Starts writing a checkpoint if one is due at `now`, after `handled` messages: some are
     /// not covered yet, the period is over or many are waiting, and the loop has had its share
-    /// of time since the last one ([`CHECKPOINT_SHARE`]).
+    /// of time since the last one ([`CHECKPOINT_SHARE`]) — unless reading has stopped (`held`
+    /// at [`MAX_HELD`]): then there is no reading to leave time for, and only a checkpoint
+    /// lets it go on.
     fn write_if_due(
         &mut self,
-        handled: u64,
+        (handled, held): (u64, usize),
         period_over: bool,
         now: Instant,
         checkpoint: impl FnOnce() -> postcard::Result<Vec<u8>>,
     ) {
         let waiting = handled.saturating_sub(self.started);
-        let rested = self
-            .serialized_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= self.cost * CHECKPOINT_SHARE);
+        let rested = held >= MAX_HELD
+            || self
+                .serialized_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= self.cost * CHECKPOINT_SHARE);
         if self.writing.is_some()
             || waiting == 0
             || !(period_over || waiting >= CHECKPOINT_EVERY)
@@ -251,8 +254,10 @@ async fn checkpoint_written(checkpoints: &mut Option<Checkpoints>) -> Option<u64
 
 /// Most telemetry messages held unacknowledged (about 260 bytes each, 13 MB in all): room for
 /// a checkpoint's worth of messages and the one being written at this machine's rates (up to
-/// ~120k messages/s handled with 100,000 vehicles in the ingest benchmark), so that neither the
-/// rooms nor the checkpoints leave reading waiting.
+/// ~120k messages/s handled with 100,000 vehicles in the ingest benchmark). Reading stops here
+/// until the rooms confirm or a checkpoint covers what is held; with 100,000 vehicles, whose
+/// checkpoints are spaced ~475 ms apart ([`CHECKPOINT_SHARE`]), it does at times
+/// (docs/benchmarks/pipeline.md, session 13).
 pub const MAX_HELD: usize = 50_000;
 
 /// Messages handled after which a checkpoint is written at once, rather than at the next
@@ -736,7 +741,8 @@ pub async fn run(
             }
             if let Some(checkpoints) = &mut checkpoints {
                 let checkpoint = || detection.checkpoint(outbox.waiting());
-                checkpoints.write_if_due(outbox.handled(), false, Instant::now(), checkpoint);
+                let progress = (outbox.handled(), outbox.held());
+                checkpoints.write_if_due(progress, false, Instant::now(), checkpoint);
             }
         }
         let acked = send_acks(&mqtt, &mut eventloop.state, &mut acks);
@@ -827,7 +833,8 @@ pub async fn run(
             _ = checkpoint_tick.tick(), if checkpoints.is_some() => {
                 if let Some(checkpoints) = &mut checkpoints {
                     let checkpoint = || detection.checkpoint(outbox.waiting());
-                    checkpoints.write_if_due(outbox.handled(), true, Instant::now(), checkpoint);
+                    let progress = (outbox.handled(), outbox.held());
+                    checkpoints.write_if_due(progress, true, Instant::now(), checkpoint);
                 }
             }
             _ = tick.tick() => {
@@ -974,18 +981,24 @@ mod tests {
             Ok(b"state".to_vec())
         };
         let start = Instant::now();
-        checkpoints.write_if_due(1, true, start, slow);
+        checkpoints.write_if_due((1, 1), true, start, slow);
         assert_eq!(checkpoints.written().await, Some(1));
         let cost = checkpoints.cost;
         assert!(cost >= Duration::from_millis(3), "{cost:?}");
 
         let many = CHECKPOINT_EVERY * 2;
         let too_soon = start + cost * CHECKPOINT_SHARE - Duration::from_micros(1);
-        checkpoints.write_if_due(many, true, too_soon, || panic!("serialized too soon"));
+        let reading = (many, MAX_HELD - 1);
+        checkpoints.write_if_due(reading, true, too_soon, || panic!("serialized too soon"));
         assert!(checkpoints.writing.is_none());
         let rested = start + cost * CHECKPOINT_SHARE;
-        checkpoints.write_if_due(many, false, rested, || Ok(b"state".to_vec()));
+        checkpoints.write_if_due(reading, false, rested, || Ok(b"state".to_vec()));
         assert_eq!(checkpoints.written().await, Some(many));
+
+        // Reading stopped: nothing to leave time for, so no waiting.
+        let stopped = (many + 1, MAX_HELD);
+        checkpoints.write_if_due(stopped, true, rested, || Ok(b"state".to_vec()));
+        assert_eq!(checkpoints.written().await, Some(many + 1));
     }
 
     fn publish(n: u16) -> Publish {
