@@ -3,6 +3,7 @@
 //! pass `now`), so it is unit-tested natively.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -29,7 +30,7 @@ pub const PAUSED_AFTER: Duration = Duration::from_secs(5);
 /// One message as shown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    /// Unique within its log, for keyed lists.
+    /// Unique in the page (across logs, and a log opened again), for keyed lists.
     pub key: u64,
     pub author: String,
     pub body: String,
@@ -52,11 +53,13 @@ pub struct Incoming {
     pub own: bool,
 }
 
+/// The next [`Line::key`].
+static NEXT_LINE_KEY: AtomicU64 = AtomicU64::new(1);
+
 /// One conversation's messages, oldest first, at most [`MAX_LINES`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatLog {
     lines: VecDeque<(Option<String>, Line)>,
-    next_key: u64,
     /// Messages from others not yet seen.
     pub unread: u32,
 }
@@ -73,9 +76,8 @@ impl ChatLog {
         if !message.own {
             self.unread = self.unread.saturating_add(1);
         }
-        self.next_key += 1;
         let line = Line {
-            key: self.next_key,
+            key: NEXT_LINE_KEY.fetch_add(1, Ordering::Relaxed),
             author: message.author,
             body: clip(message.body),
             at: message.at,

@@ -88,25 +88,43 @@ fn Conversation(account: Account) -> impl IntoView {
         });
         view! { {room_tab}{peer_tabs} }
     };
-    // Keyed by conversation and line: a new message adds its line alone (and a screen reader
-    // reads that one), rather than drawing the whole log again.
+    // A conversation closed to make room for a new one (`Conversations::open`) gives way to
+    // the room's.
+    Effect::new(move |_| {
+        let gone = account.selected.with(|peer| {
+            peer.as_deref()
+                .is_some_and(|peer| account.chats.with(|chats| chats.get(peer).is_none()))
+        });
+        if gone {
+            account.select(None);
+        }
+    });
+    let shown = move |read: &dyn Fn(&ChatLog) -> Vec<Line>| match account.selected.get() {
+        None => account.room.with(|log| read(log)),
+        Some(peer) => account
+            .chats
+            .with(|chats| chats.get(&peer).map(read))
+            .unwrap_or_default(),
+    };
+    // Keyed by line (and day, since a line reads its time against today): a new message adds
+    // its line alone rather than drawing the whole log again.
     let lines = move || {
-        let peer = account.selected.get();
-        let copy = |log: &ChatLog| log.lines().cloned().collect::<Vec<Line>>();
-        let lines = match &peer {
-            None => account.room.with(copy),
-            Some(peer) => account
-                .chats
-                .with(|chats| chats.get(peer).map(copy))
-                .unwrap_or_default(),
-        };
-        lines.into_iter().map(move |line| (peer.clone(), line))
+        let today = crate::clock::now();
+        let lines = shown(&|log| log.lines().cloned().collect());
+        lines.into_iter().map(move |line| (today, line))
     };
     let lines = rows(
         lines,
-        |(peer, line): &(Option<String>, Line)| (peer.clone(), line.key),
-        |(_, line)| line_view(&line, crate::clock::now()),
+        |(today, line): &(time::OffsetDateTime, Line)| (line.key, today.date()),
+        |(today, line)| line_view(&line, today),
     );
+    // What a screen reader reads out: the newest line, once (the log itself is drawn anew at
+    // times, `rows`, and would be read out whole).
+    let newest = Memo::new(move |_| {
+        shown(&|log| log.lines().last().cloned().into_iter().collect())
+            .pop()
+            .map(|line| (line.key, [line.author.as_str(), ": ", &line.body].concat()))
+    });
     let typing = move || {
         let now = now.get();
         match account.selected.get() {
@@ -167,7 +185,8 @@ fn Conversation(account: Account) -> impl IntoView {
         <div class="chat-body" role="tabpanel" id="chat-panel" aria-labelledby=panel_label>
             <div class="chat-main">
                 // Reversed flow keeps the scroll pinned to the newest line.
-                <div class="chat-scroll"><ol class="chat-log" data-testid="chat-log" aria-live="polite">{lines}</ol></div>
+                <div class="chat-scroll"><ol class="chat-log" data-testid="chat-log" aria-label="Messages">{lines}</ol></div>
+                <p class="sr-only" aria-live="polite" data-testid="chat-newest">{move || newest.with(|line| line.as_ref().map(|(_, text)| text.clone()))}</p>
                 <p class="typing" data-testid="typing" aria-live="polite">{typing}</p>
                 <form class="composer" on:submit=send aria-label="Send a message">
                     <input type="text" prop:value=draft on:input=typed maxlength="2000" autocomplete="off"
