@@ -255,7 +255,6 @@ pub fn HistoryPanel(
     }
 }
 
-/// Runs `look_again` after [`REFRESH_DELAY`], or later while `busy`, then clears `pending`.
 /// What the table shows, for its status line.
 fn results_status(shown: usize, more: bool) -> String {
     match (shown, more) {
@@ -268,6 +267,7 @@ fn results_status(shown: usize, more: bool) -> String {
     }
 }
 
+/// Runs `look_again` after [`REFRESH_DELAY`], or later while `busy`, then clears `pending`.
 fn refresh_when_idle(
     pending: StoredValue<bool>,
     busy: impl Fn() -> bool + Copy + 'static,

@@ -31,21 +31,30 @@ enum Line {
 pub fn LiveFeed(session: Session) -> impl IntoView {
     let feed = session.feed;
     let filter = RwSignal::new(LiveFilter::default());
-    let limit = RwSignal::new(WINDOW);
     let room = Memo::new(move |_| session.rooms.with(|rooms| rooms.shown().map(str::to_owned)));
-    // Another room or other chips start again from the newest cards: "Show more" is for reading
-    // back, and every card drawn costs the page time at each event.
-    Effect::new(move |previous: Option<()>| {
-        room.track();
-        filter.track();
-        if previous.is_some() {
-            limit.set(WINDOW);
-        }
-    });
+    // How many cards "Show more" asked for, and for which room and chips: another room or
+    // other chips start again from the newest cards ("Show more" is for reading back, and every
+    // card drawn costs the page time at each event).
+    let more_for = RwSignal::new(None::<(Option<String>, LiveFilter, usize)>);
+    let limit = move |room: &Option<String>, filter: &LiveFilter| {
+        more_for.with(|more| match more {
+            Some((for_room, for_filter, limit)) if for_room == room && for_filter == filter => {
+                *limit
+            }
+            _ => WINDOW,
+        })
+    };
+    let show_more = move |_| {
+        let (room, filter) = (room.get_untracked(), filter.get_untracked());
+        let more = limit(&room, &filter) + WINDOW;
+        more_for.set(Some((room, filter, more)));
+    };
     let window = Memo::new(move |_| {
         room.with(|room| {
-            filter
-                .with(|filter| feed.with(|feed| feed.newest(room.as_deref(), filter, limit.get())))
+            filter.with(|filter| {
+                let limit = limit(room, filter);
+                feed.with(|feed| feed.newest(room.as_deref(), filter, limit))
+            })
         })
     });
     let lines = move || {
@@ -120,7 +129,7 @@ pub fn LiveFeed(session: Session) -> impl IntoView {
                 {rows(lines, line_key, line_view)}
             </ol>
             {move || has_more.get().then(|| view! {
-                <button class="more" data-testid="live-more" on:click=move |_| limit.update(|limit| *limit += WINDOW)>
+                <button class="more" data-testid="live-more" on:click=show_more>
                     {move || format!("Show more ({} older)", more())}
                 </button>
             })}

@@ -28,15 +28,18 @@ pub fn ThemeToggle() -> impl IntoView {
         Some("light") => false,
         _ => system_prefers_dark(),
     });
+    // Picked in this page, even where storage is refused (`remember` then keeps nothing).
+    let picked = StoredValue::new(saved.is_some());
     if let Some(scheme) = dark_scheme() {
         let follow = Closure::<dyn Fn()>::new(move || {
-            if remembered::recall(STORAGE_KEY).is_none() {
+            if !picked.get_value() {
                 dark.set(system_prefers_dark());
             }
         });
         scheme.set_onchange(Some(follow.as_ref().unchecked_ref()));
-        // The toggle lives as long as the page.
+        // The toggle lives as long as the page, and so do the query and its listener.
         follow.forget();
+        std::mem::forget(scheme);
     }
     Effect::new(move |_| {
         let theme = if dark.get() { "dark" } else { "light" };
@@ -45,6 +48,7 @@ pub fn ThemeToggle() -> impl IntoView {
         }
     });
     let toggle = move |_| {
+        picked.set_value(true);
         dark.update(|dark| *dark = !*dark);
         let theme = if dark.get_untracked() {
             "dark"
