@@ -48,15 +48,19 @@ async fn restart_scenario() -> anyhow::Result<()> {
     );
     screenshot(&page, "dashboard-prosody-down").await?;
     tokio::task::block_in_place(|| stack.prosody.restart())?;
-    // Crashed right away: the gateway posts this one as soon as it is back in the rooms,
-    // while the page is still waiting out its reconnection delay or rejoining.
+    // Vehicle 1 drives off (clearing its accident) and vehicle 2 crashes right away: the
+    // gateway posts these as soon as it is back in the rooms, while the page is still waiting
+    // out its reconnection delay or rejoining.
     stack.simulate(3, 4.0, 2).await?;
-    let emitted: BTreeSet<String> =
-        eventually(Duration::from_secs(30), "two emitted accidents", || async {
+    let emitted: BTreeSet<String> = eventually(
+        Duration::from_secs(30),
+        "the first accident, its clearing and the second accident emitted",
+        || async {
             let ids: BTreeSet<String> = stack.emitted_event_ids()?.into_iter().collect();
-            Ok((ids.len() >= 2).then_some(ids))
-        })
-        .await?;
+            Ok((ids.len() >= 3).then_some(ids))
+        },
+    )
+    .await?;
 
     wait()
         .for_element(Locator::Css(ONLINE))
