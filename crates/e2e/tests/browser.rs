@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use fantoccini::Locator;
-use vigie_e2e::browser::{browser, dist, open_live, screenshot, within, SCENARIO_LIMIT};
-use vigie_e2e::Stack;
+use vigie_e2e::browser::{browser, count, dist, open_live, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::{eventually, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_sees_an_accident_live_and_in_the_history() -> anyhow::Result<()> {
@@ -87,6 +87,45 @@ async fn live_accident_scenario() -> anyhow::Result<()> {
     assert!(row.text().await?.contains("veh-0001"));
 
     screenshot(&page, "dashboard-live-accident").await?;
+
+    // The live chips: another kind hides the accident; its own kind shows it; a severity it
+    // does not have hides it again.
+    let accident_card = format!("li.card[data-event-id='{id}']");
+    let chip = |label: &str| format!("//div[@class='chips']/button[normalize-space()='{label}']");
+    let class = card.attr("class").await?.unwrap_or_default();
+    let other_severity = ["minor", "moderate", "major"]
+        .into_iter()
+        .find(|severity| !class.split(' ').any(|c| c == *severity))
+        .context("a severity the accident does not have")?;
+    let steps: [(&[&str], usize); 3] = [
+        (&["Traffic jam"], 0),
+        (&["Traffic jam", "Accident"], 1),
+        (&[other_severity], 0),
+    ];
+    for (clicks, shown) in steps {
+        for label in clicks {
+            page.find(Locator::XPath(&chip(label)))
+                .await?
+                .click()
+                .await?;
+        }
+        eventually(
+            Duration::from_secs(5),
+            &format!("{shown} accident card after {clicks:?}"),
+            || {
+                let (page, accident_card) = (page.clone(), accident_card.clone());
+                async move { Ok((count(&page, &accident_card).await? == shown).then_some(())) }
+            },
+        )
+        .await?;
+    }
+    let pressed = page
+        .find(Locator::XPath(&chip("Accident")))
+        .await?
+        .attr("aria-pressed")
+        .await?;
+    assert_eq!(pressed.as_deref(), Some("true"));
+
     page.close().await?;
     stack.stop().await
 }

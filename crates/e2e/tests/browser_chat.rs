@@ -321,6 +321,11 @@ async fn steps(
     screenshot(&page_b, "chat-hostile").await?;
     screenshot(&page_a, "chat-ops-room").await?;
 
+    // Ana removes Bob from her contacts: he is gone from her roster.
+    let bob_contact = format!("[data-testid=contacts] li[data-jid='{bob}']");
+    click(&page_a, &format!("{bob_contact} button.remove")).await?;
+    wait_gone(&page_a, &bob_contact).await?;
+
     // Ana changes her password; Bob logs out and is the anonymous viewer again.
     let summary = wait_for(&page_a, "details.password summary").await?;
     summary.click().await?;

@@ -256,6 +256,28 @@ async fn history_scenario() -> anyhow::Result<()> {
         .map(|line| line.split(',').next().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(csv_ids, ids(&expected), "{csv_link}");
+    // And the GeoJSON link, as features with the incidents' ids.
+    let geojson_link = page
+        .find(Locator::Css("[data-testid=export-geojson]"))
+        .await?
+        .prop("href")
+        .await?
+        .context("a GeoJSON link without href")?;
+    let geojson: serde_json::Value = serde_json::from_str(&get_text(&geojson_link).await?)
+        .with_context(|| format!("{geojson_link} is not JSON"))?;
+    assert_eq!(geojson["type"], "FeatureCollection", "{geojson_link}");
+    let feature_ids: Vec<String> = geojson["features"]
+        .as_array()
+        .context("no features")?
+        .iter()
+        .map(|feature| {
+            feature["properties"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(feature_ids, ids(&expected), "{geojson_link}");
 
     // The drawer: an incident's lifecycle, opened from its row, closed with Escape.
     let incident = cleared[0];
