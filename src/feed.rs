@@ -75,9 +75,10 @@ impl Feed {
     }
 
     /// Adds an event that came in `room` unless it is already shown (history replays and
-    /// reconnects repeat events); returns whether it was new. Live events go on top as they
-    /// arrive; events from the rooms' histories, which come room after room, go below them in
-    /// time order, newest first.
+    /// reconnects repeat events); returns whether it was new. Live events go on top, in time
+    /// order (those missed during an outage come from the archives after newer ones came live);
+    /// events from the rooms' histories, which come room after room, go below them, in time
+    /// order too, newest first.
     pub fn accept(&mut self, room: &str, event: Event, live: bool) -> bool {
         if !self.shown.insert(event.id.clone()) {
             return false;
@@ -85,7 +86,12 @@ impl Feed {
         let room = room.to_owned();
         let card = Arc::new(Card { event, room, live });
         if live {
-            self.cards.push_front(card);
+            let at = self
+                .cards
+                .iter()
+                .position(|c| !c.live || c.event.occurred_at <= card.event.occurred_at)
+                .unwrap_or(self.cards.len());
+            self.cards.insert(at, card);
         } else {
             let at = self
                 .cards
@@ -264,6 +270,19 @@ mod tests {
             .map(|c| (c.event.id.as_str(), c.live))
             .collect();
         assert_eq!(order, [("B", true), ("A", false)]);
+    }
+
+    #[test]
+    fn an_event_missed_during_an_outage_goes_below_newer_live_ones() {
+        let mut feed = Feed::new(10);
+        let at = |id: &str, minute| crate::open::tests::event(id, id, Status::Open, minute);
+        feed.accept(ROOM, at("history", 1), false);
+        feed.accept(ROOM, at("live", 10), true);
+        feed.accept(ROOM, at("missed", 5), true);
+        feed.accept(ROOM, at("later", 20), true);
+        let (cards, _) = feed.newest(None, &LiveFilter::default(), usize::MAX);
+        let order: Vec<&str> = cards.iter().map(|c| c.event.id.as_str()).collect();
+        assert_eq!(order, ["later", "live", "missed", "history"]);
     }
 
     #[test]
