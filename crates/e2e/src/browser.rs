@@ -1,6 +1,7 @@
 //! Headless Chromium for the browser tests: the built dashboard, a WebDriver session through
 //! chromedriver, screenshots, and process groups that never outlive a test.
 
+use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -254,5 +255,48 @@ pub async fn emulate_color_scheme(page: &Client, scheme: &str) -> anyhow::Result
     })
     .await
     .context("Emulation.setEmulatedMedia")?;
+    Ok(())
+}
+
+/// After a first `stack.simulate(3, 4.0, 1)` (vehicle 1's accident), a second run: vehicle 1
+/// drives off, clearing its accident, and vehicle 2 crashes. The ids of the three events, once
+/// the gateway has emitted them.
+pub async fn second_accident_run(stack: &crate::Stack) -> anyhow::Result<BTreeSet<String>> {
+    stack.simulate(3, 4.0, 2).await?;
+    crate::eventually(
+        Duration::from_secs(30),
+        "the first accident, its clearing and the second accident emitted",
+        || async {
+            let ids: BTreeSet<String> = stack.emitted_event_ids()?.into_iter().collect();
+            Ok((ids.len() >= 3).then_some(ids))
+        },
+    )
+    .await
+}
+
+/// Waits until the feed shows the card `card(id)` of each of `ids`; then, once late repeats
+/// (room history, an archive page) have had time to come, checks that each shows once and
+/// that the feed holds nothing else.
+pub async fn each_shown_once(
+    page: &Client,
+    ids: &BTreeSet<String>,
+    card: impl Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    for id in ids {
+        page.wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css(&card(id)))
+            .await
+            .with_context(|| format!("event {id} never showed"))?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for id in ids {
+        assert_eq!(count(page, &card(id)).await?, 1, "event {id}");
+    }
+    assert_eq!(
+        count(page, "li.card").await?,
+        ids.len(),
+        "the feed holds only these events"
+    );
     Ok(())
 }

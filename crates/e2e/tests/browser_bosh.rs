@@ -4,7 +4,6 @@
 //! indicator counts down to each reconnection attempt, and the page comes back over BOSH with
 //! the accident it missed meanwhile, from the rooms' archives, once.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,7 +13,9 @@ use fantoccini::Locator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use vigie_e2e::browser::{browser, count, dist, screenshot, within, SCENARIO_LIMIT};
+use vigie_e2e::browser::{
+    browser, dist, each_shown_once, screenshot, second_accident_run, within, SCENARIO_LIMIT,
+};
 use vigie_e2e::{eventually, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,16 +81,7 @@ async fn blocked_websocket_scenario() -> anyhow::Result<()> {
 
     // While the page is away, vehicle 1 drives off (clearing its accident) and vehicle 2
     // crashes: events that can reach the page only from the rooms.
-    stack.simulate(3, 4.0, 2).await?;
-    let emitted: BTreeSet<String> = eventually(
-        Duration::from_secs(30),
-        "the first accident, its clearing and the second accident emitted",
-        || async {
-            let ids: BTreeSet<String> = stack.emitted_event_ids()?.into_iter().collect();
-            Ok((ids.len() >= 3).then_some(ids))
-        },
-    )
-    .await?;
+    let emitted = second_accident_run(&stack).await?;
 
     // Back again: still over BOSH, without trying the blocked WebSocket again, and the missed
     // accident shows, once.
@@ -100,19 +92,10 @@ async fn blocked_websocket_scenario() -> anyhow::Result<()> {
         .await
         .context("the page did not come back over BOSH")?;
     assert_eq!(proxy.refused.load(Ordering::SeqCst), refused);
-    let card = |id: &str| format!("li.card[data-event-id='{id}']");
-    for id in &emitted {
-        wait()
-            .for_element(Locator::Css(&card(id)))
-            .await
-            .with_context(|| format!("event {id} never showed after the network came back"))?;
-    }
-    // Let any late repeat (room history, archive page) arrive before counting.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for id in &emitted {
-        assert_eq!(count(&page, &card(id)).await?, 1, "event {id}");
-    }
-    assert_eq!(count(&page, "li.card").await?, emitted.len());
+    each_shown_once(&page, &emitted, |id| {
+        format!("li.card[data-event-id='{id}']")
+    })
+    .await?;
 
     page.close().await?;
     proxying.abort();

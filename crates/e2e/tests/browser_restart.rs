@@ -3,14 +3,13 @@
 //! event the gateway emitted shows in the live feed exactly once. The operator logged in on
 //! the same page sees the connection lost with a countdown, and is back once Prosody is.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context;
 use fantoccini::Locator;
 use vigie_e2e::browser::{
-    browser, count, dist, open_live, screenshot, submit_login, wait_for, within, ONLINE,
-    SCENARIO_LIMIT,
+    browser, count, dist, each_shown_once, open_live, screenshot, second_accident_run,
+    submit_login, wait_for, within, ONLINE, SCENARIO_LIMIT,
 };
 use vigie_e2e::{eventually, Stack};
 use vigie_model::contract::XMPP_DOMAIN;
@@ -51,37 +50,13 @@ async fn restart_scenario() -> anyhow::Result<()> {
     // Vehicle 1 drives off (clearing its accident) and vehicle 2 crashes right away: the
     // gateway posts these as soon as it is back in the rooms, while the page is still waiting
     // out its reconnection delay or rejoining.
-    stack.simulate(3, 4.0, 2).await?;
-    let emitted: BTreeSet<String> = eventually(
-        Duration::from_secs(30),
-        "the first accident, its clearing and the second accident emitted",
-        || async {
-            let ids: BTreeSet<String> = stack.emitted_event_ids()?.into_iter().collect();
-            Ok((ids.len() >= 3).then_some(ids))
-        },
-    )
-    .await?;
+    let emitted = second_accident_run(&stack).await?;
 
     wait()
         .for_element(Locator::Css(ONLINE))
         .await
         .context("the indicator never came back to live")?;
-    for id in &emitted {
-        wait()
-            .for_element(Locator::Css(&card(id)))
-            .await
-            .with_context(|| format!("event {id} never showed after the restart"))?;
-    }
-    // Let any late repeat (room history, archive page) arrive before counting.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for id in &emitted {
-        assert_eq!(count(&page, &card(id)).await?, 1, "event {id}");
-    }
-    assert_eq!(
-        count(&page, "li.card").await?,
-        emitted.len(),
-        "the feed holds only the emitted events"
-    );
+    each_shown_once(&page, &emitted, card).await?;
 
     // The operator is back too, with nothing left of the outage on screen.
     eventually(
