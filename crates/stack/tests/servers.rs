@@ -1,5 +1,6 @@
 //! The private servers, for real: Prosody (WebSocket logins with the XMPP core, TCP streams,
-//! provisioned rooms and who may speak in them), Mosquitto (publish/subscribe), MySQL (fresh databases).
+//! provisioned rooms and who may speak in them), Mosquitto (publish/subscribe), MySQL (fresh databases,
+//! a private MariaDB started again after a crash).
 //! Every test has its own servers, state folders and ports, so they run in parallel.
 
 mod common;
@@ -292,4 +293,33 @@ fn wrong_credentials_and_taken_ports_fail_fast_and_clearly() {
         Prosody::start_on(state.path(), &database, vigie_stack::free_port(), port).unwrap_err();
     assert!(format!("{error:#}").contains("port is taken"), "{error:#}");
     assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[test]
+fn a_private_mariadb_that_crashed_starts_again_with_its_data() {
+    let state = StateDir::temporary("mariadb-restart").unwrap();
+    let mut mysql = Mysql::start_private(state.path(), vigie_stack::free_port()).unwrap();
+    let kept = MysqlUrl::parse(&mysql.ensure_database("kept").unwrap()).unwrap();
+    kept.query("CREATE TABLE t (n INT); INSERT INTO t VALUES (7)")
+        .unwrap();
+
+    let pid_file = state.path().join("mysql/mysqld.owner.pid");
+    let record = std::fs::read_to_string(&pid_file).unwrap();
+    let pid: i32 = record.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let deadline = std::time::Instant::now() + WAIT;
+    while mysql.exited().is_none() {
+        assert!(std::time::Instant::now() < deadline, "MariaDB never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(kept.query("SELECT 1").is_err(), "MariaDB still answers");
+    assert!(
+        !pid_file.exists(),
+        "the dead server's pid file is left behind"
+    );
+
+    mysql.restart().unwrap();
+    assert_eq!(kept.query("SELECT n FROM t").unwrap().trim(), "7");
+    mysql.stop();
 }
