@@ -16,14 +16,16 @@ pub fn focused_key() -> Option<String> {
     document().active_element()?.get_attribute(KEY)
 }
 
-/// Once the redraw under way is done, gives the focus back to the element keyed `key` if the
-/// focus was lost meanwhile.
-pub fn keep_through_redraw(key: String) {
-    queue_microtask(move || {
-        if lost() {
-            focus(&key);
-        }
-    });
+/// Once the redraw under way is done, gives the focus back to the element keyed as the one
+/// that has it now, if the focus was lost meanwhile.
+pub fn keep_through_redraw() {
+    if let Some(key) = focused_key() {
+        queue_microtask(move || {
+            if lost() {
+                focus(&key);
+            }
+        });
+    }
 }
 
 /// Once the redraw under way is done, moves the focus to the element keyed `key`.

@@ -59,9 +59,7 @@ fn Conversation(account: Account) -> impl IntoView {
     });
     // The tabs are drawn anew with each unread count: a focused tab keeps the focus.
     let tabs = move || {
-        if let Some(key) = crate::focus::focused_key() {
-            crate::focus::keep_through_redraw(key);
-        }
+        crate::focus::keep_through_redraw();
         let selected = account.selected.get();
         let room_unread = account.room.with(|r| r.unread);
         let room_tab = tab(

@@ -47,9 +47,7 @@ where
     let built = StoredValue::new(0u32);
     let generation = RwSignal::new(0u32);
     let each = move || {
-        if let Some(key) = crate::focus::focused_key() {
-            crate::focus::keep_through_redraw(key);
-        }
+        crate::focus::keep_through_redraw();
         each()
     };
     move || {
