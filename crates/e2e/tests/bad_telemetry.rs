@@ -58,6 +58,11 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
         ),
         (topic.clone(), vec![b' '; 64 * 1024]),
         ("vigie/vehicles//telemetry".into(), fix(4, "").into_bytes()),
+        // An event lists its vehicles apart by spaces: this id would come out as two vehicles.
+        (
+            "vigie/vehicles/my car/telemetry".into(),
+            fix(4, "").into_bytes(),
+        ),
         (topic.clone(), "<script>alert(1)</script>".into()),
         (topic.clone(), fix(5, r#","flags":["crash"]"#).into_bytes()),
         // Year 3000, then a fix older than the crash: neither may move the vehicle's state.
@@ -106,7 +111,7 @@ async fn bad_telemetry_is_counted_and_skipped() -> anyhow::Result<()> {
         ("unknown_field", 1),
         ("out_of_range", 1),
         ("oversize", 1),
-        ("topic", 1),
+        ("topic", 2),
         ("future", 1),
         ("out_of_order", 1),
     ];

@@ -60,7 +60,9 @@ pub fn vehicle_of_topic(topic: &str) -> Option<&str> {
     let id = topic
         .strip_prefix("vigie/vehicles/")?
         .strip_suffix("/telemetry")?;
-    (!id.is_empty() && !id.contains('/')).then_some(id)
+    // An event lists its vehicles apart by spaces (`event.rs`): an id with one would split.
+    let well_formed = !id.is_empty() && !id.contains('/') && !id.contains(char::is_whitespace);
+    well_formed.then_some(id)
 }
 
 /// Path of Prosody's WebSocket endpoint (RFC 7395) on its HTTP port and on the server's proxy.
@@ -112,6 +114,8 @@ mod tests {
         assert_eq!(vehicle_of_topic("vigie/vehicles//telemetry"), None);
         assert_eq!(vehicle_of_topic("vigie/vehicles/a/b/telemetry"), None);
         assert_eq!(vehicle_of_topic("other/v1/telemetry"), None);
+        assert_eq!(vehicle_of_topic("vigie/vehicles/my car/telemetry"), None);
+        assert_eq!(vehicle_of_topic("vigie/vehicles/v1\t/telemetry"), None);
     }
 
     #[test]
