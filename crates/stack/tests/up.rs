@@ -137,12 +137,12 @@ fn is_alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
 }
 
-fn kill_9(pid: i32) {
+fn signal(pid: i32, signal: i32) {
     // SAFETY: kill(2) has no memory-safety preconditions.
     assert_eq!(
-        unsafe { libc::kill(pid, libc::SIGKILL) },
+        unsafe { libc::kill(pid, signal) },
         0,
-        "kill -9 {pid}"
+        "kill -{signal} {pid}"
     );
 }
 
@@ -190,12 +190,8 @@ fn up_provisions_everything_passes_the_environment_and_stops_it_all_on_sigterm()
     let status = up.stop();
     assert!(status.success(), "{status}");
     for name in PROGRAMS {
-        let pid = std::fs::read_to_string(bin_dir.join(format!("{name}.pid"))).unwrap();
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
-        assert!(
-            stat.map_or(true, |s| s.contains(") Z ")),
-            "{name} still running"
-        );
+        let pid = pid_in(&bin_dir.join(format!("{name}.pid"))).unwrap();
+        assert!(!is_alive(pid), "{name} still running");
     }
     assert!(!state.path().join("up.pid").exists(), "up.pid left behind");
 }
@@ -210,14 +206,14 @@ fn up_starts_again_a_program_and_servers_that_end() {
         pid_in(&gateway_pid_file).is_some()
     });
     let crashed = pid_in(&gateway_pid_file).unwrap();
-    kill_9(crashed);
+    signal(crashed, libc::SIGKILL);
     wait_for("the gateway started again", Duration::from_secs(15), || {
         pid_in(&gateway_pid_file).is_some_and(|pid| pid != crashed && is_alive(pid))
     });
 
     let prosody_pid_file = state.path().join("prosody/prosody.owner.pid");
     let crashed = pid_in(&prosody_pid_file).expect("Prosody's pid file");
-    kill_9(crashed);
+    signal(crashed, libc::SIGKILL);
     wait_for("Prosody started again", Duration::from_secs(30), || {
         pid_in(&prosody_pid_file).is_some_and(|pid| pid != crashed && is_alive(pid))
     });
@@ -235,8 +231,7 @@ fn up_starts_again_a_program_and_servers_that_end() {
     // A server that exits cleanly (a plain kill) is as gone as a crashed one.
     let broker_pid_file = state.path().join("mosquitto/mosquitto.owner.pid");
     let stopped = pid_in(&broker_pid_file).expect("Mosquitto's pid file");
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    assert_eq!(unsafe { libc::kill(stopped, libc::SIGTERM) }, 0);
+    signal(stopped, libc::SIGTERM);
     wait_for("Mosquitto started again", Duration::from_secs(30), || {
         pid_in(&broker_pid_file).is_some_and(|pid| pid != stopped && is_alive(pid))
     });
