@@ -988,6 +988,17 @@ impl Client {
             return Err(Error::ServerRefused(stream_error_refusal(&element)));
         }
         self.phase = match mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::AwaitingFeatures(Stage::BeforeAuth) if self.config.probe_registration => {
+                expect_features(&element)?;
+                self.events.push_back(Event::RegistrationOffered {
+                    domain: self.config.domain.clone(),
+                    offered: register::is_offered(&element),
+                });
+                // What `close` expects to leave: the stream as it was.
+                self.phase = Phase::AwaitingFeatures(Stage::BeforeAuth);
+                self.close();
+                return Ok(());
+            }
             Phase::AwaitingFeatures(Stage::BeforeAuth)
                 if self.config.register && !self.registered =>
             {

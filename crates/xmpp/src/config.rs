@@ -43,6 +43,11 @@ pub struct ClientConfig {
     /// XEP-0077: create the account (`jid`, `password`) in-band before logging in to it;
     /// set by [`ClientConfig::register`]. Reconnections just log in.
     pub register: bool,
+    /// XEP-0077 §4: do not log in; only tell whether `domain` creates accounts in-band
+    /// ([`Event::RegistrationOffered`](crate::Event::RegistrationOffered), read from the
+    /// features offered before authentication), then close the stream. Set by
+    /// [`ClientConfig::registration_probe`].
+    pub probe_registration: bool,
 }
 
 /// The framing a [`Client`](crate::Client) speaks; see the crate docs for each one's
@@ -127,6 +132,7 @@ impl ClientConfig {
             muc_self_ping: Duration::from_secs(300),
             catch_up: false,
             register: false,
+            probe_registration: false,
         }
     }
 
@@ -140,6 +146,15 @@ impl ClientConfig {
             register: true,
             ..ClientConfig::login(jid, password)?
         })
+    }
+
+    /// Ask `domain` whether it creates accounts in-band, without logging in: a form offers
+    /// "create account" only where the server would accept it.
+    pub fn registration_probe(domain: &str) -> ClientConfig {
+        ClientConfig {
+            probe_registration: true,
+            ..ClientConfig::anonymous(domain)
+        }
     }
 
     /// The same configuration over another transport.

@@ -115,6 +115,9 @@ pub enum Event {
     /// With [`ClientConfig::register`](crate::ClientConfig::register): the account was
     /// created (XEP-0077); logging in follows.
     Registered { jid: String },
+    /// With [`ClientConfig::probe_registration`](crate::ClientConfig::probe_registration):
+    /// whether the server creates accounts in-band (XEP-0077 §4); the stream is closed next.
+    RegistrationOffered { domain: String, offered: bool },
     /// The answer to [`Client::request_roster`](crate::Client::request_roster).
     Roster {
         id: String,

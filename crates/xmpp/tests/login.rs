@@ -63,6 +63,49 @@ fn wrong_password_is_refused_and_the_stream_closed() {
     assert_eq!(pair.server.received.last().unwrap().name(), "close");
 }
 
+/// The events and the names of the elements sent by a registration probe of `server`.
+fn probe(server: FakeServer) -> (Vec<Event>, Vec<String>) {
+    let mut pair = Pair::new(ClientConfig::registration_probe("localhost"), server);
+    pair.connect();
+    let sent = (pair.server.received.iter())
+        .map(|element| element.name().to_owned())
+        .collect();
+    (pair.take_events(), sent)
+}
+
+#[test]
+fn a_registration_probe_reads_the_features_and_closes_without_logging_in() {
+    for offered in [true, false] {
+        let mut server = FakeServer::new();
+        server.registration = offered;
+        let (events, sent) = probe(server);
+        assert_eq!(
+            events,
+            [
+                Event::RegistrationOffered {
+                    domain: "localhost".into(),
+                    offered
+                },
+                Event::Disconnected { error: None }
+            ]
+        );
+        assert_eq!(sent, ["open", "close"]);
+    }
+}
+
+#[test]
+fn a_registration_probe_of_a_silent_server_times_out() {
+    let mut server = FakeServer::new();
+    server.silent = true;
+    let mut pair = Pair::new(ClientConfig::registration_probe("localhost"), server);
+    pair.connect();
+    pair.advance(Duration::from_secs(31));
+    assert!(
+        matches!(final_error(pair.take_events()), Some(Error::Timeout(_))),
+        "a probe that hears nothing ends with a timeout"
+    );
+}
+
 /// A first connection to `server`, under way.
 fn connecting_to(server: FakeServer) -> Pair {
     let mut pair = Pair::new(user_config(), server);

@@ -9,7 +9,7 @@ mod common;
 use common::driver::{iq_ok, WAIT};
 use common::prosody::{bosh, Prosody, ANONYMOUS_DOMAIN};
 use tokio::sync::mpsc::Receiver;
-use vigie_xmpp::driver_tokio::{connect, Handle};
+use vigie_xmpp::driver_tokio::{connect, registration_offered, Handle};
 use vigie_xmpp::{ClientConfig, Error, Event, Refusal, Transport};
 
 async fn next_event(events: &mut Receiver<Event>) -> Event {
@@ -107,6 +107,20 @@ async fn a_server_without_registration_is_incompatible() {
         matches!(&refused, Err(Error::Incompatible(_))),
         "{refused:?}"
     );
+}
+
+#[tokio::test]
+async fn a_probe_tells_whether_the_server_registers_in_band() {
+    let open = Prosody::start();
+    for transport in [Transport::WebSocket, bosh()] {
+        let offered = registration_offered(&open.url(transport), "localhost", transport).await;
+        assert_eq!(offered, Ok(true), "{transport:?}");
+    }
+
+    let closed = Prosody::start_with("allow_registration = false");
+    let url = closed.websocket_url();
+    let offered = registration_offered(&url, "localhost", Transport::WebSocket).await;
+    assert_eq!(offered, Ok(false));
 }
 
 #[tokio::test]

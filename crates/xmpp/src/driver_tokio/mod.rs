@@ -39,48 +39,39 @@ type Command = Box<dyn FnOnce(&mut Client) + Send>;
 /// Dropping every [`Handle`] closes the stream.
 pub async fn connect(
     url: &str,
-    mut config: ClientConfig,
+    config: ClientConfig,
 ) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
-    if let Transport::Bosh { first_rid: 0, wait } = config.transport {
-        // The caller left the rid to us (XEP-0124 §14.1: random, far below 2^53).
-        let first_rid = rand::rng().random_range(1..1u64 << 40);
-        config.transport = Transport::Bosh { wait, first_rid };
-    }
-    let mut link = match config.transport {
-        Transport::WebSocket => Link::WebSocket(websocket::Link::new(url, &config)),
-        Transport::Bosh { .. } => Link::Bosh(bosh::Link::new(url, &config)?),
-    };
-    link.open().await?;
-    let nonce = Alphanumeric.sample_string(&mut rand::rng(), 24);
-    let (command_sender, commands) = mpsc::channel(COMMAND_CAPACITY);
-    let (event_sender, events) = mpsc::channel(EVENT_CAPACITY);
-    let mut driver = Driver {
-        client: Client::new(config, nonce),
-        link,
-        commands,
-        events: event_sender,
-        finished: false,
-        handles_gone: false,
-        disconnect_reason: None,
-    };
-    driver.client.handle_connected(now());
-    driver.flush().await;
+    let (mut driver, commands, events) = Driver::start(url, config).await?;
     while !driver.client.is_online() {
         if driver.finished {
-            return Err(driver
-                .disconnect_reason
-                .take()
-                .unwrap_or(Error::Transport("connection closed".into())));
+            return Err(driver.ended_without("logging in"));
         }
         driver.turn().await;
     }
     tokio::spawn(driver.run());
-    Ok((
-        Handle {
-            commands: command_sender,
-        },
-        events,
-    ))
+    Ok((Handle { commands }, events))
+}
+
+/// Whether the server at `url` creates accounts on `domain` in-band (XEP-0077 §4), asked
+/// over `transport` without logging in ([`ClientConfig::registration_probe`]).
+pub async fn registration_offered(
+    url: &str,
+    domain: &str,
+    transport: Transport,
+) -> Result<bool, Error> {
+    let config = ClientConfig::registration_probe(domain).with_transport(transport);
+    // Held until the end: dropping every sender would close the stream at once.
+    let (mut driver, _commands, mut events) = Driver::start(url, config).await?;
+    while !driver.finished {
+        driver.turn().await;
+    }
+    driver.link.close().await;
+    while let Ok(event) = events.try_recv() {
+        if let Event::RegistrationOffered { offered, .. } = event {
+            return Ok(offered);
+        }
+    }
+    Err(driver.ended_without("reading the stream features"))
 }
 
 /// A cheap, cloneable way to command the connection's task.
@@ -290,6 +281,46 @@ fn now() -> Instant {
 }
 
 impl Driver {
+    /// Opens the transport to `url` and starts negotiating; the driver, the sender of its
+    /// commands and the receiver of its events.
+    async fn start(
+        url: &str,
+        mut config: ClientConfig,
+    ) -> Result<(Driver, mpsc::Sender<Command>, mpsc::Receiver<Event>), Error> {
+        if let Transport::Bosh { first_rid: 0, wait } = config.transport {
+            // The caller left the rid to us (XEP-0124 §14.1: random, far below 2^53).
+            let first_rid = rand::rng().random_range(1..1u64 << 40);
+            config.transport = Transport::Bosh { wait, first_rid };
+        }
+        let mut link = match config.transport {
+            Transport::WebSocket => Link::WebSocket(websocket::Link::new(url, &config)),
+            Transport::Bosh { .. } => Link::Bosh(bosh::Link::new(url, &config)?),
+        };
+        link.open().await?;
+        let nonce = Alphanumeric.sample_string(&mut rand::rng(), 24);
+        let (command_sender, commands) = mpsc::channel(COMMAND_CAPACITY);
+        let (event_sender, events) = mpsc::channel(EVENT_CAPACITY);
+        let mut driver = Driver {
+            client: Client::new(config, nonce),
+            link,
+            commands,
+            events: event_sender,
+            finished: false,
+            handles_gone: false,
+            disconnect_reason: None,
+        };
+        driver.client.handle_connected(now());
+        driver.flush().await;
+        Ok((driver, command_sender, events))
+    }
+
+    /// Why the session ended before `doing` was done.
+    fn ended_without(&mut self, doing: &str) -> Error {
+        self.disconnect_reason
+            .take()
+            .unwrap_or_else(|| Error::Transport(format!("connection closed while {doing}")))
+    }
+
     async fn run(mut self) {
         while !self.finished {
             if !self.link.is_open() && self.client.wants_transport() {

@@ -20,6 +20,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use vigie_xmpp::framing::{FRAMING_NS, STREAM_NS};
+use vigie_xmpp::register::REGISTER_FEATURE_NS;
 use vigie_xmpp::stanza::{Iq, Message, MessageType, Presence, PresenceType, Stanza, StanzaId};
 use vigie_xmpp::{Backoff, Client, ClientConfig, Element, Error, Event, Instant, Limits};
 
@@ -80,6 +81,8 @@ pub struct FakeServer {
     pub domain: String,
     pub mechanisms: Vec<&'static str>,
     pub password_ok: bool,
+    /// Offer XEP-0077 in-band registration before authentication.
+    pub registration: bool,
     pub answer_pings: bool,
     /// Stay silent after the client's `<open/>` (negotiation timeout tests).
     pub silent: bool,
@@ -113,6 +116,7 @@ impl FakeServer {
             domain: "localhost".into(),
             mechanisms: vec!["PLAIN", "SCRAM-SHA-1"],
             password_ok: true,
+            registration: false,
             answer_pings: true,
             silent: false,
             rooms: Vec::new(),
@@ -271,6 +275,9 @@ impl FakeServer {
                 mechanisms.push_child(Element::new("mechanism", SASL_NS).with_text(*mechanism));
             }
             features.push_child(mechanisms);
+            if self.registration {
+                features.push_child(Element::new("register", REGISTER_FEATURE_NS));
+            }
         }
         self.send(features);
     }
