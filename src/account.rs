@@ -46,6 +46,9 @@ const REMEMBERED_JID: &str = "vigie.jid";
 #[derive(Clone, Copy)]
 pub struct Account {
     pub status: RwSignal<Status>,
+    /// Whether the server creates accounts from the page (XEP-0077): `None` while asking;
+    /// `Some(true)` also when it could not be asked, so that trying tells.
+    pub registration: RwSignal<Option<bool>>,
     /// The last failure, in words for the operator.
     pub error: RwSignal<Option<String>>,
     /// The last success worth saying (account created, password changed…).
@@ -70,6 +73,8 @@ pub struct Account {
     pub nick: RwSignal<String>,
     config: StoredValue<Option<api::ClientConfig>>,
     connection: StoredValue<Option<Connection>, LocalStorage>,
+    /// The connection asking for [`Account::registration`], until it ends.
+    registration_probe: StoredValue<Option<Connection>, LocalStorage>,
     /// What the session was opened for, to explain its failure.
     action: StoredValue<Action>,
     /// The id of our password change in flight.
@@ -80,6 +85,7 @@ impl Account {
     pub fn new() -> Account {
         Account {
             status: RwSignal::new(Status::Anonymous),
+            registration: RwSignal::new(None),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             lost: RwSignal::new(None),
@@ -97,6 +103,7 @@ impl Account {
             nick: RwSignal::new(String::new()),
             config: StoredValue::new(None),
             connection: StoredValue::new_local(None),
+            registration_probe: StoredValue::new_local(None),
             action: StoredValue::new(Action::LogIn),
             password_change: StoredValue::new(None),
         }
@@ -105,6 +112,48 @@ impl Account {
     /// The deployment's settings arrived: logging in is possible from now on.
     pub fn configure(self, config: api::ClientConfig) {
         self.config.set_value(Some(config));
+    }
+
+    /// Asks the server, once, whether it creates accounts in-band, without logging in, over
+    /// `kind` first: the form offers "Create account" only where that would work.
+    pub fn ask_registration(self, kind: Kind) {
+        let asked = self.registration_probe.with_value(Option::is_some);
+        if let (Some(config), None, false) = (
+            self.config.get_value(),
+            self.registration.get_untracked(),
+            asked,
+        ) {
+            self.probe_registration(config, kind);
+        }
+    }
+
+    fn probe_registration(self, config: api::ClientConfig, kind: Kind) {
+        let xmpp = ClientConfig::registration_probe(&config.domain);
+        let endpoint = Endpoint::of(&config, kind);
+        let probe = Connection::open(endpoint, xmpp, move |_, event| match event {
+            Event::RegistrationOffered { offered, .. } => self.registration.set(Some(offered)),
+            Event::Disconnected { error } => {
+                self.registration_probe.set_value(None);
+                match error {
+                    // WebSockets blocked on the way: ask over BOSH.
+                    Some(error) if kind == Kind::WebSocket && error.is_transient() => {
+                        return self.probe_registration(config.clone(), Kind::Bosh);
+                    }
+                    Some(error) => {
+                        leptos::logging::warn!("cannot ask whether accounts are created: {error}")
+                    }
+                    None => {}
+                }
+                // Unanswered: offered, and the server's answer to a try explains.
+                if self.registration.get_untracked().is_none() {
+                    self.registration.set(Some(true));
+                }
+            }
+            _ => {}
+        });
+        if !probe.has_ended() {
+            self.registration_probe.set_value(Some(probe));
+        }
     }
 
     /// The JID used last on this browser, to prefill the form.
@@ -143,31 +192,27 @@ impl Account {
     }
 
     fn connect(self, config: api::ClientConfig, xmpp: ClientConfig, kind: Kind) {
-        let url = match kind {
-            Kind::WebSocket => config.websocket_url.clone(),
-            Kind::Bosh => config.bosh_url.clone(),
-        };
         let retry = xmpp.clone();
-        let connection =
-            Connection::open(Endpoint { kind, url }, xmpp, move |connection, event| {
-                match event {
-                    // WebSockets blocked on the way: log in over BOSH instead.
-                    Event::Disconnected { error: Some(error) }
-                        if kind == Kind::WebSocket
-                            && !connection.was_online()
-                            && error.is_transient() =>
-                    {
-                        // Once the account exists, the retry only logs in.
-                        let register = self.action.get_value() == Action::Register;
-                        let xmpp = ClientConfig {
-                            register,
-                            ..retry.clone()
-                        };
-                        self.connect(config.clone(), xmpp, Kind::Bosh)
-                    }
-                    event => self.on_event(connection, event),
+        let endpoint = Endpoint::of(&config, kind);
+        let connection = Connection::open(endpoint, xmpp, move |connection, event| {
+            match event {
+                // WebSockets blocked on the way: log in over BOSH instead.
+                Event::Disconnected { error: Some(error) }
+                    if kind == Kind::WebSocket
+                        && !connection.was_online()
+                        && error.is_transient() =>
+                {
+                    // Once the account exists, the retry only logs in.
+                    let register = self.action.get_value() == Action::Register;
+                    let xmpp = ClientConfig {
+                        register,
+                        ..retry.clone()
+                    };
+                    self.connect(config.clone(), xmpp, Kind::Bosh)
                 }
-            });
+                event => self.on_event(connection, event),
+            }
+        });
         // Opening may already have failed (and ended the session) before we get here.
         if matches!(self.status.get_untracked(), Status::LoggingIn { .. }) {
             self.connection.set_value(Some(connection));

@@ -48,6 +48,18 @@ pub fn App() -> impl IntoView {
         }
         Err(error) => session.link.set(Link::Failed(error)),
     };
+    // Whether the login form may offer "Create account": asked once the viewer is live, so
+    // not in the way to live, and over the transport that got it there.
+    Effect::new(move |asked: Option<bool>| {
+        asked == Some(true)
+            || match session.link.get() {
+                Link::Online { transport, .. } => {
+                    account.ask_registration(transport);
+                    true
+                }
+                _ => false,
+            }
+    });
     // Inlined by the server: the XMPP session starts before the page is built. Fetched otherwise.
     match crate::session::config_in_page() {
         Some(config) => configured(config),

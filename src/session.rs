@@ -126,128 +126,120 @@ impl Session {
     /// `failures`: attempts that failed since the session was last online.
     fn connect(self, config: api::ClientConfig, kind: Kind, failures: u32) {
         self.link.set(Link::Connecting(kind));
-        let url = match kind {
-            Kind::WebSocket => config.websocket_url.clone(),
-            Kind::Bosh => config.bosh_url.clone(),
-        };
         let service = config.muc_service.clone();
         let xmpp = ClientConfig {
             catch_up: true,
             ..ClientConfig::anonymous(&config.anonymous_domain)
         };
         let retry_config = config.clone();
-        let opened =
-            Connection::open(
-                Endpoint { kind, url },
-                xmpp,
-                move |connection, event| match event {
-                    XmppEvent::Online { .. } => {
-                        self.fallback.update_value(|fallback| fallback.online(kind));
-                        let rooms = self.rooms.with_untracked(Rooms::wanted);
-                        self.await_histories(rooms.len());
-                        let nick = viewer_nick();
-                        self.nick.set_value(nick.clone());
-                        self.cursors.with_value(|cursors| {
-                            for room in &rooms {
-                                let _ = connection.with_client(|c| join(c, room, &nick, cursors));
-                            }
-                        });
-                        self.show_link(kind);
-                        let _ = connection.with_client(|c| c.list_rooms(&service));
-                        // What opened long ago and got buried in the rooms, or cleared while
-                        // we were away, is the API's to tell; asked once the joins are out,
-                        // so the page's way to live does not wait behind it.
-                        self.load_open_incidents();
-                    }
-                    // Another viewer holds the nick drawn: draw again.
-                    XmppEvent::RoomJoinFailed { room, error } if error.condition == "conflict" => {
-                        let nick = viewer_nick();
-                        self.nick.set_value(nick.clone());
-                        let _ = (self.cursors).with_value(|cursors| {
-                            connection.with_client(|c| join(c, &room, &nick, cursors))
-                        });
-                    }
-                    XmppEvent::RoomJoinFailed { room, error } => {
-                        leptos::logging::warn!("cannot join {room}: {}", error.condition);
-                        self.rooms
-                            .update(|rooms| rooms.refused(&room, &error.condition));
-                        self.history_ended();
-                        self.show_link(kind);
-                    }
-                    XmppEvent::RoomJoined { room, .. } => {
-                        // Left by the reader while the join was on its way.
-                        if self.rooms.try_update(|rooms| rooms.confirmed(&room)) == Some(false) {
-                            let _ = connection.with_client(|c| c.leave_room(&room));
+        let opened = Connection::open(
+            Endpoint::of(&config, kind),
+            xmpp,
+            move |connection, event| match event {
+                XmppEvent::Online { .. } => {
+                    self.fallback.update_value(|fallback| fallback.online(kind));
+                    let rooms = self.rooms.with_untracked(Rooms::wanted);
+                    self.await_histories(rooms.len());
+                    let nick = viewer_nick();
+                    self.nick.set_value(nick.clone());
+                    self.cursors.with_value(|cursors| {
+                        for room in &rooms {
+                            let _ = connection.with_client(|c| join(c, room, &nick, cursors));
                         }
-                        self.show_link(kind);
+                    });
+                    self.show_link(kind);
+                    let _ = connection.with_client(|c| c.list_rooms(&service));
+                    // What opened long ago and got buried in the rooms, or cleared while
+                    // we were away, is the API's to tell; asked once the joins are out,
+                    // so the page's way to live does not wait behind it.
+                    self.load_open_incidents();
+                }
+                // Another viewer holds the nick drawn: draw again.
+                XmppEvent::RoomJoinFailed { room, error } if error.condition == "conflict" => {
+                    let nick = viewer_nick();
+                    self.nick.set_value(nick.clone());
+                    let _ = (self.cursors).with_value(|cursors| {
+                        connection.with_client(|c| join(c, &room, &nick, cursors))
+                    });
+                }
+                XmppEvent::RoomJoinFailed { room, error } => {
+                    leptos::logging::warn!("cannot join {room}: {}", error.condition);
+                    self.rooms
+                        .update(|rooms| rooms.refused(&room, &error.condition));
+                    self.history_ended();
+                    self.show_link(kind);
+                }
+                XmppEvent::RoomJoined { room, .. } => {
+                    // Left by the reader while the join was on its way.
+                    if self.rooms.try_update(|rooms| rooms.confirmed(&room)) == Some(false) {
+                        let _ = connection.with_client(|c| c.leave_room(&room));
                     }
-                    XmppEvent::RoomLeft { room, reason } => {
-                        if let Some(why) = put_out(&reason) {
-                            leptos::logging::warn!("out of {room}: {why}");
-                            self.rooms.update(|rooms| rooms.refused(&room, why));
+                    self.show_link(kind);
+                }
+                XmppEvent::RoomLeft { room, reason } => {
+                    if let Some(why) = put_out(&reason) {
+                        leptos::logging::warn!("out of {room}: {why}");
+                        self.rooms.update(|rooms| rooms.refused(&room, why));
+                    }
+                    self.show_link(kind);
+                }
+                XmppEvent::RoomList {
+                    result: Ok(items), ..
+                } => self.rooms.update(|rooms| rooms.discovered(items)),
+                XmppEvent::RoomList {
+                    result: Err(error), ..
+                } => leptos::logging::warn!("the rooms could not be listed: {error}"),
+                XmppEvent::GroupchatMessage(message) => {
+                    if let Some(Ok(event)) = Event::find_in(&message.payloads) {
+                        // Rooms with a cursor were rejoined without room history: their
+                        // archive fills the gap, so whatever comes delayed there was
+                        // missed, and is shown as live.
+                        let missed = (self.cursors)
+                            .with_value(|cursors| cursors.contains_key(&message.room));
+                        let live = message.delay.is_none() || missed;
+                        self.receive(message.room, event, live);
+                    }
+                }
+                // The subject follows the room's history: once every room joined has
+                // sent its own, show them all in one render, not at the next batch.
+                XmppEvent::RoomSubject { .. } => self.history_ended(),
+                XmppEvent::RoomCaughtUp {
+                    room,
+                    result: Err(error),
+                } => leptos::logging::warn!("events missed in {room} not recovered: {error}"),
+                XmppEvent::Disconnected { error } => {
+                    if let Some(error) = error {
+                        leptos::logging::warn!("XMPP session over {} lost: {error}", kind.label());
+                    }
+                    self.stop_awaiting();
+                    let was_online = connection.was_online();
+                    self.keep_cursors(connection);
+                    self.rooms.update(Rooms::disconnected);
+                    let retry = self
+                        .fallback
+                        .try_update_value(|fallback| fallback.ended(kind, was_online))
+                        .unwrap_or(Retry::AfterBackoff(kind));
+                    let config = retry_config.clone();
+                    let (next, failures, delay) = match retry {
+                        Retry::Now(next) => (next, failures, Duration::ZERO),
+                        Retry::AfterBackoff(next) => {
+                            let failures = if was_online { 0 } else { failures + 1 };
+                            let delay = backoff(failures);
+                            self.link.set(Link::Reconnecting {
+                                attempt: failures + 1,
+                                at: Instant::now() + delay,
+                            });
+                            (next, failures, delay)
                         }
-                        self.show_link(kind);
-                    }
-                    XmppEvent::RoomList {
-                        result: Ok(items), ..
-                    } => self.rooms.update(|rooms| rooms.discovered(items)),
-                    XmppEvent::RoomList {
-                        result: Err(error), ..
-                    } => leptos::logging::warn!("the rooms could not be listed: {error}"),
-                    XmppEvent::GroupchatMessage(message) => {
-                        if let Some(Ok(event)) = Event::find_in(&message.payloads) {
-                            // Rooms with a cursor were rejoined without room history: their
-                            // archive fills the gap, so whatever comes delayed there was
-                            // missed, and is shown as live.
-                            let missed = (self.cursors)
-                                .with_value(|cursors| cursors.contains_key(&message.room));
-                            let live = message.delay.is_none() || missed;
-                            self.receive(message.room, event, live);
-                        }
-                    }
-                    // The subject follows the room's history: once every room joined has
-                    // sent its own, show them all in one render, not at the next batch.
-                    XmppEvent::RoomSubject { .. } => self.history_ended(),
-                    XmppEvent::RoomCaughtUp {
-                        room,
-                        result: Err(error),
-                    } => leptos::logging::warn!("events missed in {room} not recovered: {error}"),
-                    XmppEvent::Disconnected { error } => {
-                        if let Some(error) = error {
-                            leptos::logging::warn!(
-                                "XMPP session over {} lost: {error}",
-                                kind.label()
-                            );
-                        }
-                        self.stop_awaiting();
-                        let was_online = connection.was_online();
-                        self.keep_cursors(connection);
-                        self.rooms.update(Rooms::disconnected);
-                        let retry = self
-                            .fallback
-                            .try_update_value(|fallback| fallback.ended(kind, was_online))
-                            .unwrap_or(Retry::AfterBackoff(kind));
-                        let config = retry_config.clone();
-                        let (next, failures, delay) = match retry {
-                            Retry::Now(next) => (next, failures, Duration::ZERO),
-                            Retry::AfterBackoff(next) => {
-                                let failures = if was_online { 0 } else { failures + 1 };
-                                let delay = backoff(failures);
-                                self.link.set(Link::Reconnecting {
-                                    attempt: failures + 1,
-                                    at: Instant::now() + delay,
-                                });
-                                (next, failures, delay)
-                            }
-                        };
-                        Timeout::new(delay.as_millis() as u32, move || {
-                            self.connect(config, next, failures)
-                        })
-                        .forget();
-                    }
-                    _ => {}
-                },
-            );
+                    };
+                    Timeout::new(delay.as_millis() as u32, move || {
+                        self.connect(config, next, failures)
+                    })
+                    .forget();
+                }
+                _ => {}
+            },
+        );
         self.connection.set_value(Some(opened));
     }
 }

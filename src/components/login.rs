@@ -1,4 +1,4 @@
-use leptos::either::EitherOf3;
+use leptos::either::{Either, EitherOf3};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use web_time::Instant;
@@ -7,8 +7,8 @@ use crate::account::{Account, Action, Status};
 use crate::components::presence::PresenceControl;
 use crate::components::status::{seconds_until, ticker};
 
-/// Start: the anonymous viewer can log in or create an account; a logged-in operator sees who
-/// they are, sets their presence, changes their password and logs out.
+/// Start: the anonymous viewer can log in, or create an account where the server allows it; a
+/// logged-in operator sees who they are, sets their presence, changes their password and logs out.
 #[component]
 pub fn StartPanel(account: Account) -> impl IntoView {
     let jid = RwSignal::new(Account::remembered_jid());
@@ -49,6 +49,19 @@ pub fn StartPanel(account: Account) -> impl IntoView {
             }
         })
     };
+    let register = move || {
+        account.registration.get().map(|offered| match offered {
+            true => Either::Left(view! {
+                <button type="button" class="secondary" data-testid="register-submit"
+                    on:click=move |_| start(Action::Register)>"Create account"</button>
+            }),
+            false => Either::Right(view! {
+                <p class="muted" data-testid="register-closed">
+                    "This server does not create accounts from the page: ask its administrators."
+                </p>
+            }),
+        })
+    };
     let body = move || match account.status.get() {
         Status::Anonymous => EitherOf3::A(view! {
             <p class="muted">"Watching as an anonymous viewer. Operators log in to chat."</p>
@@ -58,8 +71,7 @@ pub fn StartPanel(account: Account) -> impl IntoView {
                 <label>"Password"<input name="password" type="password" autocomplete="current-password"
                     required bind:value=password data-testid="login-password" /></label>
                 <button type="submit" data-testid="login-submit">"Log in"</button>
-                <button type="button" class="secondary" data-testid="register-submit"
-                    on:click=move |_| start(Action::Register)>"Create account"</button>
+                {register}
             </form>
         }),
         Status::LoggingIn { jid } => {

@@ -43,6 +43,20 @@ pub struct Endpoint {
     pub url: String,
 }
 
+impl Endpoint {
+    /// Where the deployment's `config` takes connections of `kind`.
+    pub fn of(config: &vigie_model::contract::ClientConfig, kind: Kind) -> Endpoint {
+        let url = match kind {
+            Kind::WebSocket => &config.websocket_url,
+            Kind::Bosh => &config.bosh_url,
+        };
+        Endpoint {
+            kind,
+            url: url.clone(),
+        }
+    }
+}
+
 /// What a transport hands the driver.
 enum Input {
     /// The WebSocket is open.
@@ -170,6 +184,11 @@ impl Connection {
 
     pub fn kind(&self) -> Kind {
         self.0.endpoint.kind
+    }
+
+    /// Whether [`Event::Disconnected`] went out: nothing more happens.
+    pub fn has_ended(&self) -> bool {
+        self.0.finished.get()
     }
 
     /// Whether the stream ever got online: a connection that never did says its transport

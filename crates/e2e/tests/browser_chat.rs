@@ -1,5 +1,6 @@
 //! The operators' chat in two headless Chromium sessions against the whole stack: an account
-//! created from the page (and a taken name refused), a wrong password refused, both operators
+//! created from the page (and a taken name refused; no creation offered once the server
+//! closes registration), a wrong password refused, both operators
 //! in the operators' room (typing shown there), a subscription asked and accepted both ways,
 //! presence with a status text (on the roster and in the room), the typing indicator and a
 //! one-to-one message, an offline message shown with its time, a subscription denied, a
@@ -99,6 +100,26 @@ async fn scenario() -> anyhow::Result<()> {
         let _ = screenshot(&page_b, "chat-failure-bob").await;
     }
     outcome?;
+
+    // The administrators close in-band registration: a page opened now offers no account
+    // creation, and says why.
+    (stack.prosody).shell(&format!(
+        "module:unload(\"register_ibr\", \"{XMPP_DOMAIN}\")"
+    ))?;
+    page_b.goto(&stack.server_url).await?;
+    wait_text(
+        &page_b,
+        "[data-testid=register-closed]",
+        "does not create accounts",
+    )
+    .await?;
+    let offered = page_b
+        .find(Locator::Css("[data-testid=register-submit]"))
+        .await;
+    assert!(
+        offered.is_err(),
+        "\"Create account\" offered where registration is closed"
+    );
     for page in [page_a, page_b] {
         page.close().await?;
     }
