@@ -16,6 +16,7 @@ mod open;
 mod remembered;
 mod rooms;
 mod session;
+mod viewport;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -20,6 +20,7 @@ use crate::components::live::kind_label;
 use crate::components::{message, rows};
 use crate::feed::shown_severity;
 use crate::filters::HistoryFilter;
+use crate::viewport::{Slice, Viewport};
 use form::FilterForm;
 use histogram::{Bucket, Histogram, HistogramChart};
 
@@ -28,6 +29,8 @@ const REFRESH_PERIOD: Duration = Duration::from_secs(10);
 /// Least time between two histogram refreshes caused by live events (each costs a request per
 /// refinement step; a busy feed would otherwise ask every REFRESH_DELAY).
 const HISTOGRAM_PERIOD: Duration = Duration::from_secs(5);
+/// The table's drawn rows, as [`Viewport::read`] finds them.
+const ROW: &str = "tbody tr[data-incident-id]";
 /// Rows the table holds at most (20 pages): past that, "Load more" gives way to narrower
 /// filters or the export, which have no limit, so the page's memory stays bounded.
 const MAX_ROWS: usize = 1000;
@@ -216,7 +219,38 @@ pub fn HistoryPanel(
         move || applied.with(|filter| api::export_url(extension, &filter.to_query()))
     };
     let select = state.selected;
-    let results_shown = move || results.get();
+    // Only the rows in the table's view, and a margin, are drawn (`viewport`).
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    let viewport = RwSignal::new(Viewport::UNMEASURED);
+    let measure = move || {
+        if let Some(area) = scroller.get_untracked() {
+            let now = Viewport::read(&area, ROW, viewport.get_untracked());
+            if now != viewport.get_untracked() {
+                viewport.set(now);
+            }
+        }
+    };
+    // Once the table is in the page, and whenever the window's size changes.
+    Effect::new(move |_| {
+        if scroller.get().is_some() {
+            measure();
+        }
+    });
+    let resized = window_event_listener(leptos::ev::resize, move |_| measure());
+    on_cleanup(move || resized.remove());
+    let slice = Memo::new(move |_| viewport.get().slice(results.with(Vec::len)));
+    let results_shown = move || {
+        let Slice { start, end } = slice.get();
+        results.with(|all| {
+            let end = end.min(all.len());
+            (start..end)
+                .zip(all[start.min(end)..end].iter().cloned())
+                .collect::<Vec<_>>()
+        })
+    };
+    let spacer = move |rows: fn(Slice, usize) -> usize| {
+        move || viewport.with(|v| v.spacer(rows(slice.get(), results.with(Vec::len))))
+    };
     let has_more =
         Memo::new(move |_| next_cursor.with(Option::is_some) && results.with(Vec::len) < MAX_ROWS);
     move || {
@@ -234,13 +268,16 @@ pub fn HistoryPanel(
                     <a href=export("geojson") download="incidents.geojson" data-testid="export-geojson">"GeoJSON"</a>
                 </span>
             </div>
-            <div class="table-scroll" role="region" aria-labelledby="history-title" tabindex="0">
-                <table data-testid="history">
+            <div class="table-scroll" role="region" aria-labelledby="history-title" tabindex="0"
+                node_ref=scroller on:scroll=move |_| measure()>
+                <table data-testid="history" aria-rowcount=move || results.with(Vec::len) + 1>
                     <thead>
-                        <tr><th scope="col">"Opened (UTC)"</th><th scope="col">"Kind"</th><th scope="col">"Status"</th><th scope="col">"Severity"</th><th scope="col">"Zone"</th><th scope="col">"Vehicles"</th></tr>
+                        <tr aria-rowindex="1"><th scope="col">"Opened (UTC)"</th><th scope="col">"Kind"</th><th scope="col">"Status"</th><th scope="col">"Severity"</th><th scope="col">"Zone"</th><th scope="col">"Vehicles"</th></tr>
                     </thead>
                     <tbody>
-                        {rows(results_shown, |incident| (incident.id.clone(), incident.updated_at), move |incident| result_row(incident, select))}
+                        <tr class="spacer" aria-hidden="true"><td colspan="6" style=spacer(|slice, _| slice.start)></td></tr>
+                        {rows(results_shown, |(index, incident)| (*index, incident.id.clone(), incident.updated_at), move |(index, incident)| result_row(index, incident, select))}
+                        <tr class="spacer" aria-hidden="true"><td colspan="6" style=spacer(|slice, total| total - slice.end)></td></tr>
                     </tbody>
                 </table>
             </div>
@@ -286,8 +323,9 @@ fn refresh_when_idle(
     );
 }
 
-/// A row opens the incident's details: by a click anywhere on it, or from its button.
-fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl IntoView {
+/// A row opens the incident's details: by a click anywhere on it, or from its button. `index`
+/// is its place in the results, for screen readers, which see only the rows drawn.
+fn result_row(index: usize, incident: Incident, select: RwSignal<Option<String>>) -> impl IntoView {
     let id = incident.id.clone();
     let open_from_row = {
         let id = id.clone();
@@ -304,8 +342,9 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
         kind_label(incident.kind)
     );
     let focus_key = ["history-", &incident.id].concat();
+    let vehicles = incident.vehicles.join(", ");
     view! {
-        <tr data-incident-id=incident.id.clone() on:click=open_from_row>
+        <tr data-incident-id=incident.id.clone() aria-rowindex=index + 2 on:click=open_from_row>
             <td><button class="row-open" aria-label=label data-focus-key=focus_key on:click=open_from_button>
                 <time datetime=format_time(incident.opened_at)>{opened}</time>
             </button></td>
@@ -313,7 +352,7 @@ fn result_row(incident: Incident, select: RwSignal<Option<String>>) -> impl Into
             <td>{incident.status.as_str()}</td>
             <td class=format!("severity {}", severity.unwrap_or_default())>{severity.unwrap_or("—")}</td>
             <td>{incident.zone.as_deref().map(zone_name).unwrap_or_default().to_owned()}</td>
-            <td>{incident.vehicles.join(", ")}</td>
+            <td title=vehicles.clone()>{vehicles.clone()}</td>
         </tr>
     }
 }

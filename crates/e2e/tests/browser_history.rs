@@ -32,17 +32,58 @@ async fn get_text(url: &str) -> anyhow::Result<String> {
     )?)
 }
 
-/// The incident ids of the history table's rows, in order.
+/// Scrolls the history table from top to bottom, a view at a time, and answers the rows it
+/// drew on the way (`[aria-rowindex, incident id]`), the most rows in the page at once, and
+/// the table's `aria-rowcount`.
+const SCROLL_THROUGH: &str = "\
+    const done = arguments[arguments.length - 1];\
+    const area = document.querySelector('.history .table-scroll');\
+    if (!area) return done({ rows: [], most: 0, count: 1 });\
+    const table = area.querySelector('[data-testid=history]');\
+    const seen = new Map();\
+    let most = 0;\
+    const frame = () => new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));\
+    (async () => {\
+        area.scrollTop = 0;\
+        await frame();\
+        for (;;) {\
+            const rows = area.querySelectorAll('tbody tr[data-incident-id]');\
+            most = Math.max(most, rows.length);\
+            for (const row of rows) seen.set(+row.getAttribute('aria-rowindex'), row.dataset.incidentId);\
+            if (area.scrollTop + area.clientHeight >= area.scrollHeight - 1) break;\
+            area.scrollTop += area.clientHeight;\
+            await frame();\
+        }\
+        area.scrollTop = 0;\
+        done({ rows: [...seen.entries()], most, count: +table.getAttribute('aria-rowcount'), sample: table.outerHTML.slice(0, 1500) });\
+    })();";
+
+/// The incident ids of the history table's rows, in order, read by scrolling through it (it
+/// draws only the rows in view); checks that the rows drawn are the list's, each in its place.
 async fn table_ids(page: &Client) -> anyhow::Result<Vec<String>> {
-    let ids = page
-        .execute(
-            "return [...document.querySelectorAll('[data-testid=history] tbody tr')]\
-             .map(row => row.dataset.incidentId)",
-            vec![],
-        )
-        .await?;
-    Ok(serde_json::from_value(ids)?)
+    let mut scrolled = page.execute_async(SCROLL_THROUGH, vec![]).await?;
+    let mut rows: Vec<(usize, String)> = serde_json::from_value(scrolled["rows"].take())?;
+    let most = scrolled["most"].as_u64().context("no most")? as usize;
+    let count = scrolled["count"].as_u64().context("no aria-rowcount")? as usize;
+    rows.sort();
+    let indexes: Vec<usize> = rows.iter().map(|(index, _)| *index).collect();
+    let expected: Vec<usize> = (2..count + 1).collect();
+    anyhow::ensure!(
+        indexes == expected,
+        "the rows drawn while scrolling skip or repeat places: {indexes:?} of {} {}",
+        count.saturating_sub(1),
+        scrolled["sample"]
+    );
+    anyhow::ensure!(
+        most <= MOST_ROWS_DRAWN,
+        "{most} rows drawn at once: the table is not drawing only those in view"
+    );
+    Ok(rows.into_iter().map(|(_, id)| id).collect())
 }
+
+/// The most rows the history table may draw at once in the test's window: a view (at most
+/// 36rem, 16 rows) and a margin of 15 each side, with room to spare.
+const MOST_ROWS_DRAWN: usize = 60;
 
 /// The history's status line and its rows' ids.
 async fn shown(page: &Client) -> anyhow::Result<(String, Vec<String>)> {
@@ -58,17 +99,26 @@ async fn shown(page: &Client) -> anyhow::Result<(String, Vec<String>)> {
 
 /// Waits until the table shows exactly `expected` and its status line says `status`.
 async fn wait_for_rows(page: &Client, expected: &[String], status: &str) -> anyhow::Result<()> {
+    // A table caught while it changes may read wrong; only the last reading counts.
+    let last_wrong = std::sync::Mutex::new(None);
     let waited = eventually(Duration::from_secs(20), "the history rows", || async {
-        let (line, ids) = shown(page).await?;
-        Ok((line.contains(status) && ids == expected).then_some(()))
+        match shown(page).await {
+            Ok((line, ids)) => Ok((line.contains(status) && ids == expected).then_some(())),
+            Err(wrong) => {
+                *last_wrong.lock().unwrap() = Some(wrong);
+                Ok(None)
+            }
+        }
     })
     .await;
     if waited.is_err() {
         let (line, ids) = shown(page).await?;
         anyhow::bail!(
-            "the table never showed the {} expected rows with {status:?}; it shows {} rows: {line:?}",
+            "the table never showed the {} expected rows with {status:?}; it shows {} rows: \
+             {line:?} (last wrong reading: {:?})",
             expected.len(),
-            ids.len()
+            ids.len(),
+            last_wrong.lock().unwrap().take()
         );
     }
     Ok(())
