@@ -18,7 +18,12 @@ async fn live_accident_scenario() -> anyhow::Result<()> {
     let (_driver, page) = browser().await?;
     open_live(&page, &stack.server_url).await?;
     let wait = || page.wait().at_most(Duration::from_secs(20));
-    // The session runs on the WebSocket index.html opened before the app started: one upgrade.
+    // The session runs on the WebSocket index.html opened before the app started; once live,
+    // the page asks over a second one whether accounts can be created (and is told yes).
+    wait()
+        .for_element(Locator::Css("[data-testid=register-submit]"))
+        .await
+        .context("the page never offered to create an account")?;
     let metrics = vigie_e2e::get(&format!("{}/metrics", stack.server_url)).await?;
     let upgrades = String::from_utf8_lossy(&metrics)
         .lines()
@@ -27,7 +32,7 @@ async fn live_accident_scenario() -> anyhow::Result<()> {
         })
         .map(|line| line.rsplit(' ').next().unwrap_or("").to_owned())
         .collect::<Vec<_>>();
-    assert_eq!(upgrades, ["1"], "WebSocket upgrades by status: {metrics:?}");
+    assert_eq!(upgrades, ["2"], "WebSocket upgrades by status: {metrics:?}");
     stack.simulate(3, 4.0, 1).await?;
 
     let card = wait()
