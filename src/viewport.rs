@@ -3,18 +3,20 @@
 //! scroll bar and every row's place are the whole list's. A thousand history rows then cost
 //! the page some fifty rows' elements, whatever was loaded.
 
+use leptos::html::Div;
+use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// Rows drawn past each edge of the view: scrolling a little, or Tab to the next row's
 /// button, lands on rows already drawn while the page catches up.
-pub const MARGIN: usize = 15;
+pub const MARGIN: usize = 10;
 
 /// Where a scroll area stands, in CSS pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Viewport {
     /// Scrolled from the top of the list.
     pub top: f64,
-    /// Of the list in view.
+    /// Of the list in view at most.
     pub height: f64,
     /// One row's height.
     pub row: f64,
@@ -28,7 +30,7 @@ pub struct Slice {
 }
 
 impl Viewport {
-    /// Before the scroll area is measured: a tall screen's worth of rows, unscrolled.
+    /// Before the scroll area is measured: a tall window's worth of rows, unscrolled.
     pub const UNMEASURED: Viewport = Viewport {
         top: 0.0,
         height: 1000.0,
@@ -51,19 +53,90 @@ impl Viewport {
         ["height:", &pixels.to_string(), "px"].concat()
     }
 
-    /// Reads the scroll area `area`, whose drawn rows match `row_selector`; a list with no row
-    /// drawn keeps the row height of `previous`.
+    /// Reads the scroll area `area`, whose drawn rows match `row_selector`. A row's height is
+    /// from the top of one to the next (gaps count); a list with no row drawn keeps that of
+    /// `previous`.
     pub fn read(area: &web_sys::Element, row_selector: &str, previous: Viewport) -> Viewport {
-        let row = (area.query_selector(row_selector).ok().flatten())
-            .and_then(|row| row.dyn_into::<web_sys::HtmlElement>().ok())
-            .map(|row| f64::from(row.offset_height()))
-            .filter(|&height| height > 0.0)
-            .unwrap_or(previous.row);
+        let top = |index| {
+            (area.query_selector_all(row_selector).ok())
+                .and_then(|rows| rows.item(index))
+                .and_then(|row| row.dyn_into::<web_sys::HtmlElement>().ok())
+                .map(|row| (f64::from(row.offset_top()), f64::from(row.offset_height())))
+        };
+        let row = match (top(0), top(1)) {
+            (Some((first, _)), Some((second, _))) => second - first,
+            (Some((_, height)), None) => height,
+            _ => previous.row,
+        };
+        let row = if row > 0.0 { row } else { previous.row };
+        // The window's height, not the area's: an area read while its list was still short
+        // grows with its rows, and must not leave its lower part blank until a scroll.
+        let window_height = (web_sys::window().and_then(|w| w.inner_height().ok()))
+            .and_then(|height| height.as_f64());
         Viewport {
             top: f64::from(area.scroll_top()),
-            height: f64::from(area.client_height()),
+            height: window_height.unwrap_or(Viewport::UNMEASURED.height),
             row,
         }
+    }
+}
+
+/// A scroll area (`area`, a `<div>`) that draws only its rows in view: give it
+/// `on:scroll=move |_| window.measure()`, draw [`ScrollWindow::drawn`] between spacers of
+/// [`ScrollWindow::before`] and [`ScrollWindow::after`].
+#[derive(Clone, Copy)]
+pub struct ScrollWindow {
+    pub area: NodeRef<Div>,
+    viewport: RwSignal<Viewport>,
+    /// Matches the drawn rows (not the spacers).
+    rows: &'static str,
+}
+
+impl ScrollWindow {
+    /// Measured once the area is in the page, and whenever the window's size changes.
+    pub fn new(rows: &'static str) -> ScrollWindow {
+        let window = ScrollWindow {
+            area: NodeRef::new(),
+            viewport: RwSignal::new(Viewport::UNMEASURED),
+            rows,
+        };
+        Effect::new(move |_| {
+            if window.area.get().is_some() {
+                window.measure();
+            }
+        });
+        let resized = window_event_listener(leptos::ev::resize, move |_| window.measure());
+        on_cleanup(move || resized.remove());
+        window
+    }
+
+    /// Reads where the area stands (after a scroll).
+    pub fn measure(self) {
+        if let Some(area) = self.area.get_untracked() {
+            let previous = self.viewport.get_untracked();
+            let now = Viewport::read(&area, self.rows, previous);
+            if now != previous {
+                self.viewport.set(now);
+            }
+        }
+    }
+
+    /// The rows of `list` to draw, with their places in it.
+    pub fn drawn<T: Clone>(self, list: &[T]) -> Vec<(usize, T)> {
+        let Slice { start, end } = self.viewport.get().slice(list.len());
+        (start..end).zip(list[start..end].iter().cloned()).collect()
+    }
+
+    /// The `style` of the spacer above the drawn rows of a list of `total`.
+    pub fn before(self, total: usize) -> String {
+        let viewport = self.viewport.get();
+        viewport.spacer(viewport.slice(total).start)
+    }
+
+    /// The `style` of the spacer below the drawn rows of a list of `total`.
+    pub fn after(self, total: usize) -> String {
+        let viewport = self.viewport.get();
+        viewport.spacer(total - viewport.slice(total).end)
     }
 }
 
@@ -142,8 +215,8 @@ mod tests {
     fn spacers_stand_for_the_rows_left_out() {
         let viewport = at(2000.0);
         let slice = viewport.slice(1000);
-        assert_eq!(viewport.spacer(slice.start), "height:1400px");
-        assert_eq!(viewport.spacer(1000 - slice.end), "height:36960px");
+        assert_eq!(viewport.spacer(slice.start), "height:1600px");
+        assert_eq!(viewport.spacer(1000 - slice.end), "height:37160px");
         assert_eq!(viewport.spacer(0), "height:0px");
     }
 }

@@ -20,7 +20,7 @@ use crate::components::live::kind_label;
 use crate::components::{message, rows};
 use crate::feed::shown_severity;
 use crate::filters::HistoryFilter;
-use crate::viewport::{Slice, Viewport};
+use crate::viewport::ScrollWindow;
 use form::FilterForm;
 use histogram::{Bucket, Histogram, HistogramChart};
 
@@ -29,7 +29,7 @@ const REFRESH_PERIOD: Duration = Duration::from_secs(10);
 /// Least time between two histogram refreshes caused by live events (each costs a request per
 /// refinement step; a busy feed would otherwise ask every REFRESH_DELAY).
 const HISTOGRAM_PERIOD: Duration = Duration::from_secs(5);
-/// The table's drawn rows, as [`Viewport::read`] finds them.
+/// The table's drawn rows, as [`ScrollWindow`] finds them.
 const ROW: &str = "tbody tr[data-incident-id]";
 /// Rows the table holds at most (20 pages): past that, "Load more" gives way to narrower
 /// filters or the export, which have no limit, so the page's memory stays bounded.
@@ -219,38 +219,10 @@ pub fn HistoryPanel(
         move || applied.with(|filter| api::export_url(extension, &filter.to_query()))
     };
     let select = state.selected;
-    // Only the rows in the table's view, and a margin, are drawn (`viewport`).
-    let scroller = NodeRef::<leptos::html::Div>::new();
-    let viewport = RwSignal::new(Viewport::UNMEASURED);
-    let measure = move || {
-        if let Some(area) = scroller.get_untracked() {
-            let now = Viewport::read(&area, ROW, viewport.get_untracked());
-            if now != viewport.get_untracked() {
-                viewport.set(now);
-            }
-        }
-    };
-    // Once the table is in the page, and whenever the window's size changes.
-    Effect::new(move |_| {
-        if scroller.get().is_some() {
-            measure();
-        }
-    });
-    let resized = window_event_listener(leptos::ev::resize, move |_| measure());
-    on_cleanup(move || resized.remove());
-    let slice = Memo::new(move |_| viewport.get().slice(results.with(Vec::len)));
-    let results_shown = move || {
-        let Slice { start, end } = slice.get();
-        results.with(|all| {
-            let end = end.min(all.len());
-            (start..end)
-                .zip(all[start.min(end)..end].iter().cloned())
-                .collect::<Vec<_>>()
-        })
-    };
-    let spacer = move |rows: fn(Slice, usize) -> usize| {
-        move || viewport.with(|v| v.spacer(rows(slice.get(), results.with(Vec::len))))
-    };
+    // Only the rows in the table's view, and a margin, are drawn.
+    let scroll = ScrollWindow::new(ROW);
+    let results_shown = move || results.with(|all| scroll.drawn(all));
+    let total = move || results.with(Vec::len);
     let has_more =
         Memo::new(move |_| next_cursor.with(Option::is_some) && results.with(Vec::len) < MAX_ROWS);
     move || {
@@ -269,15 +241,15 @@ pub fn HistoryPanel(
                 </span>
             </div>
             <div class="table-scroll" role="region" aria-labelledby="history-title" tabindex="0"
-                node_ref=scroller on:scroll=move |_| measure()>
-                <table data-testid="history" aria-rowcount=move || results.with(Vec::len) + 1>
+                node_ref=scroll.area on:scroll=move |_| scroll.measure()>
+                <table data-testid="history" aria-rowcount=move || total() + 1>
                     <thead>
                         <tr aria-rowindex="1"><th scope="col">"Opened (UTC)"</th><th scope="col">"Kind"</th><th scope="col">"Status"</th><th scope="col">"Severity"</th><th scope="col">"Zone"</th><th scope="col">"Vehicles"</th></tr>
                     </thead>
                     <tbody>
-                        <tr class="spacer" aria-hidden="true"><td colspan="6" style=spacer(|slice, _| slice.start)></td></tr>
+                        <tr class="spacer" aria-hidden="true"><td colspan="6" style=move || scroll.before(total())></td></tr>
                         {rows(results_shown, |(index, incident)| (*index, incident.id.clone(), incident.updated_at), move |(index, incident)| result_row(index, incident, select))}
-                        <tr class="spacer" aria-hidden="true"><td colspan="6" style=spacer(|slice, total| total - slice.end)></td></tr>
+                        <tr class="spacer" aria-hidden="true"><td colspan="6" style=move || scroll.after(total())></td></tr>
                     </tbody>
                 </table>
             </div>

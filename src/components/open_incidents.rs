@@ -6,6 +6,10 @@ use crate::components::live::kind_label;
 use crate::components::rows;
 use crate::feed::{duration_label, place_name, vehicles_label};
 use crate::open::OpenIncident;
+use crate::viewport::ScrollWindow;
+
+/// The list's drawn rows, as [`ScrollWindow`] finds them.
+const ROW: &str = "li[data-incident-id]";
 
 /// Open accidents and active jams, with how long they have lasted; one row per incident, so an
 /// event rewrites only its incident's row. Its kind opens the incident's details (`select`).
@@ -18,19 +22,27 @@ pub fn OpenIncidents(
     if let Ok(ticker) = set_interval_with_handle(move || now.set(crate::clock::now()), TICK) {
         on_cleanup(move || ticker.clear());
     }
+    // Only the rows in view, and a margin, are drawn.
+    let scroll = ScrollWindow::new(ROW);
+    let total = move || open.with(Vec::len);
     view! {
         <section class="pane open" aria-labelledby="open-title">
             <h2 id="open-title">"Open incidents"</h2>
-            <ul class="open-incidents" data-testid="open-incidents">
-                {rows(
-                    move || {
-                        let now = now.get();
-                        open.get().into_iter().map(move |open| (minutes_since(open.since, now), open))
-                    },
-                    |(minutes, open)| (open.latest.incident.clone(), open.latest.id.clone(), *minutes),
-                    move |(minutes, open)| row(open, minutes, select),
-                )}
-            </ul>
+            <div class="open-scroll" node_ref=scroll.area on:scroll=move |_| scroll.measure()>
+                <ul class="open-incidents" data-testid="open-incidents">
+                    <li class="spacer" aria-hidden="true" style=move || scroll.before(total())></li>
+                    {rows(
+                        move || {
+                            let now = now.get();
+                            let drawn = open.with(|all| scroll.drawn(all));
+                            drawn.into_iter().map(move |(index, open)| (index, minutes_since(open.since, now), open))
+                        },
+                        |(index, minutes, open)| (*index, open.latest.incident.clone(), open.latest.id.clone(), *minutes),
+                        move |(index, minutes, open)| row(open, minutes, (index, total()), select),
+                    )}
+                    <li class="spacer" aria-hidden="true" style=move || scroll.after(total())></li>
+                </ul>
+            </div>
         </section>
     }
 }
@@ -39,7 +51,14 @@ pub fn OpenIncidents(
 /// (A row reading the ticking clock itself would stay among the clock's subscribers after it
 /// is gone: reactive_graph 0.2.16 does not unsubscribe dropped effects, which grew the wasm
 /// memory with every incident.)
-fn row(open: OpenIncident, minutes: i64, select: RwSignal<Option<String>>) -> impl IntoView {
+/// `place`: the row's index in the list, and the list's length, for screen readers, which see
+/// only the rows drawn.
+fn row(
+    open: OpenIncident,
+    minutes: i64,
+    (index, total): (usize, usize),
+    select: RwSignal<Option<String>>,
+) -> impl IntoView {
     let event = open.latest;
     let class = format!(
         "open-incident {} {}",
@@ -54,7 +73,7 @@ fn row(open: OpenIncident, minutes: i64, select: RwSignal<Option<String>>) -> im
     let incident = event.incident.clone();
     let focus_key = ["open-", &event.incident].concat();
     view! {
-        <li class=class data-incident-id=event.incident.clone()>
+        <li class=class data-incident-id=event.incident.clone() aria-posinset=index + 1 aria-setsize=total>
             <button class="kind row-open" aria-label=label data-focus-key=focus_key on:click=move |_| select.set(Some(incident.clone()))>
                 {kind_label(event.kind)}
             </button>

@@ -81,8 +81,8 @@ async fn table_ids(page: &Client) -> anyhow::Result<Vec<String>> {
     Ok(rows.into_iter().map(|(_, id)| id).collect())
 }
 
-/// The most rows the history table may draw at once in the test's window: a view (at most
-/// 36rem, 16 rows) and a margin of 15 each side, with room to spare.
+/// The most rows the history table may draw at once in the test's window: the window's height
+/// (900 px, under 30 rows) and a margin of 10 rows each side, with room to spare.
 const MOST_ROWS_DRAWN: usize = 60;
 
 /// The history's status line and its rows' ids.

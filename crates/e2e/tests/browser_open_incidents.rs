@@ -86,7 +86,7 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
     // The buried accidents were all cleared, in the history as in the API's answer.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
-        count(&page, "[data-testid=open-incidents] li").await?,
+        count(&page, "[data-testid=open-incidents] li[data-incident-id]").await?,
         1,
         "only the old accident is open"
     );
@@ -227,10 +227,51 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
     })
     .await?;
 
+    // A hundred more open: the panel draws the rows in its view, and scrolling to its end
+    // draws the oldest, the hostile accident, in its place.
+    let opened_at = OffsetDateTime::now_utc();
+    for n in 0..MANY_OPEN {
+        let at = opened_at + time::Duration::milliseconds(n as i64);
+        gateway.post(&open(EventKind::Accident, at)).await?;
+    }
+    let listed = MANY_OPEN + 1;
+    let setsize = "[data-testid=open-incidents] li[aria-setsize]";
+    eventually(
+        Duration::from_secs(20),
+        "the panel to list them all",
+        || {
+            let page = page.clone();
+            async move {
+                let row = page.find(Locator::Css(setsize)).await?;
+                let size = row.attr("aria-setsize").await?;
+                Ok((size == Some(listed.to_string())).then_some(()))
+            }
+        },
+    )
+    .await?;
+    let drawn = count(&page, "[data-testid=open-incidents] li[data-incident-id]").await?;
+    assert!(
+        (1..=60).contains(&drawn),
+        "{drawn} of {listed} rows drawn: the panel draws those in view"
+    );
+    page.execute(
+        "const area = document.querySelector('.open-scroll'); area.scrollTop = area.scrollHeight",
+        vec![],
+    )
+    .await?;
+    let last = wait()
+        .for_element(Locator::Css(&open_row(&hostile.incident)))
+        .await
+        .context("scrolled to the end, the oldest open incident is not drawn")?;
+    assert_eq!(last.attr("aria-posinset").await?, Some(listed.to_string()));
+
     gateway.close().await;
     page.close().await?;
     stack.stop().await
 }
+
+/// Open incidents posted at the end, more than the panel has room for.
+const MANY_OPEN: usize = 100;
 
 /// The focus key (`data-focus-key`) of the focused element, if it is in the page.
 async fn focused_key(page: &fantoccini::Client) -> anyhow::Result<Option<String>> {
