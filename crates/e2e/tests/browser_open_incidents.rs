@@ -264,6 +264,7 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         .await
         .context("scrolled to the end, the oldest open incident is not drawn")?;
     assert_eq!(last.attr("aria-posinset").await?, Some(listed.to_string()));
+    screenshot(&page, "open-incidents-scrolled").await?;
 
     gateway.close().await;
     page.close().await?;
