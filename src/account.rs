@@ -135,8 +135,12 @@ impl Account {
             Event::Disconnected { error } => {
                 self.registration_probe.set_value(None);
                 match error {
-                    // WebSockets blocked on the way: ask over BOSH.
-                    Some(error) if kind == Kind::WebSocket && error.is_transient() => {
+                    // WebSockets blocked on the way, before an answer: ask over BOSH.
+                    Some(error)
+                        if kind == Kind::WebSocket
+                            && error.is_transient()
+                            && self.registration.get_untracked().is_none() =>
+                    {
                         return self.probe_registration(config.clone(), Kind::Bosh);
                     }
                     Some(error) => {

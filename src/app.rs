@@ -17,7 +17,11 @@ use crate::components::status::LinkIndicator;
 use crate::components::theme::ThemeToggle;
 use crate::open::OpenIncidents;
 use crate::session::{Link, Session};
+use vigie_dashboard::transport::Kind;
 
+/// See the registration probe in [`App`]: after the viewer's first room, and after the start.
+const REGISTRATION_PROBE_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(1);
+const REGISTRATION_PROBE_ANYWAY: std::time::Duration = std::time::Duration::from_secs(5);
 /// See `panels` in [`App`].
 const PANELS_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -48,18 +52,24 @@ pub fn App() -> impl IntoView {
         }
         Err(error) => session.link.set(Link::Failed(error)),
     };
-    // Whether the login form may offer "Create account": asked once the viewer is live, so
-    // not in the way to live, and over the transport that got it there.
-    Effect::new(move |asked: Option<bool>| {
-        asked == Some(true)
-            || match session.link.get() {
-                Link::Online { transport, .. } => {
-                    account.ask_registration(transport);
-                    true
-                }
-                _ => false,
+    // Whether the login form may offer "Create account": asked once every room is joined (or
+    // REGISTRATION_PROBE_AT_THE_LATEST after the first), so never in the way to live, and over
+    // the transport that got the viewer there. Asking twice is harmless: the first one holds.
+    Effect::new(move |waiting: Option<bool>| match session.link.get() {
+        Link::Online { transport, rooms } => {
+            if rooms >= session.rooms.with_untracked(|r| r.wanted().len()) {
+                account.ask_registration(transport);
+            } else if waiting != Some(true) {
+                let ask = move || account.ask_registration(transport);
+                set_timeout(ask, REGISTRATION_PROBE_AT_THE_LATEST);
             }
+            true
+        }
+        _ => waiting == Some(true),
     });
+    // A viewer that cannot get online still lets an operator create an account.
+    let ask_anyway = move || account.ask_registration(Kind::WebSocket);
+    set_timeout(ask_anyway, REGISTRATION_PROBE_ANYWAY);
     // Inlined by the server: the XMPP session starts before the page is built. Fetched otherwise.
     match crate::session::config_in_page() {
         Some(config) => configured(config),

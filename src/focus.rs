@@ -17,15 +17,23 @@ pub fn focused_key() -> Option<String> {
 }
 
 /// Once the redraw under way is done, gives the focus back to the element keyed as the one
-/// that has it now, if the focus was lost meanwhile.
+/// that has it now, if the focus was lost meanwhile; to its scroll area (`data-focus-area`)
+/// when the redraw left it out, scrolled out of a long list's drawn rows.
 pub fn keep_through_redraw() {
-    if let Some(key) = focused_key() {
-        queue_microtask(move || {
-            if lost() {
-                focus(&key);
+    let Some(active) = document().active_element() else {
+        return;
+    };
+    let Some(key) = active.get_attribute(KEY) else {
+        return;
+    };
+    let area = active.closest("[data-focus-area]").ok().flatten();
+    queue_microtask(move || {
+        if lost() && !focus(&key) {
+            if let Some(area) = area.and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = area.focus();
             }
-        });
-    }
+        }
+    });
 }
 
 /// Once the redraw under way is done, moves the focus to the element keyed `key`.

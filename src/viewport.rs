@@ -37,11 +37,12 @@ impl Viewport {
         row: 36.0,
     };
 
-    /// The rows of a list of `total` to draw.
+    /// The rows of a list of `total` to draw. Scrolled past the end of a list that just got
+    /// shorter, the last rows: where the browser's scroll comes back to.
     pub fn slice(&self, total: usize) -> Slice {
         let row = self.row.max(1.0);
-        let first = (self.top.max(0.0) / row) as usize;
-        let in_view = (self.height.max(0.0) / row).ceil() as usize + 1;
+        let in_view = ((self.height.max(0.0) / row).ceil() as usize).saturating_add(1);
+        let first = ((self.top.max(0.0) / row) as usize).min(total.saturating_sub(in_view));
         let start = first.saturating_sub(MARGIN).min(total);
         let end = (first.saturating_add(in_view).saturating_add(MARGIN)).clamp(start, total);
         Slice { start, end }
@@ -57,9 +58,9 @@ impl Viewport {
     /// from the top of one to the next (gaps count); a list with no row drawn keeps that of
     /// `previous`.
     pub fn read(area: &web_sys::Element, row_selector: &str, previous: Viewport) -> Viewport {
+        let rows = area.query_selector_all(row_selector).ok();
         let top = |index| {
-            (area.query_selector_all(row_selector).ok())
-                .and_then(|rows| rows.item(index))
+            (rows.as_ref().and_then(|rows| rows.item(index)))
                 .and_then(|row| row.dyn_into::<web_sys::HtmlElement>().ok())
                 .map(|row| (f64::from(row.offset_top()), f64::from(row.offset_height())))
         };
@@ -74,7 +75,8 @@ impl Viewport {
         let window_height = (web_sys::window().and_then(|w| w.inner_height().ok()))
             .and_then(|height| height.as_f64());
         Viewport {
-            top: f64::from(area.scroll_top()),
+            // Whole rows: scrolling within a row draws nothing anew.
+            top: (f64::from(area.scroll_top()) / row).floor() * row,
             height: window_height.unwrap_or(Viewport::UNMEASURED.height),
             row,
         }
@@ -93,21 +95,32 @@ pub struct ScrollWindow {
 }
 
 impl ScrollWindow {
-    /// Measured once the area is in the page, and whenever the window's size changes.
-    pub fn new(rows: &'static str) -> ScrollWindow {
+    /// Measured once the area is in the page, after each change of the list's length
+    /// (`total`: the first rows drawn give the rows' height), and whenever the window's size
+    /// changes.
+    pub fn new(rows: &'static str, total: impl Fn() -> usize + 'static) -> ScrollWindow {
         let window = ScrollWindow {
             area: NodeRef::new(),
             viewport: RwSignal::new(Viewport::UNMEASURED),
             rows,
         };
         Effect::new(move |_| {
+            total();
             if window.area.get().is_some() {
-                window.measure();
+                // Once the rows of this change are drawn.
+                request_animation_frame(move || window.measure());
             }
         });
         let resized = window_event_listener(leptos::ev::resize, move |_| window.measure());
         on_cleanup(move || resized.remove());
         window
+    }
+
+    /// Scrolls the area back to its first row (a new list).
+    pub fn to_top(self) {
+        if let Some(area) = self.area.get_untracked() {
+            area.set_scroll_top(0);
+        }
     }
 
     /// Reads where the area stands (after a scroll).
@@ -177,12 +190,20 @@ mod tests {
         );
         assert_eq!(at(0.0).slice(3), Slice { start: 0, end: 3 });
         assert_eq!(at(0.0).slice(0), Slice { start: 0, end: 0 });
-        // Scrolled past the end of a list that just got shorter (a narrower filter).
-        assert_eq!(at(1e6).slice(20), Slice { start: 20, end: 20 });
+        // Scrolled past the end of a list that just got shorter (a narrower filter): its
+        // last rows, where the browser brings the scroll back.
+        assert_eq!(at(1e6).slice(20), Slice { start: 0, end: 20 });
+        assert_eq!(
+            at(1e6).slice(100),
+            Slice {
+                start: 89 - MARGIN,
+                end: 100
+            }
+        );
         assert_eq!(
             at(39_600.0).slice(1000),
             Slice {
-                start: 990 - MARGIN,
+                start: 989 - MARGIN,
                 end: 1000
             }
         );
@@ -203,6 +224,10 @@ mod tests {
                 top: f64::NAN,
                 height: f64::NAN,
                 row: f64::NAN,
+            },
+            Viewport {
+                height: f64::INFINITY,
+                ..at(0.0)
             },
         ] {
             let slice = viewport.slice(100);

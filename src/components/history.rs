@@ -219,10 +219,15 @@ pub fn HistoryPanel(
         move || applied.with(|filter| api::export_url(extension, &filter.to_query()))
     };
     let select = state.selected;
-    // Only the rows in the table's view, and a margin, are drawn.
-    let scroll = ScrollWindow::new(ROW);
-    let results_shown = move || results.with(|all| scroll.drawn(all));
+    // Only the rows in the table's view, and a margin, are drawn; a new filter's start at the
+    // top.
     let total = move || results.with(Vec::len);
+    let scroll = ScrollWindow::new(ROW, total);
+    Effect::new(move |_| {
+        applied.track();
+        scroll.to_top();
+    });
+    let results_shown = move || results.with(|all| scroll.drawn(all));
     let has_more =
         Memo::new(move |_| next_cursor.with(Option::is_some) && results.with(Vec::len) < MAX_ROWS);
     move || {
@@ -241,7 +246,7 @@ pub fn HistoryPanel(
                 </span>
             </div>
             <div class="table-scroll" role="region" aria-labelledby="history-title" tabindex="0"
-                node_ref=scroll.area on:scroll=move |_| scroll.measure()>
+                data-focus-area node_ref=scroll.area on:scroll=move |_| scroll.measure()>
                 <table data-testid="history" aria-rowcount=move || total() + 1>
                     <thead>
                         <tr aria-rowindex="1"><th scope="col">"Opened (UTC)"</th><th scope="col">"Kind"</th><th scope="col">"Status"</th><th scope="col">"Severity"</th><th scope="col">"Zone"</th><th scope="col">"Vehicles"</th></tr>
@@ -315,6 +320,12 @@ fn result_row(index: usize, incident: Incident, select: RwSignal<Option<String>>
     );
     let focus_key = ["history-", &incident.id].concat();
     let vehicles = incident.vehicles.join(", ");
+    let zone = incident
+        .zone
+        .as_deref()
+        .map(zone_name)
+        .unwrap_or_default()
+        .to_owned();
     view! {
         <tr data-incident-id=incident.id.clone() aria-rowindex=index + 2 on:click=open_from_row>
             <td><button class="row-open" aria-label=label data-focus-key=focus_key on:click=open_from_button>
@@ -323,7 +334,7 @@ fn result_row(index: usize, incident: Incident, select: RwSignal<Option<String>>
             <td>{kind_label(incident.kind)}</td>
             <td>{incident.status.as_str()}</td>
             <td class=format!("severity {}", severity.unwrap_or_default())>{severity.unwrap_or("—")}</td>
-            <td>{incident.zone.as_deref().map(zone_name).unwrap_or_default().to_owned()}</td>
+            <td title=zone.clone()>{zone.clone()}</td>
             <td title=vehicles.clone()>{vehicles.clone()}</td>
         </tr>
     }

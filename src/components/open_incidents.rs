@@ -23,12 +23,13 @@ pub fn OpenIncidents(
         on_cleanup(move || ticker.clear());
     }
     // Only the rows in view, and a margin, are drawn.
-    let scroll = ScrollWindow::new(ROW);
     let total = move || open.with(Vec::len);
+    let scroll = ScrollWindow::new(ROW, total);
     view! {
         <section class="pane open" aria-labelledby="open-title">
             <h2 id="open-title">"Open incidents"</h2>
-            <div class="open-scroll" node_ref=scroll.area on:scroll=move |_| scroll.measure()>
+            <div class="open-scroll" role="region" aria-labelledby="open-title" tabindex="0"
+                data-focus-area node_ref=scroll.area on:scroll=move |_| scroll.measure()>
                 <ul class="open-incidents" data-testid="open-incidents">
                     <li class="spacer" aria-hidden="true" style=move || scroll.before(total())></li>
                     {rows(
@@ -38,7 +39,7 @@ pub fn OpenIncidents(
                             drawn.into_iter().map(move |(index, open)| (index, minutes_since(open.since, now), open))
                         },
                         |(index, minutes, open)| (*index, open.latest.incident.clone(), open.latest.id.clone(), *minutes),
-                        move |(index, minutes, open)| row(open, minutes, (index, total()), select),
+                        move |(index, minutes, open)| row(open, minutes, index, total, select),
                     )}
                     <li class="spacer" aria-hidden="true" style=move || scroll.after(total())></li>
                 </ul>
@@ -51,12 +52,12 @@ pub fn OpenIncidents(
 /// (A row reading the ticking clock itself would stay among the clock's subscribers after it
 /// is gone: reactive_graph 0.2.16 does not unsubscribe dropped effects, which grew the wasm
 /// memory with every incident.)
-/// `place`: the row's index in the list, and the list's length, for screen readers, which see
-/// only the rows drawn.
+/// `index` in a list of `total`, for screen readers, which see only the rows drawn.
 fn row(
     open: OpenIncident,
     minutes: i64,
-    (index, total): (usize, usize),
+    index: usize,
+    total: impl Fn() -> usize + Send + Sync + 'static,
     select: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let event = open.latest;
@@ -72,13 +73,15 @@ fn row(
     );
     let incident = event.incident.clone();
     let focus_key = ["open-", &event.incident].concat();
+    let place = place_name(&event).to_owned();
+    let vehicles = vehicles_label(&event.vehicles);
     view! {
         <li class=class data-incident-id=event.incident.clone() aria-posinset=index + 1 aria-setsize=total>
             <button class="kind row-open" aria-label=label data-focus-key=focus_key on:click=move |_| select.set(Some(incident.clone()))>
                 {kind_label(event.kind)}
             </button>
-            <span class="where">{place_name(&event).to_owned()}</span>
-            <span class="vehicle">{vehicles_label(&event.vehicles)}</span>
+            <span class="where" title=place.clone()>{place.clone()}</span>
+            <span class="vehicle" title=vehicles.clone()>{vehicles.clone()}</span>
             <span class="duration">{duration_label(minutes)}</span>
         </li>
     }

@@ -19,7 +19,7 @@ async fn live_accident_scenario() -> anyhow::Result<()> {
     open_live(&page, &stack.server_url).await?;
     let wait = || page.wait().at_most(Duration::from_secs(20));
     // The session runs on the WebSocket index.html opened before the app started; once live,
-    // the page asks over a second one whether accounts can be created (and is told yes).
+    // the page asks over a second one whether accounts can be created, then offers to.
     wait()
         .for_element(Locator::Css("[data-testid=register-submit]"))
         .await

@@ -55,6 +55,7 @@ const SCROLL_THROUGH: &str = "\
             await frame();\
         }\
         area.scrollTop = 0;\
+        await frame();\
         done({ rows: [...seen.entries()], most, count: +table.getAttribute('aria-rowcount'), sample: table.outerHTML.slice(0, 1500) });\
     })();";
 
@@ -189,6 +190,36 @@ async fn history_scenario() -> anyhow::Result<()> {
         "100 newest incidents shown",
     )
     .await?;
+    // A focused row scrolled far out of the drawn rows leaves the focus on the table's scroll
+    // area, not on the page's body.
+    page.execute(
+        "document.querySelector(`[data-testid=history] tr[data-incident-id='${arguments[0]}'] button`).focus();\
+         const area = document.querySelector('.history .table-scroll');\
+         area.scrollTop = area.scrollHeight",
+        vec![everything[0].id.clone().into()],
+    )
+    .await?;
+    let on_area = eventually(
+        Duration::from_secs(5),
+        "the focus on the scroll area",
+        || async {
+            let focused = page
+                .execute("return document.activeElement.className", vec![])
+                .await?;
+            Ok((focused.as_str() == Some("table-scroll")).then_some(()))
+        },
+    )
+    .await;
+    if on_area.is_err() {
+        let focused = (page.execute("return document.activeElement.outerHTML", vec![])).await?;
+        let focused = focused
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect::<String>();
+        anyhow::bail!("scrolled out, the focused row left the focus on {focused}");
+    }
 
     // Several kinds and zones and a start time, as an operator would set them.
     let from = start + time::Duration::minutes(1);
