@@ -133,11 +133,10 @@ impl Parser<'_> {
         while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(self.at) {
             self.at += 1;
         }
-        // The slice is ASCII, so always a str; Rust's float syntax is a superset of JSON's.
+        // The slice is ASCII, so always a str; this decimal syntax is a superset of JSON's.
         std::str::from_utf8(&self.bytes[start..self.at])
             .ok()
-            .filter(|text| !text.is_empty())
-            .and_then(|text| text.parse().ok())
+            .and_then(vigie_model::number::parse_decimal)
             .map(Value::Number)
             .ok_or_else(|| {
                 self.at = start;

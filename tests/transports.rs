@@ -1,7 +1,8 @@
 //! Both browser transports against a real Prosody, in headless Chromium: over WebSocket and
 //! over BOSH the dashboard's [`Connection`] logs in anonymously, joins a room and receives a
 //! groupchat message that a native client posts; a WebSocket nobody answers ends without
-//! getting online (what sends the page to BOSH).
+//! getting online (what sends the page to BOSH). Also the number reader's browser half: the
+//! numbers `vigie_model::number::parse_decimal` leaves to `parseFloat`.
 //!
 //! `crates/e2e/tests/browser_transports.rs` runs these: it starts Prosody and the native
 //! poster, then builds this file with their addresses in `VIGIE_TEST_*` (read at compile
@@ -14,6 +15,7 @@ use std::rc::Rc;
 use gloo_timers::future::TimeoutFuture;
 use vigie_dashboard::transport::{Connection, Endpoint, Kind};
 use vigie_model::contract::ANON_DOMAIN;
+use vigie_model::number::parse_decimal;
 use vigie_xmpp::{ClientConfig, Event, History};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_time::{Duration, Instant};
@@ -142,4 +144,26 @@ async fn a_refused_websocket_ends_without_getting_online() {
         .await;
     assert!(error.is_some(), "a refused connection is an error");
     assert!(!session.connection.was_online());
+}
+
+#[wasm_bindgen_test]
+fn numbers_off_the_exact_path_read_as_rust_reads_them() {
+    // Expected: the literals, which rustc rounds correctly.
+    for (text, expected) in [
+        ("9007199254740993", 9007199254740993.0),
+        ("12345678901234567890123", 12345678901234567890123.0),
+        ("123456789012345678.9", 123456789012345678.9),
+        ("1e23", 1e23),
+        ("-4.9e-324", -4.9e-324),
+        ("2e-400", 0.0),
+        ("1e309", f64::INFINITY),
+        ("0.1000000000000000055511151231257827", 0.1),
+    ] {
+        assert_eq!(
+            parse_decimal(text).map(f64::to_bits),
+            Some(f64::to_bits(expected)),
+            "{text}"
+        );
+    }
+    assert_eq!(parse_decimal("1e400x"), None);
 }

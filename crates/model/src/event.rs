@@ -169,9 +169,7 @@ impl Event {
         let required = |name: &'static str| element.attr(name).ok_or(EventError::Missing(name));
         let parsed = |name: &'static str| -> Result<f64, EventError> {
             let value = required(name)?;
-            value
-                .parse::<f64>()
-                .ok()
+            crate::number::parse_decimal(value)
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| EventError::Invalid {
                     field: name,
