@@ -12,7 +12,7 @@ use vigie_xmpp::ChatState;
 use vigie_xmpp::Role;
 use web_time::Instant;
 
-use crate::keyed::Keyed;
+use vigie_xmpp::keyed::Keyed;
 
 /// Lines kept per conversation: older ones are dropped, so hours of chat don't grow memory.
 pub const MAX_LINES: usize = 200;

@@ -11,7 +11,6 @@ mod feed;
 mod filters;
 mod focus;
 mod json;
-mod keyed;
 mod open;
 mod remembered;
 mod rooms;

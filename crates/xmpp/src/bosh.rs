@@ -3,7 +3,7 @@
 //! stanzas, restart, terminate, the empty request that keeps one pending at the server, the
 //! same rid again for a lost request) and what a response body carries, in request order.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::stanza::CLIENT_NS;
@@ -55,7 +55,9 @@ pub(crate) struct Session {
     sid: Option<String>,
     /// Requests the connection manager lets us have in flight at once.
     requests: usize,
-    in_flight: BTreeMap<u64, InFlight>,
+    /// By rid, ascending: rids are issued in order. A few at most (`requests`), so a list:
+    /// a B-tree's code would cost the dashboard's wasm kilobytes.
+    in_flight: VecDeque<(u64, InFlight)>,
     /// Lost requests to send again with the same rid, oldest first.
     resend: VecDeque<u64>,
     /// Stanzas waiting for the next request.
@@ -79,7 +81,7 @@ impl Session {
             to: String::new(),
             sid: None,
             requests: 1,
-            in_flight: BTreeMap::new(),
+            in_flight: VecDeque::new(),
             resend: VecDeque::new(),
             queue: Vec::new(),
             create_wanted: false,
@@ -122,9 +124,8 @@ impl Session {
 
     /// Requests sent whose response has not arrived yet.
     pub fn pending(&self) -> usize {
-        self.in_flight
-            .values()
-            .filter(|request| request.response.is_none())
+        (self.in_flight.iter())
+            .filter(|(_, request)| request.response.is_none())
             .count()
     }
 
@@ -138,7 +139,7 @@ impl Session {
     /// stanzas, restart, or an empty request when `keep_pending` and none is in flight.
     pub fn poll(&mut self, keep_pending: bool) -> Option<Request> {
         while let Some(rid) = self.resend.pop_front() {
-            if let Some(request) = self.in_flight.get(&rid) {
+            if let Some(request) = self.request(rid) {
                 return Some(Request {
                     rid,
                     body: request.body.clone(),
@@ -181,13 +182,13 @@ impl Session {
         let rid = self.next_rid;
         self.next_rid += 1;
         let body = body(rid, &self.to);
-        self.in_flight.insert(
+        self.in_flight.push_back((
             rid,
             InFlight {
                 body: body.clone(),
                 response: None,
             },
-        );
+        ));
         Request { rid, body }
     }
 
@@ -205,7 +206,7 @@ impl Session {
                 .find(|(_, request)| request.response.is_none())
                 .map(|(rid, _)| *rid)
         });
-        let Some(request) = rid.and_then(|rid| self.in_flight.get_mut(&rid)) else {
+        let Some(request) = rid.and_then(|rid| self.request_mut(rid)) else {
             return Ok(Vec::new());
         };
         if request.response.is_some() {
@@ -215,21 +216,27 @@ impl Session {
         self.failures = 0;
         self.resend.retain(|resend| Some(*resend) != rid);
         let mut incoming = Vec::new();
-        while let Some(entry) = self.in_flight.first_entry() {
-            if entry.get().response.is_none() {
-                break;
+        while (self.in_flight.front()).is_some_and(|(_, request)| request.response.is_some()) {
+            if let Some((_, request)) = self.in_flight.pop_front() {
+                let response = request.response.unwrap_or_default();
+                self.parse_response(&response, limits, &mut incoming)?;
             }
-            let response = entry.remove().response.unwrap_or_default();
-            self.parse_response(&response, limits, &mut incoming)?;
         }
         Ok(incoming)
     }
 
     /// Whether request `rid` was sent and its response has not arrived.
     fn is_unanswered(&self, rid: u64) -> bool {
-        self.in_flight
-            .get(&rid)
+        self.request(rid)
             .is_some_and(|request| request.response.is_none())
+    }
+
+    fn request(&self, rid: u64) -> Option<&InFlight> {
+        (self.in_flight.iter()).find_map(|(sent, request)| (*sent == rid).then_some(request))
+    }
+
+    fn request_mut(&mut self, rid: u64) -> Option<&mut InFlight> {
+        (self.in_flight.iter_mut()).find_map(|(sent, request)| (*sent == rid).then_some(request))
     }
 
     /// Request `rid` got no response (network error, HTTP 5xx, timeout): it will be sent

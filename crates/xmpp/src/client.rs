@@ -2,7 +2,7 @@
 //! (open → SASL → restart → bind or XEP-0198 resume → online), then stanzas, MUC rooms,
 //! stream management and keepalive.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::mem;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use crate::error::{Error, Refusal};
 pub use crate::event::Event;
 use crate::framing::{self, Frame, STREAM_ERRORS_NS, STREAM_NS};
 use crate::jid::{self, Jid};
+use crate::keyed::Keyed;
 use crate::mam::{self, ArchiveQuery};
 use crate::muc::{self, Affiliation, History, LeaveReason, Role, RoomMessage, RoomPresence};
 use crate::roster::{self, RosterItem, SubscriptionAction};
@@ -174,8 +175,8 @@ pub struct Client {
     timers: TimerTable,
     wire: Wire,
     events: VecDeque<Event>,
-    rooms: BTreeMap<String, Room>,
-    pending_iqs: BTreeMap<String, PendingIq>,
+    rooms: Keyed<Room>,
+    pending_iqs: Keyed<PendingIq>,
     keepalive_id: Option<String>,
     bound_jid: Option<String>,
     /// XEP-0198 state; survives a lost connection while the session may be resumed.
@@ -215,8 +216,8 @@ impl Client {
             now: None,
             timers: TimerTable::default(),
             events: VecDeque::new(),
-            rooms: BTreeMap::new(),
-            pending_iqs: BTreeMap::new(),
+            rooms: Keyed::default(),
+            pending_iqs: Keyed::default(),
             keepalive_id: None,
             bound_jid: None,
             sm: sm::State::default(),

@@ -83,6 +83,7 @@ pub mod error;
 pub mod event;
 pub mod framing;
 pub mod jid;
+pub mod keyed;
 pub mod mam;
 pub mod muc;
 pub mod ping;

@@ -1,6 +1,7 @@
-//! A map from names to values, in name order, as a sorted `Vec`. The chat's maps hold tens of
-//! entries, where this is as quick as a `BTreeMap`, and each value type costs the wasm a few
-//! hundred bytes of code instead of a B-tree's several kilobytes.
+//! A map from names to values, in name order, as a sorted `Vec`: the client's rooms and
+//! requests, the dashboard's chat. They hold tens of entries, where this is as quick as a
+//! `BTreeMap`, and each value type costs the dashboard's wasm a few hundred bytes of code
+//! instead of a B-tree's several kilobytes.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keyed<V> {
@@ -72,12 +73,30 @@ impl<V> Keyed<V> {
         self.entries.iter().map(|(_, value)| value)
     }
 
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.entries.iter_mut().map(|(_, value)| value)
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub fn clear(&mut self) {
         self.entries.clear();
+    }
+}
+
+/// Entries in key order.
+impl<V> IntoIterator for Keyed<V> {
+    type Item = (String, V);
+    type IntoIter = std::vec::IntoIter<(String, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
     }
 }
 
@@ -103,9 +122,14 @@ mod tests {
         assert_eq!(map.remove("bob"), Some(3));
         assert_eq!(map.remove("bob"), None);
         map.retain(|key, _| key != "ana");
-        assert_eq!(map.values().collect::<Vec<_>>(), [&5]);
-        assert_eq!((map.get("cid"), map.len()), (Some(&5), 1));
+        map.values_mut().for_each(|value| *value += 1);
+        assert_eq!(map.values().collect::<Vec<_>>(), [&6]);
+        assert_eq!((map.get("cid"), map.len()), (Some(&6), 1));
+        assert_eq!(
+            map.clone().into_iter().collect::<Vec<_>>(),
+            [("cid".into(), 6)]
+        );
         map.clear();
-        assert_eq!(map.len(), 0);
+        assert!(map.is_empty());
     }
 }
