@@ -14,6 +14,8 @@ use web_time::Instant;
 
 use vigie_xmpp::keyed::Keyed;
 
+use crate::sorting::sorted_by_key;
+
 /// Lines kept per conversation: older ones are dropped, so hours of chat don't grow memory.
 pub const MAX_LINES: usize = 200;
 /// Longest body shown; the rest is cut (a hostile 200 KB body must not freeze the page).
@@ -386,9 +388,9 @@ impl Occupants {
 
     /// Moderators first, then participants, then visitors; by nick within each.
     pub fn sorted(&self) -> Vec<&OccupantView> {
-        let mut list: Vec<_> = self.by_nick.values().collect();
-        list.sort_by_cached_key(|o| (role_rank(o.role), o.nick.to_ascii_lowercase()));
-        list
+        sorted_by_key(self.by_nick.values().collect(), |o| {
+            (role_rank(o.role), o.nick.to_ascii_lowercase())
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -492,9 +494,9 @@ impl Roster {
 
     /// Online contacts first (most available first), then by label.
     pub fn sorted(&self) -> Vec<&Contact> {
-        let mut list: Vec<_> = self.contacts.values().collect();
-        list.sort_by_cached_key(|c| (c.presence().availability, c.label().to_ascii_lowercase()));
-        list
+        sorted_by_key(self.contacts.values().collect(), |c| {
+            (c.presence().availability, c.label().to_ascii_lowercase())
+        })
     }
 
     /// `jid` asks to see our presence; each asker is listed once, oldest dropped past

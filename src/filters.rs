@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 use vigie_model::event::format_time;
 use vigie_model::{EventKind, Severity, Status};
 
+use crate::sorting::sorted_by_key;
+
 /// Longest free text the API accepts (`vigie_store::MAX_TEXT_LEN`), in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
 /// Longest vehicle name the API accepts, in characters.
@@ -113,8 +115,8 @@ impl HistoryFilter {
             self.kinds.remove(at);
         } else {
             self.kinds.push(kind);
-            self.kinds
-                .sort_by_key(|k| EventKind::ALL.iter().position(|all| all == k));
+            let kinds = std::mem::take(&mut self.kinds);
+            self.kinds = sorted_by_key(kinds, |k| EventKind::ALL.iter().position(|all| all == k));
         }
     }
 
@@ -124,8 +126,10 @@ impl HistoryFilter {
             self.zones.remove(at);
         } else {
             self.zones.push(zone.to_owned());
-            self.zones
-                .sort_by_key(|z| order.iter().position(|o| o == z).unwrap_or(order.len()));
+            let zones = std::mem::take(&mut self.zones);
+            self.zones = sorted_by_key(zones, |z| {
+                order.iter().position(|o| o == z).unwrap_or(order.len())
+            });
         }
     }
 }

@@ -15,6 +15,7 @@ mod open;
 mod remembered;
 mod rooms;
 mod session;
+mod sorting;
 mod viewport;
 
 fn main() {

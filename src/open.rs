@@ -11,6 +11,7 @@ use vigie_model::{Event, Incident, Status};
 use web_time::Instant;
 
 use crate::api::OPEN_LIMIT;
+use crate::sorting::sorted_by;
 
 /// An incident still open, as the page knows it (owned, so views can keep it in a memo).
 #[derive(Debug, Clone, PartialEq)]
@@ -121,11 +122,10 @@ impl OpenIncidents {
 
     /// The open incidents, the one updated last first.
     pub fn newest_first(&self) -> Vec<OpenIncident> {
-        let mut open: Vec<OpenIncident> = self.open.values().map(|e| e.incident.clone()).collect();
-        open.sort_by(|a, b| {
+        let open: Vec<OpenIncident> = self.open.values().map(|e| e.incident.clone()).collect();
+        sorted_by(open, |a, b| {
             (b.latest.occurred_at, &b.latest.id).cmp(&(a.latest.occurred_at, &a.latest.id))
-        });
-        open
+        })
     }
 
     fn insert(&mut self, incident: OpenIncident, touched: Instant) {

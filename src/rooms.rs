@@ -6,6 +6,8 @@ use vigie_model::contract::{room_for, room_title};
 use vigie_model::EventKind;
 use vigie_xmpp::disco::DiscoItem;
 
+use crate::sorting::sorted_by_key;
+
 /// Where a room stands for this session.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RoomState {
@@ -135,7 +137,10 @@ impl Rooms {
             }
         }
         // ASCII case folding: Unicode's tables would weigh on the page.
-        self.rooms[self.configured..].sort_by_cached_key(|room| room.name.to_ascii_lowercase());
+        let discovered = self.rooms.split_off(self.configured);
+        (self.rooms).extend(sorted_by_key(discovered, |room| {
+            room.name.to_ascii_lowercase()
+        }));
     }
 
     /// The reader wants `jid` joined; returns whether it was not wanted before.
