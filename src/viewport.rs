@@ -134,10 +134,32 @@ impl ScrollWindow {
         }
     }
 
+    /// The rows of a list of `total` to draw.
+    pub fn slice(self, total: usize) -> Slice {
+        self.viewport.get().slice(total)
+    }
+
     /// The rows of `list` to draw, with their places in it.
     pub fn drawn<T: Clone>(self, list: &[T]) -> Vec<(usize, T)> {
-        let Slice { start, end } = self.viewport.get().slice(list.len());
+        let Slice { start, end } = self.slice(list.len());
         (start..end).zip(list[start..end].iter().cloned()).collect()
+    }
+
+    /// Sets `attribute` of the rows drawn to their places, counting from `first`.
+    pub fn number_rows(self, attribute: &str, first: usize) {
+        let Some(rows) =
+            (self.area.get_untracked()).and_then(|area| area.query_selector_all(self.rows).ok())
+        else {
+            return;
+        };
+        for (at, row) in (0..rows.length())
+            .filter_map(|at| rows.item(at))
+            .enumerate()
+        {
+            if let Some(row) = row.dyn_ref::<web_sys::Element>() {
+                let _ = row.set_attribute(attribute, &(first + at).to_string());
+            }
+        }
     }
 
     /// The `style` of the spacer above the drawn rows of a list of `total`.

@@ -460,7 +460,7 @@ async function soak(browser, ready) {
       nodes: document.getElementsByTagName('*').length,
       cards: document.querySelectorAll('[data-testid=live-feed] li.card').length,
       // What holds listeners and nodes besides the feed: to tell growth from a leak.
-      open: +(document.querySelector('[data-testid=open-incidents] li[aria-setsize]')?.getAttribute('aria-setsize') ?? 0),
+      open: +(document.querySelector('[data-testid=open-count]')?.textContent.replace(/\D/g, '') || 0),
       markers: document.querySelectorAll('[data-testid=map-markers] circle').length,
       bars: document.querySelectorAll('[data-testid=histogram] svg > g').length,
       buttons: document.querySelectorAll('button').length,

@@ -228,6 +228,14 @@ pub fn HistoryPanel(
         scroll.to_top();
     });
     let results_shown = move || results.with(|all| scroll.drawn(all));
+    // Each drawn row's place in the results, for screen readers, which see only the rows
+    // drawn: given to a row as it is drawn, and set again on the rows kept once the results
+    // or the view change. (A row keyed by its place would be drawn anew with every incident
+    // added on top.)
+    Effect::new(move |_| {
+        let first = scroll.slice(total()).start;
+        request_animation_frame(move || scroll.number_rows("aria-rowindex", first + 2));
+    });
     let has_more =
         Memo::new(move |_| next_cursor.with(Option::is_some) && results.with(Vec::len) < MAX_ROWS);
     move || {
@@ -253,7 +261,7 @@ pub fn HistoryPanel(
                     </thead>
                     <tbody>
                         <tr class="spacer" aria-hidden="true"><td colspan="6" style=move || scroll.before(total())></td></tr>
-                        {rows(results_shown, |(index, incident)| (*index, incident.id.clone(), incident.updated_at), move |(index, incident)| result_row(index, incident, select))}
+                        {rows(results_shown, |(_, incident)| (incident.id.clone(), incident.updated_at), move |(index, incident)| result_row(index, incident, select))}
                         <tr class="spacer" aria-hidden="true"><td colspan="6" style=move || scroll.after(total())></td></tr>
                     </tbody>
                 </table>
@@ -300,8 +308,8 @@ fn refresh_when_idle(
     );
 }
 
-/// A row opens the incident's details: by a click anywhere on it, or from its button. `index`
-/// is its place in the results, for screen readers, which see only the rows drawn.
+/// A row opens the incident's details: by a click anywhere on it, or from its button. `index`:
+/// its place in the results as it is drawn.
 fn result_row(index: usize, incident: Incident, select: RwSignal<Option<String>>) -> impl IntoView {
     let id = incident.id.clone();
     let open_from_row = {

@@ -22,12 +22,18 @@ pub fn OpenIncidents(
     if let Ok(ticker) = set_interval_with_handle(move || now.set(crate::clock::now()), TICK) {
         on_cleanup(move || ticker.clear());
     }
-    // Only the rows in view, and a margin, are drawn.
+    // Only the rows in view, and a margin, are drawn; the heading tells how many there are.
+    // (Rows keep no place in the list, `aria-posinset`: every new incident on top would draw
+    // them all anew, and at 100 events a second the wasm memory grew by a megabyte a minute.)
     let total = move || open.with(Vec::len);
+    let count = move || match total() {
+        0 => String::new(),
+        n => [" · ", &n.to_string()].concat(),
+    };
     let scroll = ScrollWindow::new(ROW, total);
     view! {
         <section class="pane open" aria-labelledby="open-title">
-            <h2 id="open-title">"Open incidents"</h2>
+            <h2 id="open-title">"Open incidents"<span data-testid="open-count">{count}</span></h2>
             <div class="open-scroll" role="region" aria-labelledby="open-title" tabindex="0"
                 data-focus-area node_ref=scroll.area on:scroll=move |_| scroll.measure()>
                 <ul class="open-incidents" data-testid="open-incidents">
@@ -36,10 +42,10 @@ pub fn OpenIncidents(
                         move || {
                             let now = now.get();
                             let drawn = open.with(|all| scroll.drawn(all));
-                            drawn.into_iter().map(move |(index, open)| (index, minutes_since(open.since, now), open))
+                            drawn.into_iter().map(move |(_, open)| (minutes_since(open.since, now), open))
                         },
-                        |(index, minutes, open)| (*index, open.latest.incident.clone(), open.latest.id.clone(), *minutes),
-                        move |(index, minutes, open)| row(open, minutes, index, total, select),
+                        |(minutes, open)| (open.latest.incident.clone(), open.latest.id.clone(), *minutes),
+                        move |(minutes, open)| row(open, minutes, select),
                     )}
                     <li class="spacer" aria-hidden="true" style=move || scroll.after(total())></li>
                 </ul>
@@ -52,14 +58,7 @@ pub fn OpenIncidents(
 /// (A row reading the ticking clock itself would stay among the clock's subscribers after it
 /// is gone: reactive_graph 0.2.16 does not unsubscribe dropped effects, which grew the wasm
 /// memory with every incident.)
-/// `index` in a list of `total`, for screen readers, which see only the rows drawn.
-fn row(
-    open: OpenIncident,
-    minutes: i64,
-    index: usize,
-    total: impl Fn() -> usize + Send + Sync + 'static,
-    select: RwSignal<Option<String>>,
-) -> impl IntoView {
+fn row(open: OpenIncident, minutes: i64, select: RwSignal<Option<String>>) -> impl IntoView {
     let event = open.latest;
     let class = format!(
         "open-incident {} {}",
@@ -76,7 +75,7 @@ fn row(
     let place = place_name(&event).to_owned();
     let vehicles = vehicles_label(&event.vehicles);
     view! {
-        <li class=class data-incident-id=event.incident.clone() aria-posinset=index + 1 aria-setsize=total>
+        <li class=class data-incident-id=event.incident.clone()>
             <button class="kind row-open" aria-label=label data-focus-key=focus_key on:click=move |_| select.set(Some(incident.clone()))>
                 {kind_label(event.kind)}
             </button>

@@ -235,16 +235,14 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         gateway.post(&open(EventKind::Accident, at)).await?;
     }
     let listed = MANY_OPEN + 1;
-    let setsize = "[data-testid=open-incidents] li[aria-setsize]";
     eventually(
         Duration::from_secs(20),
-        "the panel to list them all",
+        "the panel to count them all",
         || {
             let page = page.clone();
             async move {
-                let row = page.find(Locator::Css(setsize)).await?;
-                let size = row.attr("aria-setsize").await?;
-                Ok((size == Some(listed.to_string())).then_some(()))
+                let count = page.find(Locator::Css("[data-testid=open-count]")).await?;
+                Ok((count.text().await? == format!("· {listed}")).then_some(()))
             }
         },
     )
@@ -259,11 +257,21 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         vec![],
     )
     .await?;
-    let last = wait()
+    wait()
         .for_element(Locator::Css(&open_row(&hostile.incident)))
         .await
         .context("scrolled to the end, the oldest open incident is not drawn")?;
-    assert_eq!(last.attr("aria-posinset").await?, Some(listed.to_string()));
+    let last = page
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=open-incidents] li[data-incident-id]')].pop().dataset.incidentId",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        last.as_str(),
+        Some(hostile.incident.as_str()),
+        "the oldest is last"
+    );
     screenshot(&page, "open-incidents-scrolled").await?;
 
     gateway.close().await;
