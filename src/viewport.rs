@@ -83,37 +83,105 @@ impl Viewport {
     }
 }
 
+/// How drawn rows tell screen readers, which see only them, their places in the whole list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Places {
+    /// `aria-rowindex`, from 2: the table's header is row 1.
+    TableRows,
+    /// `aria-posinset` from 1, and `aria-setsize`.
+    ListItems,
+}
+
+impl Places {
+    /// The attribute with a row's place, and its value for the row at `index` of the list.
+    pub fn place(self, index: usize) -> (&'static str, usize) {
+        match self {
+            Places::TableRows => ("aria-rowindex", index + 2),
+            Places::ListItems => ("aria-posinset", index + 1),
+        }
+    }
+
+    /// The attribute with the list's length on each row, where the role has one.
+    fn size(self) -> Option<&'static str> {
+        match self {
+            Places::TableRows => None,
+            Places::ListItems => Some("aria-setsize"),
+        }
+    }
+}
+
 /// A scroll area (`area`, a `<div>`) that draws only its rows in view: give it
-/// `on:scroll=move |_| window.measure()`, draw [`ScrollWindow::drawn`] between spacers of
-/// [`ScrollWindow::before`] and [`ScrollWindow::after`].
+/// `on:scroll=move |_| window.scrolled()`, draw [`ScrollWindow::drawn`] between spacers of
+/// [`ScrollWindow::before`] and [`ScrollWindow::after`], each row with its place
+/// ([`Places::place`], and the list's length for list items) as it is drawn. The rows kept have theirs set again once a change is drawn.
 #[derive(Clone, Copy)]
 pub struct ScrollWindow {
     pub area: NodeRef<Div>,
     viewport: RwSignal<Viewport>,
     /// Matches the drawn rows (not the spacers).
     rows: &'static str,
+    places: Places,
+    /// The list's length at its last change.
+    total: StoredValue<usize>,
+    /// A frame is asked for: the changes until then are seen to by that one.
+    frame_asked: StoredValue<bool>,
+    /// The list's length when the area was last measured after a change: reading the layout
+    /// at each of a busy list's changes cost the page tasks over 50 ms.
+    measured_length: StoredValue<Option<usize>>,
 }
 
 impl ScrollWindow {
-    /// Measured once the area is in the page, after each change of the list's length
-    /// (`total`: the first rows drawn give the rows' height), and whenever the window's size
-    /// changes.
-    pub fn new(rows: &'static str, total: impl Fn() -> usize + 'static) -> ScrollWindow {
+    /// Measured once the area is in the page, once each change of the list (`list`, which
+    /// gives its length) is drawn (the first rows drawn give the rows' height), and whenever
+    /// the window's size changes.
+    pub fn new(
+        rows: &'static str,
+        places: Places,
+        list: impl Fn() -> usize + 'static,
+    ) -> ScrollWindow {
         let window = ScrollWindow {
             area: NodeRef::new(),
             viewport: RwSignal::new(Viewport::UNMEASURED),
             rows,
+            places,
+            total: StoredValue::new(0),
+            frame_asked: StoredValue::new(false),
+            measured_length: StoredValue::new(None),
         };
         Effect::new(move |_| {
-            total();
+            window.total.set_value(list());
             if window.area.get().is_some() {
-                // Once the rows of this change are drawn.
-                request_animation_frame(move || window.measure());
+                window.once_drawn();
             }
         });
         let resized = window_event_listener(leptos::ev::resize, move |_| window.measure());
         on_cleanup(move || resized.remove());
         window
+    }
+
+    /// After a scroll: draws the rows now in view, and numbers them once drawn.
+    pub fn scrolled(self) {
+        self.measure();
+        self.once_drawn();
+    }
+
+    /// In the next frame, once what changed is drawn: measures the area if the list's length
+    /// changed, and sets the places of the rows drawn. One frame for any number of changes
+    /// before it.
+    fn once_drawn(self) {
+        if self.frame_asked.get_value() {
+            return;
+        }
+        self.frame_asked.set_value(true);
+        request_animation_frame(move || {
+            self.frame_asked.set_value(false);
+            let length = Some(self.total.get_value());
+            if self.measured_length.get_value() != length {
+                self.measured_length.set_value(length);
+                self.measure();
+            }
+            self.number_rows();
+        });
     }
 
     /// Scrolls the area back to its first row (a new list).
@@ -123,8 +191,8 @@ impl ScrollWindow {
         }
     }
 
-    /// Reads where the area stands (after a scroll).
-    pub fn measure(self) {
+    /// Reads where the area stands.
+    fn measure(self) {
         if let Some(area) = self.area.get_untracked() {
             let previous = self.viewport.get_untracked();
             let now = Viewport::read(&area, self.rows, previous);
@@ -134,30 +202,31 @@ impl ScrollWindow {
         }
     }
 
-    /// The rows of a list of `total` to draw.
-    pub fn slice(self, total: usize) -> Slice {
-        self.viewport.get().slice(total)
-    }
-
     /// The rows of `list` to draw, with their places in it.
     pub fn drawn<T: Clone>(self, list: &[T]) -> Vec<(usize, T)> {
-        let Slice { start, end } = self.slice(list.len());
+        let Slice { start, end } = self.viewport.get().slice(list.len());
         (start..end).zip(list[start..end].iter().cloned()).collect()
     }
 
-    /// Sets `attribute` of the rows drawn to their places, counting from `first`.
-    pub fn number_rows(self, attribute: &str, first: usize) {
+    /// Sets the places of the rows drawn: those kept through a change have moved.
+    fn number_rows(self) {
         let Some(rows) =
             (self.area.get_untracked()).and_then(|area| area.query_selector_all(self.rows).ok())
         else {
             return;
         };
+        let total = self.total.get_value();
+        let start = self.viewport.get_untracked().slice(total).start;
         for (at, row) in (0..rows.length())
             .filter_map(|at| rows.item(at))
             .enumerate()
         {
             if let Some(row) = row.dyn_ref::<web_sys::Element>() {
-                let _ = row.set_attribute(attribute, &(first + at).to_string());
+                let (attribute, place) = self.places.place(start + at);
+                set_changed(row, attribute, place);
+                if let Some(size) = self.places.size() {
+                    set_changed(row, size, total);
+                }
             }
         }
     }
@@ -172,6 +241,14 @@ impl ScrollWindow {
     pub fn after(self, total: usize) -> String {
         let viewport = self.viewport.get();
         viewport.spacer(total - viewport.slice(total).end)
+    }
+}
+
+/// Sets `attribute` to `value` unless it has it already: a write restyles the row.
+fn set_changed(row: &web_sys::Element, attribute: &str, value: usize) {
+    let value = value.to_string();
+    if row.get_attribute(attribute).as_deref() != Some(value.as_str()) {
+        let _ = row.set_attribute(attribute, &value);
     }
 }
 

@@ -460,7 +460,9 @@ async function soak(browser, ready) {
       nodes: document.getElementsByTagName('*').length,
       cards: document.querySelectorAll('[data-testid=live-feed] li.card').length,
       // What holds listeners and nodes besides the feed: to tell growth from a leak.
-      open: +(document.querySelector('[data-testid=open-count]')?.textContent.replace(/\D/g, '') || 0),
+      // The heading's count; builds before session 14 drew every row.
+      open: +(document.querySelector('[data-testid=open-count]')?.textContent.replace(/\D/g, '') || 0)
+        || document.querySelectorAll('[data-testid=open-incidents] li').length,
       markers: document.querySelectorAll('[data-testid=map-markers] circle').length,
       bars: document.querySelectorAll('[data-testid=histogram] svg > g').length,
       buttons: document.querySelectorAll('button').length,

@@ -20,7 +20,7 @@ use crate::components::live::kind_label;
 use crate::components::{message, rows};
 use crate::feed::shown_severity;
 use crate::filters::HistoryFilter;
-use crate::viewport::ScrollWindow;
+use crate::viewport::{Places, ScrollWindow};
 use form::FilterForm;
 use histogram::{Bucket, Histogram, HistogramChart};
 
@@ -222,20 +222,12 @@ pub fn HistoryPanel(
     // Only the rows in the table's view, and a margin, are drawn; a new filter's start at the
     // top.
     let total = move || results.with(Vec::len);
-    let scroll = ScrollWindow::new(ROW, total);
+    let scroll = ScrollWindow::new(ROW, Places::TableRows, total);
     Effect::new(move |_| {
         applied.track();
         scroll.to_top();
     });
     let results_shown = move || results.with(|all| scroll.drawn(all));
-    // Each drawn row's place in the results, for screen readers, which see only the rows
-    // drawn: given to a row as it is drawn, and set again on the rows kept once the results
-    // or the view change. (A row keyed by its place would be drawn anew with every incident
-    // added on top.)
-    Effect::new(move |_| {
-        let first = scroll.slice(total()).start;
-        request_animation_frame(move || scroll.number_rows("aria-rowindex", first + 2));
-    });
     let has_more =
         Memo::new(move |_| next_cursor.with(Option::is_some) && results.with(Vec::len) < MAX_ROWS);
     move || {
@@ -254,7 +246,7 @@ pub fn HistoryPanel(
                 </span>
             </div>
             <div class="table-scroll" role="region" aria-labelledby="history-title" tabindex="0"
-                data-focus-area node_ref=scroll.area on:scroll=move |_| scroll.measure()>
+                data-focus-area node_ref=scroll.area on:scroll=move |_| scroll.scrolled()>
                 <table data-testid="history" aria-rowcount=move || total() + 1>
                     <thead>
                         <tr aria-rowindex="1"><th scope="col">"Opened (UTC)"</th><th scope="col">"Kind"</th><th scope="col">"Status"</th><th scope="col">"Severity"</th><th scope="col">"Zone"</th><th scope="col">"Vehicles"</th></tr>
@@ -309,7 +301,8 @@ fn refresh_when_idle(
 }
 
 /// A row opens the incident's details: by a click anywhere on it, or from its button. `index`:
-/// its place in the results as it is drawn.
+/// its place in the results as it is drawn (kept current by [`ScrollWindow`]: a row keyed by
+/// its place would be drawn anew with every incident added on top).
 fn result_row(index: usize, incident: Incident, select: RwSignal<Option<String>>) -> impl IntoView {
     let id = incident.id.clone();
     let open_from_row = {
@@ -335,7 +328,7 @@ fn result_row(index: usize, incident: Incident, select: RwSignal<Option<String>>
         .unwrap_or_default()
         .to_owned();
     view! {
-        <tr data-incident-id=incident.id.clone() aria-rowindex=index + 2 on:click=open_from_row>
+        <tr data-incident-id=incident.id.clone() aria-rowindex=Places::TableRows.place(index).1 on:click=open_from_row>
             <td><button class="row-open" aria-label=label data-focus-key=focus_key on:click=open_from_button>
                 <time datetime=format_time(incident.opened_at)>{opened}</time>
             </button></td>

@@ -6,7 +6,7 @@ use crate::components::live::kind_label;
 use crate::components::rows;
 use crate::feed::{duration_label, place_name, vehicles_label};
 use crate::open::OpenIncident;
-use crate::viewport::ScrollWindow;
+use crate::viewport::{Places, ScrollWindow};
 
 /// The list's drawn rows, as [`ScrollWindow`] finds them.
 const ROW: &str = "li[data-incident-id]";
@@ -23,29 +23,27 @@ pub fn OpenIncidents(
         on_cleanup(move || ticker.clear());
     }
     // Only the rows in view, and a margin, are drawn; the heading tells how many there are.
-    // (Rows keep no place in the list, `aria-posinset`: every new incident on top would draw
-    // them all anew, and at 100 events a second the wasm memory grew by a megabyte a minute.)
     let total = move || open.with(Vec::len);
     let count = move || match total() {
         0 => String::new(),
-        n => [" · ", &n.to_string()].concat(),
+        n => [" (", &n.to_string(), ")"].concat(),
     };
-    let scroll = ScrollWindow::new(ROW, total);
+    let scroll = ScrollWindow::new(ROW, Places::ListItems, total);
     view! {
         <section class="pane open" aria-labelledby="open-title">
             <h2 id="open-title">"Open incidents"<span data-testid="open-count">{count}</span></h2>
             <div class="open-scroll" role="region" aria-labelledby="open-title" tabindex="0"
-                data-focus-area node_ref=scroll.area on:scroll=move |_| scroll.measure()>
+                data-focus-area node_ref=scroll.area on:scroll=move |_| scroll.scrolled()>
                 <ul class="open-incidents" data-testid="open-incidents">
                     <li class="spacer" aria-hidden="true" style=move || scroll.before(total())></li>
                     {rows(
                         move || {
                             let now = now.get();
-                            let drawn = open.with(|all| scroll.drawn(all));
-                            drawn.into_iter().map(move |(_, open)| (minutes_since(open.since, now), open))
+                            let (total, drawn) = open.with(|all| (all.len(), scroll.drawn(all)));
+                            drawn.into_iter().map(move |(index, open)| ((index, total), minutes_since(open.since, now), open))
                         },
-                        |(minutes, open)| (open.latest.incident.clone(), open.latest.id.clone(), *minutes),
-                        move |(minutes, open)| row(open, minutes, select),
+                        |(_, minutes, open)| (open.latest.incident.clone(), open.latest.id.clone(), *minutes),
+                        move |(place, minutes, open)| row(open, minutes, place, select),
                     )}
                     <li class="spacer" aria-hidden="true" style=move || scroll.after(total())></li>
                 </ul>
@@ -58,7 +56,14 @@ pub fn OpenIncidents(
 /// (A row reading the ticking clock itself would stay among the clock's subscribers after it
 /// is gone: reactive_graph 0.2.16 does not unsubscribe dropped effects, which grew the wasm
 /// memory with every incident.)
-fn row(open: OpenIncident, minutes: i64, select: RwSignal<Option<String>>) -> impl IntoView {
+/// `(index, total)`: its place in the list as it is drawn (kept current by [`ScrollWindow`]: a
+/// row keyed by its place would be drawn anew with every incident added on top).
+fn row(
+    open: OpenIncident,
+    minutes: i64,
+    (index, total): (usize, usize),
+    select: RwSignal<Option<String>>,
+) -> impl IntoView {
     let event = open.latest;
     let class = format!(
         "open-incident {} {}",
@@ -75,7 +80,7 @@ fn row(open: OpenIncident, minutes: i64, select: RwSignal<Option<String>>) -> im
     let place = place_name(&event).to_owned();
     let vehicles = vehicles_label(&event.vehicles);
     view! {
-        <li class=class data-incident-id=event.incident.clone()>
+        <li class=class data-incident-id=event.incident.clone() aria-posinset=Places::ListItems.place(index).1 aria-setsize=total>
             <button class="kind row-open" aria-label=label data-focus-key=focus_key on:click=move |_| select.set(Some(incident.clone()))>
                 {kind_label(event.kind)}
             </button>

@@ -242,7 +242,7 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
             let page = page.clone();
             async move {
                 let count = page.find(Locator::Css("[data-testid=open-count]")).await?;
-                Ok((count.text().await? == format!("· {listed}")).then_some(()))
+                Ok((count.text().await? == format!("({listed})")).then_some(()))
             }
         },
     )
@@ -272,6 +272,16 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         Some(hostile.incident.as_str()),
         "the oldest is last"
     );
+    // Its place, for screen readers, which see only the rows drawn: last of all.
+    let row = wait()
+        .for_element(Locator::Css(&open_row(&hostile.incident)))
+        .await?;
+    let place = (
+        row.attr("aria-posinset").await?,
+        row.attr("aria-setsize").await?,
+    );
+    let listed_text = Some(listed.to_string());
+    assert_eq!(place, (listed_text.clone(), listed_text));
     screenshot(&page, "open-incidents-scrolled").await?;
 
     gateway.close().await;
