@@ -10,7 +10,7 @@
 //      (PerformanceObserver) and, every `--sample` seconds after a forced GC, the JS heap, the
 //      wasm memory, DOM nodes, main-thread time (CDP Performance.getMetrics) and REST calls.
 // Usage: node run.mjs [--loads 20] [--minutes 10] [--rate 100] [--sample 10] [--out FILE] [--css CSS] [--count-dom] [--show-room ROOM]
-//                     [--trace FILE [--profile FILE]]
+//                     [--trace FILE [--profile FILE]] [--soak-trace FILE [--soak-trace-seconds 60]]
 // Environment: VIGIE_BENCH_STACK (the program), VIGIE_BENCH_DIST (the built dashboard),
 // CHROMIUM (default /usr/bin/chromium), VIGIE_BENCH_LOG (the stack's stderr; default /dev/null).
 import { spawn } from 'node:child_process';
@@ -43,6 +43,10 @@ const { values: flags } = parseArgs({
     // self time in the JSON. Build with names (`data-keep-debug` and `-g` for wasm-opt) to see
     // the wasm's functions.
     profile: { type: 'string' },
+    // The soak's last `--soak-trace-seconds` (60) traced (Chrome trace written to FILE): its
+    // tasks over 50 ms, each with the work inside by self time, and the window's totals.
+    'soak-trace': { type: 'string' },
+    'soak-trace-seconds': { type: 'string', default: '60' },
   },
 });
 const loads = Number(flags.loads);
@@ -382,10 +386,51 @@ function mainThreadTimeline(trace, marks) {
   const events = trace.traceEvents ?? trace;
   const readyMark = events.find((e) => e.name === 'vigie:ready');
   if (!readyMark) return null;
-  const { pid, tid } = readyMark;
   const origin = readyMark.ts - marks.ready * 1000;
-  const end = readyMark.ts;
+  const { tasks, totals } = mainThreadTasks(events, readyMark, origin, readyMark.ts);
   const ms = (us) => round(us / 1000);
+  const top = (work, n) => Object.entries(work).filter(([, us]) => us >= 500).sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([name, us]) => `${name} ${ms(us)}`).join(', ');
+  const busy = tasks.reduce((s, t) => s + t.dur, 0);
+  return {
+    busy_ms: ms(busy),
+    ready_ms: round(marks.ready),
+    work_ms: Object.fromEntries(Object.entries(totals).filter(([, us]) => us >= 1000).sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => [name, ms(us)])),
+    tasks: tasks.filter((t) => t.dur >= 2000).map((t) => `${ms(t.start - origin)} +${ms(t.dur)}: ${top(t.work, 5)}`),
+  };
+}
+
+/** The soak's traced window (between the `vigie:soak-trace` marks): its tasks over 50 ms, with
+ * the work inside each by self time, and the window's totals by kind of work (forced
+ * collections included). */
+function soakTimeline(trace, startedAt, duringGc) {
+  const events = trace.traceEvents ?? trace;
+  const [start, end] = ['vigie:soak-trace-start', 'vigie:soak-trace-end'].map((name) => events.find((e) => e.name === name));
+  if (!start || !end) return null;
+  const found = mainThreadTasks(events, start, start.ts, end.ts);
+  // Not the benchmark's own forced collections (`startedAt`: the start mark's performance.now()).
+  const tasks = found.tasks.filter((t) => !duringGc({ start: startedAt + (t.start - start.ts) / 1000, duration: t.dur / 1000 }));
+  const { totals } = found;
+  const ms = (us) => round(us / 1000);
+  const top = (work, n) => Object.fromEntries(Object.entries(work).filter(([, us]) => us >= 1000).sort((a, b) => b[1] - a[1])
+    .slice(0, n).map(([name, us]) => [name, ms(us)]));
+  const busy = tasks.reduce((s, t) => s + t.dur, 0);
+  const long = tasks.filter((t) => t.dur > LONG_TASK_MS * 1000);
+  return {
+    seconds: ms(end.ts - start.ts) / 1000,
+    busy_percent: round((100 * busy) / (end.ts - start.ts)),
+    tasks: tasks.length,
+    over_50ms: long.length,
+    work_ms: top(totals, 25),
+    long_tasks: long.map((t) => ({ at_s: round((t.start - start.ts) / 1e6), ms: ms(t.dur), work: top(t.work, 8) })),
+  };
+}
+
+/** The main thread's tasks (top-level slices) of the thread that recorded `mark`, from
+ * `origin` to `end` (trace µs), each with its work by self time, and the totals. */
+function mainThreadTasks(events, mark, origin, end) {
+  const { pid, tid } = mark;
   const slices = events
     .filter((e) => e.pid === pid && e.tid === tid && e.ph === 'X' && e.dur !== undefined && e.ts + e.dur >= origin && e.ts <= end)
     .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
@@ -416,16 +461,24 @@ function mainThreadTimeline(trace, marks) {
     e.node = node;
   }
   for (const e of slices) e.node.done();
-  const top = (work, n) => Object.entries(work).filter(([, us]) => us >= 500).sort((a, b) => b[1] - a[1]).slice(0, n)
-    .map(([name, us]) => `${name} ${ms(us)}`).join(', ');
-  const busy = tasks.reduce((s, t) => s + t.dur, 0);
-  return {
-    busy_ms: ms(busy),
-    ready_ms: round(marks.ready),
-    work_ms: Object.fromEntries(Object.entries(totals).filter(([, us]) => us >= 1000).sort((a, b) => b[1] - a[1])
-      .map(([name, us]) => [name, ms(us)])),
-    tasks: tasks.filter((t) => t.dur >= 2000).map((t) => `${ms(t.start - origin)} +${ms(t.dur)}: ${top(t.work, 5)}`),
-  };
+  return { tasks, totals };
+}
+
+// Lighter than a load's: a minute of the soak stays some tens of MB.
+const SOAK_TRACE_CATEGORIES = ['devtools.timeline', 'blink.user_timing', 'v8.execute', 'toplevel'];
+
+/** Traces the soak's last `--soak-trace-seconds`, between two marks; the trace is written to
+ * `--soak-trace`. */
+async function traceSoakEnd(browser, page, started) {
+  const seconds = Number(flags['soak-trace-seconds']);
+  const from = started + Math.max(0, minutes * 60 - seconds - 2) * 1000;
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, from - Date.now())));
+  await browser.startTracing(page, { path: flags['soak-trace'], categories: SOAK_TRACE_CATEGORIES });
+  const startedAt = await page.evaluate(() => (performance.mark('vigie:soak-trace-start'), performance.now()));
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  await page.evaluate(() => performance.mark('vigie:soak-trace-end'));
+  const events = JSON.parse(await browser.stopTracing());
+  return { events, startedAt };
 }
 
 async function soak(browser, ready) {
@@ -466,6 +519,9 @@ async function soak(browser, ready) {
       markers: document.querySelectorAll('[data-testid=map-markers] circle').length,
       bars: document.querySelectorAll('[data-testid=histogram] svg > g').length,
       buttons: document.querySelectorAll('button').length,
+      // CSS animations running: one the compositor cannot run alone costs a frame of the main
+      // thread's each time the screen refreshes.
+      animations: document.getAnimations().length,
     }));
     gcWindows.push([before, probe.now]);
     const { metrics } = await cdp.send('Performance.getMetrics');
@@ -479,6 +535,7 @@ async function soak(browser, ready) {
   const started = Date.now();
   stack.stdin.write(`publish ${rate} ${minutes * 60}\n`);
   const published = stackSays();
+  const traced = flags['soak-trace'] ? traceSoakEnd(browser, page, started) : null;
   for (let k = 1; k * sampleSeconds <= minutes * 60; k++) {
     const due = started + k * sampleSeconds * 1000;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
@@ -491,6 +548,7 @@ async function soak(browser, ready) {
     }
   }
   const gateway = await published;
+  const trace = await traced;
   await page.evaluate(() => { window.__vigieSoak.sampling = false; });
   const { longTasks, frames, lags, created } = await page.evaluate(() => {
     const { longTasks, frames, lags } = window.__vigieSoak;
@@ -512,6 +570,7 @@ async function soak(browser, ready) {
     [path, round(((last.api[path] ?? 0) - (first.api[path] ?? 0)) / (last.minute - first.minute))]));
   return {
     minutes, rate, gateway, css: flags.css ?? null,
+    trace: trace && soakTimeline(trace.events, trace.startedAt, duringGc),
     // Since the page opened (history included) when --count-dom.
     elements_created: created ?? null,
     long_tasks: {
@@ -526,6 +585,15 @@ async function soak(browser, ready) {
     },
     long_frames: {
       count: pageFrames.length,
+      // Where the long frames' time went, summed: rendering (frame callbacks, style, layout,
+      // paint), of which style and layout, and scripts by what called them.
+      render_ms: round(pageFrames.reduce((sum, f) => sum + f.render, 0)),
+      style_layout_ms: round(pageFrames.reduce((sum, f) => sum + f.style_layout, 0)),
+      scripts_ms: Object.fromEntries(Object.entries(pageFrames.flatMap((f) => f.scripts).reduce((sums, script) => {
+        const name = `${script.invoker} ${script.source}`.trim();
+        sums[name] = (sums[name] ?? 0) + script.duration;
+        return sums;
+      }, {})).sort((a, b) => b[1] - a[1]).slice(0, 10).map(([name, ms]) => [name, round(ms)])),
       longest: [...pageFrames].sort((a, b) => b.duration - a.duration).slice(0, 3),
     },
     heap_mb: {
@@ -547,7 +615,7 @@ async function soak(browser, ready) {
     samples: samples.map((s) => ({
       minute: round(s.minute, 2), heap_mb: round(s.heap / MB, 2), wasm_mb: round(s.wasm / MB, 2),
       nodes: s.nodes, cards: s.cards, listeners: s.metric.JSEventListeners,
-      open: s.open, markers: s.markers, bars: s.bars, buttons: s.buttons,
+      open: s.open, markers: s.markers, bars: s.bars, buttons: s.buttons, animations: s.animations,
     })),
   };
 }
