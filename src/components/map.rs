@@ -58,7 +58,7 @@ const RECENT: time::Duration = time::Duration::minutes(1);
 const TICK: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The city in SVG (zones, roads) with a marker per open incident, those with an event in the
-/// last minute pulsing, and a diamond per history result. A marker opens the incident's
+/// last minute ringed, and a diamond per history result. A marker opens the incident's
 /// details.
 #[component]
 pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl IntoView {
@@ -116,7 +116,7 @@ pub fn CityMap(open: Memo<Vec<OpenIncident>>, history: HistoryState) -> impl Int
                     )}
                 </g>
             </svg>
-            <p class="map-legend">"● open incidents, live (pulsing: an event in the last minute) · ◆ history results · Enter on a marker opens its details"</p>
+            <p class="map-legend">"● open incidents, live (ringed: an event in the last minute) · ◆ history results · Enter on a marker opens its details"</p>
         </section>
     }
 }

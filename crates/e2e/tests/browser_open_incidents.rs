@@ -195,6 +195,23 @@ async fn buried_accident_scenario() -> anyhow::Result<()> {
         1,
         "a new incident's marker stands out"
     );
+    // Once the new card's glow has faded, nothing moves while nothing comes: an animation that
+    // never ends (a pulsing marker did) costs the main thread a frame at every screen refresh.
+    eventually(Duration::from_secs(10), "the page to be still", || {
+        let page = page.clone();
+        async move {
+            let running = page
+                .execute("return document.getAnimations().length", vec![])
+                .await?;
+            Ok((running == 0).then_some(()))
+        }
+    })
+    .await?;
+    assert_eq!(
+        count(&page, &format!("{}.recent", marker(&hostile.incident))).await?,
+        1,
+        "still within its minute, the marker still stands out, without moving"
+    );
     let probe = page
         .execute(
             "return { pwned: window.__vigie_pwned === 1, \
